@@ -1,0 +1,109 @@
+# Input builders shared by the tests. Each returns a full writegate.dev/v1 input
+# document shaped like the gateway's (see policies/README.md), so the tests
+# exercise the same paths the gateway's inputs take.
+package writegate.kubernetes_test
+
+alice := {"username": "alice", "uid": "u-alice", "groups": ["devs", "system:authenticated"], "extra": {}}
+
+good_labels := {"owner": "team-web", "app.kubernetes.io/name": "web"}
+
+review(request) := {
+	"apiVersion": "admission.k8s.io/v1",
+	"kind": "AdmissionReview",
+	"request": object.union(
+		{
+			"uid": "8d5a6f1e-2b3c-4d5e-9f0a-1b2c3d4e5f60",
+			"name": "web",
+			"namespace": "default",
+			"operation": "CREATE",
+			"userInfo": alice,
+			"object": null,
+			"oldObject": null,
+			"dryRun": false,
+			"options": null,
+		},
+		request,
+	),
+	"version": "writegate.dev/v1",
+	"upstream": "k8s",
+	"upstreamKind": "kubernetes",
+}
+
+container(name, image) := {"name": name, "image": image}
+
+pod_spec(containers) := {"containers": containers}
+
+# pod_input: a Pod CREATE in `default` with the given spec.
+pod_input(spec) := review({
+	"kind": {"group": "", "version": "v1", "kind": "Pod"},
+	"resource": {"group": "", "version": "v1", "resource": "pods"},
+	"object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"}, "spec": spec},
+})
+
+groups := {
+	"Deployment": "apps", "StatefulSet": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
+	"Job": "batch", "CronJob": "batch", "ReplicationController": "",
+}
+
+resources := {
+	"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
+	"ReplicaSet": "replicasets", "Job": "jobs", "CronJob": "cronjobs",
+	"ReplicationController": "replicationcontrollers",
+}
+
+template(spec) := {"metadata": {"labels": {"app.kubernetes.io/name": "web"}}, "spec": spec}
+
+workload_spec("CronJob", spec) := {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template(spec)}}}
+
+workload_spec(kind, spec) := {"template": template(spec)} if kind != "CronJob"
+
+# workload_input: a CREATE of `kind` named web in `default` with labels and a pod spec.
+workload_input(kind, labels, spec) := review({
+	"kind": {"group": groups[kind], "version": "v1", "kind": kind},
+	"resource": {"group": groups[kind], "version": "v1", "resource": resources[kind]},
+	"object": {
+		"apiVersion": api_version(groups[kind]),
+		"kind": kind,
+		"metadata": {"name": "web", "namespace": "default", "labels": labels},
+		"spec": workload_spec(kind, spec),
+	},
+})
+
+api_version("") := "v1"
+
+api_version(group) := concat("/", [group, "v1"]) if group != ""
+
+delete_input(resource, namespace, name) := review({
+	"kind": {"group": "", "version": "v1", "kind": "Pod"},
+	"resource": {"group": "", "version": "v1", "resource": resource},
+	"operation": "DELETE",
+	"namespace": namespace,
+	"name": name,
+	"options": {"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions"},
+})
+
+namespace_delete_input(name) := review({
+	"kind": {"group": "", "version": "v1", "kind": "Namespace"},
+	"resource": {"group": "", "version": "v1", "resource": "namespaces"},
+	"operation": "DELETE",
+	"namespace": name,
+	"name": name,
+	"options": {"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions"},
+})
+
+connect_input(subresource, namespace, user) := review({
+	"kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+	"resource": {"group": "", "version": "v1", "resource": "pods"},
+	"subResource": subresource,
+	"requestSubResource": subresource,
+	"operation": "CONNECT",
+	"namespace": namespace,
+	"name": "web-0",
+	"userInfo": user,
+	"object": {"kind": "PodExecOptions", "apiVersion": "v1", "command": ["sh"], "container": "web", "stdin": true, "stdout": true, "tty": true},
+})
+
+dry_run(doc) := object.union(doc, {"request": {"dryRun": true}})
+
+# rules_of lists the rule ids of a set of violations.
+rules_of(violations) := {v.rule | some v in violations}
