@@ -47,6 +47,8 @@ export async function startLocalOpa(options: LocalOpaOptions): Promise<LocalOpa>
     '--set=decision_logs.console=true',
     '--set=status.prometheus=true',
     '--ignore=*_test.rego',
+    // Example inputs beside the policies are documentation, not data.
+    '--ignore=testdata',
     ...(options.watch ? ['--watch'] : []),
     ...options.paths,
   ];

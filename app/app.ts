@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { opsRoutes } from '../routes/ops.js';
+import { upstreamRoutes } from '../routes/upstream.js';
+import type { Config } from '../src/config/schema.js';
+import type { DecisionLog } from '../src/decision/log.js';
+import { WritegateError } from '../src/errors.js';
+import { Gate } from '../src/gate.js';
+import { Metrics } from '../src/metrics.js';
+import type { OpaClient } from '../src/opa/client.js';
+import { upgradeHandler, type Mount } from '../src/upgrade.js';
+import { UpstreamClient } from '../src/upstreams/client.js';
+import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
+
+export interface AppDeps {
+  opa: OpaClient;
+  decisionLog: DecisionLog;
+  metrics?: Metrics;
+  /** The app (not decision) log; false silences it. */
+  logger?: FastifyBaseLogger | false;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  mounts: Mount[];
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+/** Builds the gateway. It never listens: the server entry (or a test, on port 0) does. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
+  const tls = config.listen.tls;
+  const serverFactory = (handler: RequestListener): Server => (tls
+    ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) as unknown as Server
+    : createHttpServer(handler));
+  const fastify = Fastify({
+    serverFactory,
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    disableRequestLogging: true,
+    // Bodies are read by writegate's own parser, which enforces limits.bodyBytes.
+    bodyLimit: config.limits.bodyBytes + 1,
+    // Watches and log follows are long-lived; the upstream decides when they end.
+    requestTimeout: 0,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  const metrics = deps.metrics ?? new Metrics();
+  const mounts: Mount[] = [];
+  for (const upstream of config.upstreams) {
+    const client = new UpstreamClient(upstream);
+    const adapter = new KubernetesAdapter(upstream, client);
+    const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics });
+    mounts.push({ prefix: upstream.prefix, gate, client });
+    await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });
+  }
+  await fastify.register(opsRoutes, { opa: deps.opa, metrics });
+  fastify.setNotFoundHandler((request, reply) => {
+    const e = new WritegateError('WG_ERR_NOT_FOUND', request.url.split('?')[0]);
+    deps.decisionLog.write({
+      type: 'writegate/decision', decision_id: crypto.randomUUID(), timestamp: new Date().toISOString(), path: '', input: undefined,
+      labels: deps.decisionLog.labels, upstream: '', method: request.method, url: request.url, operation: undefined, summary: '',
+      caller: { username: '', remote_addr: request.ip }, mode: '', outcome: 'error', engine: 'none', reasons: [], warnings: [],
+      error: { code: e.code, message: e.message }, upstream_status: null, latency_ms: 0,
+    });
+    return reply.code(404).send({ code: e.code, message: e.message });
+  });
+  fastify.server.on('upgrade', upgradeHandler(mounts));
+  await fastify.ready();
+  return {
+    fastify,
+    mounts,
+    metrics,
+    async close() {
+      await fastify.close();
+      await Promise.all(mounts.map((m) => m.client.close()));
+    },
+  };
+}

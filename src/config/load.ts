@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { WritegateError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigIssue {
+  key: string;
+  value: unknown;
+  why: string;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates a parsed configuration once, reporting every problem (key, value,
+ * why) rather than the first, then freezes it. Relative file paths are
+ * resolved against `baseDir` (the config file's folder).
+ */
+export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issues: ConfigIssue[] = result.error.issues.map((issue) => ({
+      key: issue.path.map(String).join('.') || '(root)',
+      value: valueAt(raw, issue.path),
+      why: issue.message,
+    }));
+    throw new WritegateError('WG_ERR_CONFIG_INVALID', issues.map((i) => `${i.key}: ${i.why}`).join('; '), { details: { issues } });
+  }
+  const cfg = result.data;
+  const abs = (p: string): string => (p === '-' || isAbsolute(p) ? p : resolve(baseDir, p));
+  if (cfg.listen.tls) cfg.listen.tls = { cert: abs(cfg.listen.tls.cert), key: abs(cfg.listen.tls.key) };
+  cfg.opa.policies = cfg.opa.policies.map(abs);
+  cfg.decisionLog.path = abs(cfg.decisionLog.path);
+  for (const u of cfg.upstreams) {
+    if (u.tls.ca) u.tls.ca = abs(u.tls.ca);
+    if (u.tls.cert) u.tls.cert = abs(u.tls.cert);
+    if (u.tls.key) u.tls.key = abs(u.tls.key);
+  }
+  return deepFreeze(cfg);
+}
+
+export function loadConfigFile(file: string): Config {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new WritegateError('WG_ERR_CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseConfig(raw, dirname(resolve(file)));
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+const tlsClient = z.strictObject({
+  /** PEM file with the CA that signed the upstream's serving certificate. */
+  ca: z.string().optional(),
+  /** Client certificate and key (PEM files) presented to the upstream. */
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** Skips verification of the upstream's certificate. Labs only. */
+  insecureSkipVerify: z.boolean().default(false),
+  /** Name to verify in the upstream certificate, when it differs from the target host. */
+  serverName: z.string().optional(),
+});
+
+const kubernetesOptions = z.strictObject({
+  /**
+   * How the gateway learns the object a write would store.
+   * `dryrun`: replay the write upstream with dryRun=All (the apiserver merges and decodes; exact).
+   * `local`: apply JSON/merge/strategic patches here and decode protobuf metadata (no round trip; see policies/README.md).
+   */
+  resolve: z.enum(['dryrun', 'local']).default('dryrun'),
+  /**
+   * How the caller is identified for `request.userInfo`.
+   * `selfsubjectreview`: ask the upstream who the caller's credentials are (cached per credential).
+   * `none`: userInfo carries only what the request says (impersonation headers).
+   */
+  identity: z.enum(['selfsubjectreview', 'none']).default('selfsubjectreview'),
+});
+
+const upstream = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+  kind: z.enum(['kubernetes']),
+  /** Mount path such as /k8s; requests under it go to `target` with the prefix removed. */
+  prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /k8s, no trailing slash'),
+  target: z.url({ protocol: /^https?$/ }),
+  /** OPA data path of the decision, e.g. writegate/kubernetes/decision. */
+  policy: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/, 'an OPA data path such as writegate/kubernetes/decision'),
+  /** enforce: deny what the policy denies. dryrun: forward, log "would deny". warn: forward, violations as Warning headers. */
+  mode: z.enum(['enforce', 'dryrun', 'warn']).default('enforce'),
+  /** When OPA errors or times out, forward the write anyway (logged as fail_open). Default: fail closed. */
+  failOpen: z.boolean().default(false),
+  tls: tlsClient.default({ insecureSkipVerify: false }),
+  /** Per-request upstream timeout for non-streaming calls (ms). Watches and upgrades are not cut. */
+  timeoutMs: z.number().int().positive().default(30_000),
+  kubernetes: kubernetesOptions.default({ resolve: 'dryrun', identity: 'selfsubjectreview' }),
+});
+
+export const configSchema = z.strictObject({
+  listen: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8443),
+    /** PEM files; without them the gateway serves plain HTTP (kubectl then sends no bearer token). */
+    tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  }).default({ host: '127.0.0.1', port: 8443 }),
+  opa: z.strictObject({
+    /** Absent: writegate starts and supervises a local OPA loaded with `policies`. */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Folder(s) loaded into the supervised local OPA. */
+    policies: z.array(z.string()).default(['./policies']),
+    /** A decision that takes longer is an OPA timeout (fail closed). */
+    timeoutMs: z.number().int().positive().default(2_000),
+  }).default({ policies: ['./policies'], timeoutMs: 2_000 }),
+  decisionLog: z.strictObject({
+    /** JSON lines file; `-` writes to stdout. */
+    path: z.string().default('./decisions.log'),
+  }).default({ path: './decisions.log' }),
+  limits: z.strictObject({
+    /** Largest write body buffered for evaluation (kube-apiserver's own limit is 3 MiB). */
+    bodyBytes: z.number().int().positive().default(3 * 1024 * 1024),
+  }).default({ bodyBytes: 3 * 1024 * 1024 }),
+  upstreams: z.array(upstream).min(1),
+}).superRefine((cfg, ctx) => {
+  const seen = new Map<string, number>();
+  cfg.upstreams.forEach((u, i) => {
+    if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name "${u.name}"` });
+    seen.set(u.name, i);
+    cfg.upstreams.forEach((o, j) => {
+      if (j !== i && (u.prefix === o.prefix || u.prefix.startsWith(`${o.prefix}/`))) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'prefix'], message: `prefix "${u.prefix}" overlaps "${o.prefix}" of upstream ${o.name}` });
+      }
+    });
+    if ((u.tls.cert === undefined) !== (u.tls.key === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'tls'], message: 'cert and key go together' });
+    }
+  });
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type UpstreamConfig = Config['upstreams'][number];
+export type RawConfig = z.input<typeof configSchema>;

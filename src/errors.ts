@@ -1,0 +1,117 @@
+/**
+ * The one error catalogue. Every error writegate answers with, or exits on, has
+ * a stable code, the HTTP status it maps to, and how to fix it (the shape of
+ * fastify's lib/errors.js). Match on `err.code`, never on `instanceof`
+ * (undici lib/core/errors.js does the same so errors survive realm and version
+ * boundaries).
+ */
+export const errorCatalogue = {
+  WG_ERR_CONFIG_INVALID: {
+    status: 500,
+    message: 'configuration is invalid',
+    fix: 'Correct every key listed in the error; `writegate serve --config FILE` reports them all at once.',
+  },
+  WG_ERR_OPA_UNAVAILABLE: {
+    status: 503,
+    message: 'policy engine unavailable',
+    fix: 'Check that OPA at opa.url is running and reachable; writes are refused (fail closed) until it answers, unless the upstream sets failOpen: true.',
+  },
+  WG_ERR_OPA_TIMEOUT: {
+    status: 503,
+    message: 'policy engine did not answer in time',
+    fix: 'OPA took longer than opa.timeoutMs; look for slow policies (opa eval --profile) or raise the timeout.',
+  },
+  WG_ERR_OPA_BAD_ANSWER: {
+    status: 503,
+    message: 'policy engine answered with an error',
+    fix: 'OPA returned an error body (see `errors` in the decision log); fix the policy with `opa check` / `opa test`.',
+  },
+  WG_ERR_NO_DECISION: {
+    status: 403,
+    message: 'no decision: the policy is undefined for this request',
+    fix: 'The configured policy path has no value for this input; check the upstream `policy` path and that the package is loaded in OPA.',
+  },
+  WG_ERR_MALFORMED_DECISION: {
+    status: 403,
+    message: 'the policy returned a decision writegate cannot read',
+    fix: 'A decision is a boolean or an object {allow, deny, warn} (policies/README.md).',
+  },
+  WG_ERR_DENIED: {
+    status: 403,
+    message: 'denied by policy',
+    fix: 'The request violates the policy; the reasons are in the response and in the decision log.',
+  },
+  WG_ERR_BAD_PATH: {
+    status: 400,
+    message: 'request path is ambiguous',
+    fix: 'Send the path without encoded slashes, backslashes, dot segments or empty segments.',
+  },
+  WG_ERR_BAD_REQUEST: {
+    status: 400,
+    message: 'request is not acceptable',
+    fix: 'The request carries something the gateway refuses (such as a method-override header); send it without.',
+  },
+  WG_ERR_MALFORMED_BODY: {
+    status: 400,
+    message: 'request body could not be decoded',
+    fix: 'Send a well-formed JSON (or YAML, for apply patches) body, without duplicate keys.',
+  },
+  WG_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'request body is larger than the configured limit',
+    fix: 'Raise limits.bodyBytes in the configuration, or send a smaller body.',
+  },
+  WG_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'request content type is not supported for a write',
+    fix: 'Send JSON, YAML or Kubernetes protobuf bodies.',
+  },
+  WG_ERR_NOT_FOUND: {
+    status: 404,
+    message: 'no upstream is mounted at this path',
+    fix: 'Check the upstream `prefix` values in the configuration.',
+  },
+  WG_ERR_UPSTREAM_CONNECT: {
+    status: 503,
+    message: 'upstream is not reachable',
+    fix: 'Check the upstream target URL and that the API server is running.',
+  },
+  WG_ERR_UPSTREAM_TIMEOUT: {
+    status: 504,
+    message: 'upstream did not answer in time',
+    fix: 'The upstream is slow or stuck; raise the upstream timeout or check the API server.',
+  },
+  WG_ERR_UPSTREAM_BAD_ANSWER: {
+    status: 502,
+    message: 'upstream answered with something the gateway could not use',
+    fix: 'The dry-run or lookup the gateway made upstream failed; see the decision log for the upstream status.',
+  },
+  WG_ERR_RESOLVE_FAILED: {
+    status: 502,
+    message: 'could not resolve the object the write would store',
+    fix: 'The upstream dry-run of this write failed; the upstream error is in the decision log.',
+  },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class WritegateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra fields for the response and the decision log (never secrets). */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    const entry = errorCatalogue[code];
+    super(detail ? `${entry.message}: ${detail}` : entry.message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WritegateError';
+    this.code = code;
+    this.status = entry.status;
+    this.details = options?.details ?? {};
+  }
+}
+
+export function isWritegateError(err: unknown): err is WritegateError {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
+    && (err as { code: string }).code in errorCatalogue && typeof (err as { status?: unknown }).status === 'number';
+}

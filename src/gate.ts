@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { UpstreamConfig } from './config/schema.js';
+import type { DecisionLog, DecisionEvent, Engine, Outcome } from './decision/log.js';
+import { normalizeDecision, type NormalizedDecision } from './decision/normalize.js';
+import { WritegateError, isWritegateError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import type { OpaClient } from './opa/client.js';
+import type { UpstreamClient } from './upstreams/client.js';
+import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
+
+/** Headers a client must never set itself: the gateway's own, and identity headers an upstream may trust. */
+export const STRIPPED_REQUEST_HEADERS = [
+  'x-decision-id',
+  // kube-apiserver's request-header (front proxy) authentication; trusted only from a front-proxy client cert,
+  // which the gateway may hold, so client-supplied values are removed.
+  'x-remote-user', 'x-remote-group', 'x-remote-uid',
+];
+const STRIPPED_PREFIXES = ['x-remote-extra-'];
+
+export interface Verdict {
+  decisionId: string;
+  /** Forward the write upstream (with these extra response headers), or answer with `response`. */
+  forward: boolean;
+  response?: RenderedResponse;
+  /** Headers for the client response (X-Decision-Id, Warning). */
+  responseHeaders: Record<string, string | string[]>;
+  event: DecisionEvent;
+}
+
+export interface GateDeps {
+  upstream: UpstreamConfig;
+  adapter: UpstreamAdapter;
+  client: UpstreamClient;
+  opa: OpaClient;
+  log: DecisionLog;
+  metrics: Metrics;
+}
+
+function text(vs: Violation[]): string[] {
+  return vs.map((v) => v.msg);
+}
+
+/**
+ * The gate for one upstream: classify a request, and for a write build the
+ * policy input, ask OPA, apply the mode, and record the decision before
+ * anything is forwarded.
+ */
+export class Gate {
+  constructor(private readonly deps: GateDeps) {}
+
+  get name(): string {
+    return this.deps.upstream.name;
+  }
+
+  renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
+    return this.deps.adapter.renderError(err, decisionId);
+  }
+
+  classify(req: GateRequest): Classified {
+    return this.deps.adapter.classify(req);
+  }
+
+  /** Records and renders a request refused before any decision (bad path, body too large, ...). */
+  refuse(req: GateRequest, err: WritegateError, classified?: Classified): Verdict {
+    const decisionId = randomUUID();
+    const event = this.event(req, classified, decisionId, {
+      outcome: 'error', engine: 'none', input: undefined, reasons: [], warnings: [], started: performance.now(),
+      error: { code: err.code, message: err.message },
+    });
+    this.finish(event);
+    this.deps.metrics.requests.inc({ upstream: this.name, class: 'refused' });
+    return { decisionId, forward: false, response: this.deps.adapter.renderError(err, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
+  }
+
+  async decide(req: GateRequest, classified: Classified, body: Buffer | undefined): Promise<Verdict> {
+    const started = performance.now();
+    const { adapter, opa, upstream } = this.deps;
+    this.deps.metrics.requests.inc({ upstream: this.name, class: 'write' });
+    let input: Record<string, unknown>;
+    try {
+      input = await adapter.buildInput(req, classified, body, this.deps.client);
+    } catch (err) {
+      const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', (err as Error).message, { cause: err });
+      const verdict = this.refuse(req, e, classified);
+      const passthrough = e.details.upstreamResponse as { status: number; headers: Record<string, string>; body: string } | undefined;
+      if (passthrough) {
+        // The upstream refused the dry run; the real write would be refused the same way, so its answer goes back unchanged.
+        verdict.response = {
+          status: passthrough.status,
+          headers: { 'content-type': String(passthrough.headers['content-type'] ?? 'application/json') },
+          body: passthrough.body,
+        };
+      }
+      return verdict;
+    }
+
+    let decisionId: string;
+    let engine: Engine = 'opa';
+    let normalized: NormalizedDecision;
+    let result: unknown;
+    let metrics: Record<string, number> | undefined;
+    try {
+      const d = await opa.decide(upstream.policy, input);
+      decisionId = d.decisionId ?? randomUUID();
+      result = d.result;
+      metrics = d.metrics;
+      normalized = normalizeDecision(d.defined, d.result);
+    } catch (err) {
+      const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_OPA_UNAVAILABLE', (err as Error).message, { cause: err });
+      decisionId = randomUUID();
+      engine = 'none';
+      const failOpen = upstream.failOpen;
+      const event = this.event(req, classified, decisionId, {
+        outcome: failOpen ? 'fail_open' : 'error', engine, input: adapter.maskInput(input), reasons: [], warnings: [], started,
+        error: { code: e.code, message: e.message },
+      });
+      this.finish(event);
+      return failOpen
+        ? { decisionId, forward: true, responseHeaders: { 'x-decision-id': decisionId }, event }
+        : { decisionId, forward: false, response: adapter.renderError(e, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
+    }
+
+    const problemReason = normalized.problem === 'undefined'
+      ? [{ msg: 'no decision: the policy is undefined for this request' }]
+      : normalized.problem === 'malformed' ? [{ msg: 'the policy returned a decision writegate cannot read' }] : [];
+    const reasons = normalized.allowed ? [] : (normalized.deny.length ? normalized.deny : problemReason.length ? problemReason : [{ msg: 'denied by policy' }]);
+    let outcome: Outcome;
+    let forward: boolean;
+    let warnings = normalized.warn;
+    if (normalized.allowed) {
+      outcome = 'allowed';
+      forward = true;
+    } else if (upstream.mode === 'enforce') {
+      outcome = 'denied';
+      forward = false;
+    } else if (upstream.mode === 'dryrun') {
+      outcome = 'dryrun_denied';
+      forward = true;
+    } else {
+      outcome = 'warn_denied';
+      forward = true;
+      warnings = [...reasons, ...warnings];
+    }
+    const event = this.event(req, classified, decisionId, {
+      outcome, engine, input: adapter.maskInput(input), result, metrics, reasons: text(reasons), warnings: text(warnings), started,
+    });
+    this.finish(event);
+    const responseHeaders: Record<string, string | string[]> = { 'x-decision-id': decisionId };
+    // In dryrun mode the caller is told nothing; the log says "would deny".
+    const shown = upstream.mode === 'dryrun' ? normalized.warn : warnings;
+    if (shown.length) responseHeaders.warning = adapter.warningHeaders(shown);
+    return forward
+      ? { decisionId, forward, responseHeaders, event }
+      : { decisionId, forward, response: adapter.renderDeny(reasons, decisionId), responseHeaders, event };
+  }
+
+  /** Logs what the upstream answered to a forwarded write. */
+  completed(verdict: Verdict, status: number | null, forwardedAt: number, error?: WritegateError): void {
+    this.deps.log.write({
+      type: 'writegate/upstream',
+      decision_id: verdict.decisionId,
+      timestamp: new Date().toISOString(),
+      upstream: this.name,
+      method: verdict.event.method,
+      url: verdict.event.url,
+      outcome: verdict.event.outcome,
+      upstream_status: status,
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+      latency_ms: Number((performance.now() - forwardedAt).toFixed(3)),
+    });
+  }
+
+  private event(req: GateRequest, classified: Classified | undefined, decisionId: string, f: {
+    outcome: Outcome; engine: Engine; input: unknown; result?: unknown; metrics?: Record<string, number> | undefined;
+    reasons: string[]; warnings: string[]; started: number; error?: { code: string; message: string };
+  }): DecisionEvent {
+    const input = f.input as { request?: { userInfo?: { username?: string } } } | undefined;
+    return {
+      type: 'writegate/decision',
+      decision_id: decisionId,
+      timestamp: new Date().toISOString(),
+      path: this.deps.upstream.policy,
+      input: f.input,
+      ...(f.result !== undefined ? { result: f.result } : {}),
+      labels: this.deps.log.labels,
+      ...(f.metrics ? { metrics: f.metrics } : {}),
+      upstream: this.name,
+      method: req.method,
+      url: req.url,
+      operation: classified?.operation,
+      summary: classified?.summary ?? '',
+      caller: { username: input?.request?.userInfo?.username ?? '', remote_addr: req.remoteAddress },
+      mode: this.deps.upstream.mode,
+      outcome: f.outcome,
+      engine: f.engine,
+      reasons: f.reasons,
+      warnings: f.warnings,
+      ...(f.error ? { error: f.error } : {}),
+      upstream_status: null,
+      latency_ms: Number((performance.now() - f.started).toFixed(3)),
+    };
+  }
+
+  private finish(event: DecisionEvent): void {
+    this.deps.log.write(event);
+    this.deps.metrics.decisions.inc({ upstream: this.name, outcome: event.outcome, engine: event.engine });
+    this.deps.metrics.decisionSeconds.observe({ upstream: this.name, engine: event.engine }, event.latency_ms / 1000);
+  }
+}
+
+/** Removes headers a client must not set and hop-by-hop headers (RFC 9110 §7.6.1) before forwarding. */
+export function cleanRequestHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionListed = new Set(
+    String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
+  );
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    if (HOP_BY_HOP.has(k) || connectionListed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host', 'content-length']);

@@ -1,0 +1,27 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics. Every way out of the gate is counted (Envoy ext_authz style). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'writegate_requests_total', help: 'Requests by upstream and class (read, write, refused).',
+    labelNames: ['upstream', 'class'] as const, registers: [this.registry],
+  });
+  readonly decisions = new Counter({
+    name: 'writegate_decisions_total', help: 'Gated requests by outcome and engine.',
+    labelNames: ['upstream', 'outcome', 'engine'] as const, registers: [this.registry],
+  });
+  readonly decisionSeconds = new Histogram({
+    name: 'writegate_decision_seconds', help: 'Time to decide a gated request (input building included).',
+    labelNames: ['upstream', 'engine'] as const, registers: [this.registry],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  });
+  readonly residual = new Counter({
+    name: 'writegate_residual_total', help: 'Residual engine events: hit, miss, compile, fallback (with reason).',
+    labelNames: ['event', 'reason'] as const, registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'writegate_' });
+  }
+}

@@ -1,0 +1,125 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import { WritegateError } from '../errors.js';
+import type { CompileRequestV1, CompileResponseV1, DataResponseV1, ErrorV1, PolicyV1 } from './types.js';
+
+export interface OpaClientOptions {
+  url: string;
+  /** A call that has not answered within this many ms is a timeout. */
+  timeoutMs: number;
+}
+
+export interface Decision {
+  decisionId: string | undefined;
+  /** `undefined` when OPA says the document is undefined for the input. */
+  result: unknown;
+  defined: boolean;
+  metrics: Record<string, number> | undefined;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function encodePath(path: string): string {
+  return path.split('/').filter(Boolean).map(encodeURIComponent).join('/');
+}
+
+/**
+ * A small client for OPA's REST API on a keep-alive undici pool. Transport
+ * failures become WG_ERR_OPA_* errors that keep the undici error as `cause`.
+ */
+export class OpaClient {
+  readonly url: string;
+  private readonly pool: Pool;
+  private readonly timeoutMs: number;
+
+  constructor(options: OpaClientOptions) {
+    this.url = options.url.replace(/\/$/, '');
+    this.timeoutMs = options.timeoutMs;
+    this.pool = new Pool(this.url, {
+      connections: 32,
+      pipelining: 1,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+    });
+  }
+
+  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; json: T }> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let res;
+    try {
+      res = await this.pool.request({
+        method,
+        path,
+        signal,
+        headers: body === undefined ? {} : { 'content-type': contentType },
+        ...(body === undefined ? {} : { body }),
+      });
+    } catch (err) {
+      const code = (err as { code?: string; name?: string }).code;
+      if ((code !== undefined && TIMEOUT_CODES.has(code)) || (err as Error).name === 'TimeoutError' || err instanceof undiciErrors.RequestAbortedError) {
+        throw new WritegateError('WG_ERR_OPA_TIMEOUT', `${method} ${path} took longer than ${this.timeoutMs}ms`, { cause: err });
+      }
+      throw new WritegateError('WG_ERR_OPA_UNAVAILABLE', `${method} ${this.url}${path}: ${(err as Error).message}`, { cause: err });
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw new WritegateError('WG_ERR_OPA_TIMEOUT', `${method} ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    let json: unknown;
+    try {
+      json = text.length ? JSON.parse(text) : {};
+    } catch (err) {
+      throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `${method} ${path}: status ${res.statusCode}, body is not JSON`, { cause: err });
+    }
+    if (res.statusCode >= 400) {
+      const e = json as ErrorV1;
+      throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `${method} ${path}: ${res.statusCode} ${e.code ?? ''} ${e.message ?? ''}`.trim(), {
+        details: { opaStatus: res.statusCode, opaError: e },
+      });
+    }
+    return { status: res.statusCode, json: json as T };
+  }
+
+  /** `POST /v1/data/{path}`: OPA evaluates, logs the decision and returns its `decision_id`. */
+  async decide(path: string, input: unknown): Promise<Decision> {
+    const { json } = await this.call<DataResponseV1>('POST', `/v1/data/${encodePath(path)}?metrics`, JSON.stringify({ input }));
+    const defined = Object.prototype.hasOwnProperty.call(json, 'result');
+    return { decisionId: json.decision_id, result: json.result, defined, metrics: json.metrics };
+  }
+
+  /** `POST /v1/compile`: partial evaluation with the given unknowns (not decision-logged by OPA). */
+  async compile(request: CompileRequestV1): Promise<CompileResponseV1> {
+    const { json } = await this.call<CompileResponseV1>('POST', '/v1/compile', JSON.stringify(request));
+    return json;
+  }
+
+  async listPolicies(): Promise<PolicyV1[]> {
+    const { json } = await this.call<{ result?: PolicyV1[] }>('GET', '/v1/policies');
+    return json.result ?? [];
+  }
+
+  async putPolicy(id: string, rego: string): Promise<void> {
+    await this.call('PUT', `/v1/policies/${encodePath(id)}`, rego, 'text/plain');
+  }
+
+  async getData(path: string): Promise<unknown> {
+    const { json } = await this.call<{ result?: unknown }>('GET', `/v1/data/${encodePath(path)}`);
+    return json.result;
+  }
+
+  /** `GET /health`: true when OPA evaluates a trivial query. */
+  async healthy(): Promise<boolean> {
+    try {
+      const { status } = await this.call('GET', '/health');
+      return status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

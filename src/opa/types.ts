@@ -1,0 +1,34 @@
+/** Wire types of OPA's REST API (v1), named as OPA names them (v1/server/types/types.go). */
+
+export interface ErrorV1 {
+  code: string;
+  message: string;
+  errors?: Array<{ code: string; message: string; location?: { file: string; row: number; col: number } }>;
+}
+
+export interface DataResponseV1 {
+  decision_id?: string;
+  /** Absent when the document is undefined for the input. */
+  result?: unknown;
+  metrics?: Record<string, number>;
+  provenance?: { version?: string; bundles?: Record<string, { revision: string }>; revision?: string };
+  warning?: { code: string; message: string };
+}
+
+export interface CompileRequestV1 {
+  query: string;
+  input?: unknown;
+  unknowns?: string[];
+  options?: { disableInlining?: string[]; nondeterministicBuiltins?: boolean };
+}
+
+export interface CompileResponseV1 {
+  result?: { queries?: unknown[][]; support?: unknown[] };
+  metrics?: Record<string, number>;
+}
+
+export interface PolicyV1 {
+  id: string;
+  raw: string;
+  ast?: unknown;
+}

@@ -1,0 +1,167 @@
+import '@fastify/reply-from';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { WritegateError, isWritegateError } from './errors.js';
+import { cleanRequestHeaders, type Gate, type Verdict } from './gate.js';
+import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
+import type { Classified, GateRequest } from './upstreams/types.js';
+
+/** What the gate learnt about a request in onRequest, kept for the body parser and the handler. */
+interface GateState {
+  gateRequest: GateRequest;
+  classified?: Classified;
+  refused?: WritegateError;
+}
+
+const STATE = Symbol('writegate');
+type WithState = FastifyRequest & { [STATE]?: GateState };
+
+function state(request: FastifyRequest): GateState {
+  const s = (request as WithState)[STATE];
+  if (!s) throw new Error('writegate: request was not classified');
+  return s;
+}
+
+function gateRequestOf(request: FastifyRequest, prefix: string): GateRequest {
+  const raw = request.raw;
+  const url = raw.url ?? '/';
+  return {
+    method: raw.method ?? 'GET',
+    url: url.slice(prefix.length) || '/',
+    headers: raw.headers,
+    upgrade: raw.headers.upgrade !== undefined,
+    remoteAddress: raw.socket.remoteAddress ?? '',
+  };
+}
+
+/** onRequest: classify before the body is read, so reads can stream and writes are buffered. */
+export function classifyHook(gate: Gate, prefix: string) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const gateRequest = gateRequestOf(request, prefix);
+    const s: GateState = { gateRequest };
+    (request as WithState)[STATE] = s;
+    try {
+      s.classified = gate.classify(gateRequest);
+    } catch (err) {
+      s.refused = isWritegateError(err) ? err : new WritegateError('WG_ERR_BAD_REQUEST', (err as Error).message, { cause: err });
+    }
+  };
+}
+
+/**
+ * The one body parser: a read's body streams through untouched; a write's
+ * body is buffered (up to `limit` bytes) so the exact bytes evaluated are the
+ * bytes forwarded.
+ */
+export function bodyParser(limit: number) {
+  return (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void): void => {
+    const s = state(request);
+    if (s.refused || s.classified?.isRead) {
+      done(null, payload);
+      return;
+    }
+    const declared = Number(request.headers['content-length'] ?? NaN);
+    if (declared > limit) {
+      payload.resume();
+      done(new WritegateError('WG_ERR_BODY_TOO_LARGE', `${declared} bytes > ${limit}`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    payload.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        done(new WritegateError('WG_ERR_BODY_TOO_LARGE', `more than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    payload.on('end', () => { if (!failed) done(null, Buffer.concat(chunks)); });
+    payload.on('error', (err) => { if (!failed) { failed = true; done(err); } });
+  };
+}
+
+/** The part of a Fastify reply used here (reply-from hands back its own, wider-typed reply). */
+interface Sendable {
+  code(status: number): { headers(values: Record<string, unknown>): { send(payload: unknown): unknown } };
+}
+
+function send(reply: Sendable, verdict: Verdict): void {
+  const r = verdict.response!;
+  reply.code(r.status).headers({ ...r.headers, ...verdict.responseHeaders }).send(r.body);
+}
+
+function mergeHeaders(upstream: IncomingHttpHeaders, extra: Record<string, string | string[]>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = { ...upstream };
+  for (const [k, v] of Object.entries(extra)) {
+    const prev = out[k];
+    if (k === 'warning' && prev !== undefined) out[k] = [...(Array.isArray(prev) ? prev : [prev]), ...(Array.isArray(v) ? v : [v])] as unknown as string;
+    else out[k] = v as string;
+  }
+  return out;
+}
+
+/** Error handler of an upstream's routes: parser and transport errors become the upstream's own error envelope, logged. */
+export function errorHandler(gate: Gate) {
+  return (err: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const s = (request as WithState)[STATE];
+    const e = isWritegateError(err) ? err
+      : (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new WritegateError('WG_ERR_BODY_TOO_LARGE', err.message, { cause: err })
+      : new WritegateError('WG_ERR_BAD_REQUEST', err.message, { cause: err });
+    const gateRequest = s?.gateRequest ?? gateRequestOf(request, '');
+    send(reply, gate.refuse(gateRequest, e, s?.classified));
+    return reply;
+  };
+}
+
+/** The handler: forward a read as it is, or gate a write and forward exactly the evaluated bytes. */
+export function proxyHandler(gate: Gate, client: UpstreamClient) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const s = state(request);
+    const { gateRequest } = s;
+    if (s.refused) {
+      send(reply, gate.refuse(gateRequest, s.refused));
+      return reply;
+    }
+    const classified = s.classified!;
+    const source = client.basePath + gateRequest.url;
+
+    if (classified.isRead) {
+      return reply.from(source, {
+        rewriteRequestHeaders: (_req, headers) => cleanRequestHeaders(headers),
+        onError: (r, { error }) => {
+          const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
+          send(r, gate.refuse(gateRequest, e, classified));
+        },
+      });
+    }
+
+    const body = request.body instanceof Buffer ? request.body : undefined;
+    const verdict = await gate.decide(gateRequest, classified, body);
+    if (!verdict.forward) {
+      send(reply, verdict);
+      return reply;
+    }
+    const forwardedAt = performance.now();
+    const contentType = request.headers['content-type'];
+    return reply.from(source, {
+      ...(body && body.length ? { body, contentType: contentType ?? 'application/octet-stream' } : { body: null }),
+      rewriteRequestHeaders: (_req, headers) => ({ ...cleanRequestHeaders(headers), 'x-decision-id': verdict.decisionId }),
+      rewriteHeaders: (headers) => mergeHeaders(headers, verdict.responseHeaders),
+      onResponse: (_req, r, res) => {
+        gate.completed(verdict, res.statusCode, forwardedAt);
+        r.send(res.stream);
+      },
+      onError: (r, { error }) => {
+        const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
+        gate.completed(verdict, null, forwardedAt, e);
+        const rendered = { ...verdict, response: gate.renderError(e, verdict.decisionId) };
+        send(r, rendered);
+      },
+    });
+  };
+}

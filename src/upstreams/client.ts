@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool } from 'undici';
+import type { UpstreamConfig } from '../config/schema.js';
+import { WritegateError } from '../errors.js';
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** The TLS options used both by the pool and by upgraded (exec) connections. */
+export interface UpstreamTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+  servername?: string;
+}
+
+export function upstreamTls(cfg: UpstreamConfig): UpstreamTls {
+  return {
+    ...(cfg.tls.ca ? { ca: readFileSync(cfg.tls.ca) } : {}),
+    ...(cfg.tls.cert ? { cert: readFileSync(cfg.tls.cert) } : {}),
+    ...(cfg.tls.key ? { key: readFileSync(cfg.tls.key) } : {}),
+    rejectUnauthorized: !cfg.tls.insecureSkipVerify,
+    ...(cfg.tls.serverName ? { servername: cfg.tls.serverName } : {}),
+  };
+}
+
+/** Maps an undici transport error to the catalogue: connect failure 503, timeout 504, anything else 502. */
+export function upstreamTransportError(err: unknown, what: string): WritegateError {
+  const code = (err as { code?: string }).code ?? '';
+  if (TIMEOUT_CODES.has(code) || (err as Error).name === 'TimeoutError') {
+    return new WritegateError('WG_ERR_UPSTREAM_TIMEOUT', what, { cause: err });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+    || code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
+    return new WritegateError('WG_ERR_UPSTREAM_CONNECT', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+  return new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * One keep-alive pool per upstream, shared by the proxy (reply-from) and by
+ * the gateway's own side calls (dry-runs, current-object lookups, identity).
+ */
+export class UpstreamClient {
+  readonly origin: string;
+  /** Path of the target URL (e.g. "" or "/cluster-a"), prepended to every forwarded path. */
+  readonly basePath: string;
+  readonly pool: Pool;
+  readonly tls: UpstreamTls;
+  private readonly timeoutMs: number;
+
+  constructor(cfg: UpstreamConfig) {
+    const target = new URL(cfg.target);
+    this.origin = target.origin;
+    this.basePath = target.pathname.replace(/\/$/, '');
+    this.tls = upstreamTls(cfg);
+    this.timeoutMs = cfg.timeoutMs;
+    this.pool = new Pool(this.origin, {
+      connections: 64,
+      headersTimeout: cfg.timeoutMs,
+      // Watches and log follows stay open for minutes with no bytes; the body is never timed out.
+      bodyTimeout: 0,
+      connect: { ...this.tls },
+    });
+  }
+
+  async request(method: string, path: string, headers: Record<string, string | string[] | undefined>, body?: Buffer): Promise<UpstreamResponse> {
+    const clean: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) clean[k] = v;
+    try {
+      const res = await this.pool.request({
+        method: method as 'GET',
+        path: this.basePath + path,
+        headers: clean,
+        ...(body ? { body } : {}),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) chunks.push(chunk as Buffer);
+      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: Buffer.concat(chunks) };
+    } catch (err) {
+      throw upstreamTransportError(err, `${method} ${this.origin}${this.basePath}${path}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,65 @@
+import type { WritegateError } from '../../errors.js';
+import type { RenderedResponse, Violation } from '../types.js';
+
+/**
+ * A metav1.Status failure, the envelope every kube client understands
+ * (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). kubectl prints a 403 one
+ * as `Error from server (Forbidden): <message>`.
+ */
+export function kubeStatus(code: number, reason: string, message: string, details?: Record<string, unknown>): RenderedResponse {
+  const body = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
+  return { status: code, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** StatusReason values for the HTTP codes writegate answers with (metav1 StatusReason*). */
+function reasonFor(status: number): string {
+  switch (status) {
+    case 400: return 'BadRequest';
+    case 403: return 'Forbidden';
+    case 404: return 'NotFound';
+    case 413: return 'RequestEntityTooLarge';
+    case 415: return 'UnsupportedMediaType';
+    case 502: return 'InternalError';
+    case 503: return 'ServiceUnavailable';
+    case 504: return 'Timeout';
+    default: return 'InternalError';
+  }
+}
+
+export function violationText(v: Violation): string {
+  return v.msg;
+}
+
+export function renderDeny(reasons: Violation[], decisionId: string): RenderedResponse {
+  const list = reasons.length ? reasons.map(violationText).join('; ') : 'denied by policy';
+  return kubeStatus(403, 'Forbidden', `writegate denied the request: ${list} (decision ${decisionId})`, {
+    causes: reasons.map((r) => ({ reason: 'FieldValueForbidden', message: r.msg })),
+  });
+}
+
+export function renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
+  const suffix = decisionId ? ` (decision ${decisionId})` : '';
+  return kubeStatus(err.status, reasonFor(err.status), `writegate: ${err.message} [${err.code}]${suffix}`);
+}
+
+/**
+ * `Warning: 299 - "text"` (RFC 7234 §5.5), the format kube-apiserver uses
+ * for admission warnings and kubectl prints as `Warning: text`. Quotes and
+ * backslashes are escaped, control characters dropped.
+ */
+export function warningHeaders(warnings: Violation[]): string[] {
+  return warnings.map((w) => {
+    const text = violationText(w).replace(/[\x00-\x1f\x7f]/g, ' ').replace(/[\\"]/g, (c) => `\\${c}`);
+    // Header values travel as latin1 octets; sending the UTF-8 bytes lets Go clients read the text back intact.
+    return Buffer.from(`299 - "${text}"`, 'utf8').toString('latin1');
+  });
+}

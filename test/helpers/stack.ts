@@ -1,0 +1,130 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { Agent, request } from 'undici';
+import { startGateway, type Gateway } from '../../app/server.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { RawConfig } from '../../src/config/schema.js';
+import type { LogEvent, DecisionEvent } from '../../src/decision/log.js';
+import { projectRoot } from '../../src/opa/binary.js';
+import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
+import { startKubeSim, type KubeSim } from '../../src/sim/kubernetes/index.js';
+import { devCertificates, type DevCertificates } from '../../src/tls.js';
+
+export const TOKENS = {
+  admin: 'admin-token-0123456789',
+  alice: 'alice-token-0123456789',
+  ops: 'ops-token-0123456789',
+};
+
+export const SIM_TOKENS = {
+  [TOKENS.admin]: { username: 'admin', groups: ['system:masters', 'system:authenticated'] },
+  [TOKENS.alice]: { username: 'alice', uid: 'u-alice', groups: ['devs', 'system:authenticated'] },
+  [TOKENS.ops]: { username: 'olga', groups: ['ops', 'system:authenticated'] },
+};
+
+export interface StackOptions {
+  mode?: 'enforce' | 'dryrun' | 'warn';
+  resolve?: 'dryrun' | 'local';
+  failOpen?: boolean;
+  bodyBytes?: number;
+  opaTimeoutMs?: number;
+}
+
+export interface Stack {
+  gateway: Gateway;
+  sim: KubeSim;
+  opa: LocalOpa;
+  /** Decision ids OPA itself logged (its console decision log). */
+  opaDecisionIds: Set<string>;
+  certs: DevCertificates;
+  /** Base URL of the Kubernetes mount, e.g. https://127.0.0.1:PORT/k8s */
+  k8s: string;
+  dir: string;
+  logPath: string;
+  dispatcher: Agent;
+  events(): LogEvent[];
+  decisions(): DecisionEvent[];
+  /** Sends bytes exactly as given (no client-side URL normalisation) and returns the status and body. */
+  raw(method: string, path: string, headers?: Record<string, string>): Promise<{ status: number; text: string }>;
+  call(method: string, path: string, init?: { body?: string | Buffer; headers?: Record<string, string>; token?: string }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json: any }>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'writegate-test-'));
+  const certs = devCertificates(join(dir, 'certs'));
+  const opaDecisionIds = new Set<string>();
+  const opa = await startLocalOpa({
+    paths: [join(projectRoot(), 'policies')],
+    onLog: (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const e = JSON.parse(line) as { decision_id?: string; msg?: string };
+        if (e.msg === 'Decision Log' && e.decision_id) opaDecisionIds.add(e.decision_id);
+      } catch {
+        // not a JSON line
+      }
+    },
+  });
+  const sim = await startKubeSim({ tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, tokens: SIM_TOKENS });
+  const logPath = join(dir, 'decisions.log');
+  const raw: RawConfig = {
+    listen: { host: '127.0.0.1', port: 0, tls: { cert: certs.cert, key: certs.key } },
+    opa: { url: opa.url, timeoutMs: options.opaTimeoutMs ?? 2000 },
+    decisionLog: { path: logPath },
+    limits: { bodyBytes: options.bodyBytes ?? 3 * 1024 * 1024 },
+    upstreams: [{
+      name: 'k8s',
+      kind: 'kubernetes',
+      prefix: '/k8s',
+      target: sim.url,
+      policy: 'writegate/kubernetes/decision',
+      mode: options.mode ?? 'enforce',
+      failOpen: options.failOpen ?? false,
+      tls: { ca: certs.caCert },
+      kubernetes: { resolve: options.resolve ?? 'dryrun', identity: 'selfsubjectreview' },
+    }],
+  };
+  const gateway = await startGateway(parseConfig(raw));
+  const dispatcher = new Agent({ connect: { ca: readFileSync(certs.caCert) } });
+  const k8s = `${gateway.url}/k8s`;
+  const events = (): LogEvent[] => (existsSync(logPath)
+    ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEvent)
+    : []);
+  return {
+    gateway, sim, opa, opaDecisionIds, certs, k8s, dir, logPath, dispatcher,
+    events,
+    decisions: () => events().filter((e): e is DecisionEvent => e.type === 'writegate/decision'),
+    async raw(method, path, headers = {}) {
+      const url = new URL(gateway.url);
+      const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: readFileSync(certs.caCert) });
+      const head = [`${method} ${path} HTTP/1.1`, `host: ${url.host}`, `authorization: Bearer ${TOKENS.admin}`, 'connection: close',
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      const chunks: Buffer[] = [];
+      for await (const c of socket) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      return { status: Number(text.slice(9, 12)), text };
+    },
+    async call(method, path, init = {}) {
+      const res = await request(`${path.startsWith('http') ? '' : k8s}${path}`, {
+        method: method as 'GET',
+        dispatcher,
+        headers: { authorization: `Bearer ${init.token ?? TOKENS.admin}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+        ...(init.body !== undefined ? { body: init.body } : {}),
+      });
+      const text = await res.body.text();
+      let json: unknown;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      return { status: res.statusCode, headers: res.headers, text, json };
+    },
+    async close() {
+      await gateway.close();
+      await sim.close();
+      await opa.stop();
+      await dispatcher.close();
+    },
+  };
+}
