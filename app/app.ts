@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { opsRoutes } from '../routes/ops.js';
 import { upstreamRoutes } from '../routes/upstream.js';
 import type { Config } from '../src/config/schema.js';
@@ -38,7 +38,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const fastify = Fastify({
     serverFactory,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    disableRequestLogging: true,
+    // Per-request app logging would cost the hot path; every gated request is in the decision log instead.
+    logController: new LogController({ disableRequestLogging: true }),
     // Bodies are read by writegate's own parser, which enforces limits.bodyBytes.
     bodyLimit: config.limits.bodyBytes + 1,
     // Watches and log follows are long-lived; the upstream decides when they end.

@@ -268,6 +268,8 @@ export class KubernetesAdapter implements UpstreamAdapter {
     }
     const dryRun = (query.dryRun ?? []).includes('All');
     const name = info.name || (object && isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '');
+    // A create names its object in the body; let the log line say which.
+    if (!info.name && name && classified.summary.endsWith('/')) classified.summary += name;
     return {
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',

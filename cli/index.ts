@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { VERSION } from '../src/version.js';
+import { demoCommand } from './demo.js';
+import { logsCommand } from './logs.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command('writegate')
+  .description('A policy gateway that asks Open Policy Agent before every destructive API call.')
+  .version(VERSION);
+program.addCommand(serveCommand());
+program.addCommand(demoCommand());
+program.addCommand(logsCommand());
+await program.parseAsync(process.argv);
