@@ -6,6 +6,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup-opa.sh >/dev/null
+# The real kube-apiserver and etcd for test/real-kube (built once, then a no-op).
+bash scripts/setup-kube.sh
 opa="${OPA_BIN:-$root/.tools/bin/opa}"
 echo "== opa fmt / check / test (policies/)"
 "$opa" fmt --list --fail policies/

@@ -105,6 +105,20 @@ function mergeHeaders(upstream: IncomingHttpHeaders, extra: Record<string, strin
   return out;
 }
 
+/**
+ * Sends an upstream body back as a stream. A body without a length (a
+ * watch, `logs -f`) may send its first byte only minutes later, yet the
+ * client must see the status line now, as the apiserver flushes watch headers
+ * at once. Fastify sends a stream with setHeader + pipe (reply.js sendStream),
+ * so Node would hold the headers until the first body byte; they are flushed
+ * right after Fastify has set them. Bodies with a length keep the single write.
+ */
+function streamBack(reply: { send(payload: unknown): unknown; raw: unknown }, stream: Readable, headers: IncomingHttpHeaders): void {
+  reply.send(stream);
+  const raw = reply.raw as { headersSent: boolean; flushHeaders(): void; getHeaderNames(): string[] };
+  if (headers['content-length'] === undefined && !raw.headersSent && raw.getHeaderNames().length > 0) raw.flushHeaders();
+}
+
 /** Error handler of an upstream's routes: parser and transport errors become the upstream's own error envelope, logged. */
 export function errorHandler(gate: Gate) {
   return (err: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
@@ -133,6 +147,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     if (classified.isRead) {
       return reply.from(source, {
         rewriteRequestHeaders: (_req, headers) => cleanRequestHeaders(headers),
+        onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
         onError: (r, { error }) => {
           const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
           send(r, gate.refuse(gateRequest, e, classified));
@@ -154,7 +169,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       rewriteHeaders: (headers) => mergeHeaders(headers, verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);
-        r.send(res.stream);
+        streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers);
       },
       onError: (r, { error }) => {
         const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
