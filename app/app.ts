@@ -10,6 +10,7 @@ import { WritegateError } from '../src/errors.js';
 import { Gate } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
 import type { OpaClient } from '../src/opa/client.js';
+import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
 import { upgradeHandler, type Mount } from '../src/upgrade.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
 import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
@@ -24,6 +25,7 @@ export interface AppDeps {
 
 export interface App {
   fastify: FastifyInstance;
+  residual: ResidualEngine | undefined;
   mounts: Mount[];
   metrics: Metrics;
   close(): Promise<void>;
@@ -48,11 +50,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   }) as unknown as FastifyInstance;
 
   const metrics = deps.metrics ?? new Metrics();
+  const residualPaths = config.upstreams.filter((u) => u.engine === 'residual').map((u) => u.policy);
+  const residual = residualPaths.length
+    ? new ResidualEngine({
+      client: residualOpaClient(deps.opa.url, config.opa.timeoutMs),
+      onEvent: (e) => {
+        metrics.residual.inc({ event: e.event, reason: 'reason' in e ? e.reason : '' });
+        if (deps.logger) deps.logger.info(e, 'residual engine');
+      },
+    })
+    : undefined;
+  if (residual) {
+    metrics.observeResidual(residual.counters);
+    // A first compile now; if OPA is not up yet, the poller keeps trying and writes use the Data API meanwhile.
+    await residual.start(residualPaths);
+  }
   const mounts: Mount[] = [];
   for (const upstream of config.upstreams) {
     const client = new UpstreamClient(upstream);
     const adapter = new KubernetesAdapter(upstream, client);
-    const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics });
+    const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics, ...(residual ? { residual } : {}) });
     mounts.push({ prefix: upstream.prefix, gate, client });
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });
   }
@@ -73,7 +90,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     fastify,
     mounts,
     metrics,
+    residual,
     async close() {
+      residual?.stop();
       await fastify.close();
       await Promise.all(mounts.map((m) => m.client.close()));
     },

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../src/version.js';
 import { demoCommand } from './demo.js';
+import { explainCommand } from './explain.js';
 import { logsCommand } from './logs.js';
 import { serveCommand } from './serve.js';
 
@@ -11,4 +12,5 @@ const program = new Command('writegate')
 program.addCommand(serveCommand());
 program.addCommand(demoCommand());
 program.addCommand(logsCommand());
+program.addCommand(explainCommand());
 await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import { normalizeDecision, type NormalizedDecision } from './decision/normalize
 import { WritegateError, isWritegateError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { OpaClient } from './opa/client.js';
+import type { ResidualEngine } from './residual/engine.js';
 import type { UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
 
@@ -34,6 +35,8 @@ export interface GateDeps {
   opa: OpaClient;
   log: DecisionLog;
   metrics: Metrics;
+  /** The in-process engine; absent, or `engine: opa` on the upstream, means every write asks the Data API. */
+  residual?: ResidualEngine;
 }
 
 function text(vs: Violation[]): string[] {
@@ -99,7 +102,19 @@ export class Gate {
     let normalized: NormalizedDecision;
     let result: unknown;
     let metrics: Record<string, number> | undefined;
-    try {
+    let revision: string | undefined;
+    const local = upstream.engine === 'residual' && this.deps.residual ? this.deps.residual.evaluate(upstream.policy, input) : undefined;
+    if (local?.outcome === 'allow') {
+      // Only the safe answer is local: the residual proved "allowed, no deny, no warn" for this policy revision.
+      // Anything else (a possible deny, a warning, no residual) is OPA's to decide, with its reasons and id.
+      this.deps.metrics.residual.inc({ event: 'hit', reason: '' });
+      decisionId = randomUUID();
+      engine = 'residual';
+      revision = local.revision;
+      result = { allow: true, deny: [], warn: [] };
+      normalized = { allowed: true, deny: [], warn: [] };
+    } else try {
+      if (local) this.deps.metrics.residual.inc({ event: 'fallback', reason: local.reason });
       const d = await opa.decide(upstream.policy, input);
       decisionId = d.decisionId ?? randomUUID();
       result = d.result;
@@ -143,6 +158,7 @@ export class Gate {
     }
     const event = this.event(req, classified, decisionId, {
       outcome, engine, input: adapter.maskInput(input), result, metrics, reasons: text(reasons), warnings: text(warnings), started,
+      ...(revision ? { revision } : {}),
     });
     this.finish(event);
     const responseHeaders: Record<string, string | string[]> = { 'x-decision-id': decisionId };
@@ -172,7 +188,7 @@ export class Gate {
 
   private event(req: GateRequest, classified: Classified | undefined, decisionId: string, f: {
     outcome: Outcome; engine: Engine; input: unknown; result?: unknown; metrics?: Record<string, number> | undefined;
-    reasons: string[]; warnings: string[]; started: number; error?: { code: string; message: string };
+    reasons: string[]; warnings: string[]; started: number; error?: { code: string; message: string }; revision?: string;
   }): DecisionEvent {
     const input = f.input as { request?: { userInfo?: { username?: string } } } | undefined;
     return {
@@ -193,6 +209,7 @@ export class Gate {
       mode: this.deps.upstream.mode,
       outcome: f.outcome,
       engine: f.engine,
+      ...(f.revision ? { revision: f.revision } : {}),
       reasons: f.reasons,
       warnings: f.warnings,
       ...(f.error ? { error: f.error } : {}),

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ResidualCounters } from './residual/engine.js';
 
 /** Prometheus metrics. Every way out of the gate is counted (Envoy ext_authz style). */
 export class Metrics {
@@ -17,9 +18,24 @@ export class Metrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
   readonly residual = new Counter({
-    name: 'writegate_residual_total', help: 'Residual engine events: hit, miss, compile, fallback (with reason).',
+    name: 'writegate_residual_events_total', help: 'Residual engine events seen by the gate: hit, fallback (with reason), compiled, not_compilable, refresh_failed.',
     labelNames: ['event', 'reason'] as const, registers: [this.registry],
   });
+
+  /** Exposes the residual engine's own counters (hits, misses, compiles, fallbacks by reason). */
+  observeResidual(counters: ResidualCounters): void {
+    new Gauge({
+      name: 'writegate_residual_counters', help: 'The residual engine counters, read at scrape time.',
+      labelNames: ['counter', 'reason'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        this.set({ counter: 'hits', reason: '' }, counters.hits);
+        this.set({ counter: 'misses', reason: '' }, counters.misses);
+        this.set({ counter: 'compiles', reason: '' }, counters.compiles);
+        for (const [reason, n] of Object.entries(counters.fallbacks)) this.set({ counter: 'fallbacks', reason }, n);
+      },
+    });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'writegate_' });

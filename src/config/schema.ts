@@ -37,6 +37,11 @@ const upstream = z.strictObject({
   policy: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*$/, 'an OPA data path such as writegate/kubernetes/decision'),
   /** enforce: deny what the policy denies. dryrun: forward, log "would deny". warn: forward, violations as Warning headers. */
   mode: z.enum(['enforce', 'dryrun', 'warn']).default('enforce'),
+  /**
+   * residual: decide in-process from OPA's compiled residual when it allows, and ask OPA's Data API for
+   * everything else (src/residual/README.md). opa: ask the Data API for every write.
+   */
+  engine: z.enum(['residual', 'opa']).default('residual'),
   /** When OPA errors or times out, forward the write anyway (logged as fail_open). Default: fail closed. */
   failOpen: z.boolean().default(false),
   tls: tlsClient.default({ insecureSkipVerify: false }),

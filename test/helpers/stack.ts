@@ -30,6 +30,7 @@ export interface StackOptions {
   failOpen?: boolean;
   bodyBytes?: number;
   opaTimeoutMs?: number;
+  engine?: 'residual' | 'opa';
 }
 
 export interface Stack {
@@ -82,6 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       target: sim.url,
       policy: 'writegate/kubernetes/decision',
       mode: options.mode ?? 'enforce',
+      engine: options.engine ?? 'residual',
       failOpen: options.failOpen ?? false,
       tls: { ca: certs.caCert },
       kubernetes: { resolve: options.resolve ?? 'dryrun', identity: 'selfsubjectreview' },

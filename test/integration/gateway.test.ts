@@ -12,9 +12,9 @@ const deployment = (name: string, image: string, extraLabels: Record<string, str
   },
 });
 
-describe('gateway with real OPA and the Kubernetes simulator', () => {
+describe('gateway with real OPA and the Kubernetes simulator (every write asks the Data API)', () => {
   let s: Stack;
-  beforeAll(async () => { s = await startStack(); });
+  beforeAll(async () => { s = await startStack({ engine: 'opa' }); });
   afterAll(async () => { await s?.close(); });
 
   it('passes reads through without a decision', async () => {

@@ -29,7 +29,7 @@ function exec(s: Stack, ns: string, pod: string, token: string): Promise<{ statu
 
 describe('enforce mode: websocket exec is gated before the upgrade', () => {
   let s: Stack;
-  beforeAll(async () => { s = await startStack(); });
+  beforeAll(async () => { s = await startStack({ engine: 'opa' }); });
   afterAll(async () => { await s?.close(); });
 
   it('denies exec into a protected namespace with a 403 Status and no upstream request', async () => {
@@ -108,7 +108,7 @@ describe('warn mode', () => {
 
 describe('fail-open upstream', () => {
   let s: Stack;
-  beforeAll(async () => { s = await startStack({ failOpen: true }); });
+  beforeAll(async () => { s = await startStack({ failOpen: true, engine: 'opa' }); });
   afterAll(async () => { await s?.close(); });
 
   it('forwards writes when OPA is down and logs fail_open', async () => {
