@@ -1,0 +1,201 @@
+/**
+ * `npm run bench`: every scenario against the same simulator in one run, all
+ * on 127.0.0.1, bounded in time and connections (see bench/README.md).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { projectRoot } from '../src/opa/binary.js';
+import { startLocalOpa } from '../src/opa/supervisor.js';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const root = projectRoot();
+const dir = mkdtempSync(join(tmpdir(), 'writegate-bench-'));
+const children: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+/** Starts a child that prints its URL as the first stdout line. */
+async function child(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  const [line] = await new Promise<string[]>((resolve, reject) => {
+    let buf = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      if (buf.includes('\n')) resolve(buf.split('\n'));
+    });
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  return { url: line!.trim(), proc };
+}
+
+async function waitHttp(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} never answered`);
+}
+
+async function gateway(simUrl: string, opaUrl: string, engine: 'residual' | 'opa'): Promise<{ url: string; proc: ChildProcess; log: string }> {
+  const port = await freePort();
+  const log = join(dir, `decisions-${engine}.log`);
+  const config = join(dir, `writegate-${engine}.yaml`);
+  writeFileSync(config, [
+    `listen: { host: 127.0.0.1, port: ${port} }`,
+    `opa: { url: "${opaUrl}", timeoutMs: 2000 }`,
+    `decisionLog: { path: "${log}" }`,
+    'upstreams:',
+    `  - { name: k8s, kind: kubernetes, prefix: /k8s, target: "${simUrl}", policy: writegate/kubernetes/decision, mode: enforce, engine: ${engine} }`,
+    '',
+  ].join('\n'));
+  const profile = process.env.BENCH_PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...profile, join(root, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--log-level', 'warn'], { stdio: 'inherit' });
+  children.push(proc);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/-/healthz`);
+  return { url, proc, log };
+}
+
+function nginx(simUrl: string, port: number): ChildProcess | undefined {
+  const bin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => spawnSync('test', ['-x', p]).status === 0);
+  if (!bin) return undefined;
+  const conf = join(dir, 'nginx.conf');
+  const sim = new URL(simUrl);
+  writeFileSync(conf, `
+daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/nginx-body;
+  proxy_temp_path ${dir}/nginx-proxy;
+  fastcgi_temp_path ${dir}/nginx-fastcgi;
+  uwsgi_temp_path ${dir}/nginx-uwsgi;
+  scgi_temp_path ${dir}/nginx-scgi;
+  upstream sim { server ${sim.host}; keepalive 32; }
+  server {
+    listen 127.0.0.1:${port};
+    location /k8s/ {
+      proxy_pass http://sim/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`);
+  const proc = spawn(bin, ['-c', conf, '-p', dir], { stdio: 'inherit' });
+  children.push(proc);
+  return proc;
+}
+
+const AUTH = { authorization: 'Bearer bench-token' };
+const READ = { method: 'GET' as const, path: '/api/v1/namespaces/default/pods/web-0', headers: AUTH };
+const configMap = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bench', namespace: 'default', labels: { owner: 'bench' } }, data: { key: 'value' } });
+// dryRun=All: the simulator validates and answers 201 without storing, so every run sees the same state.
+const WRITE = { method: 'POST' as const, path: '/api/v1/namespaces/default/configmaps?dryRun=All', headers: { ...AUTH, 'content-type': 'application/json' }, body: configMap };
+const denied = JSON.stringify({
+  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench', namespace: 'default', labels: { owner: 'bench', 'app.kubernetes.io/name': 'bench' } },
+  spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'nginx:latest' }] } } },
+});
+const DENIED = { method: 'POST' as const, path: '/apis/apps/v1/namespaces/default/deployments?dryRun=All', headers: { ...AUTH, 'content-type': 'application/json' }, body: denied };
+
+interface Row { id: string; scenario: string; rps: number; p50: number; p99: number; non2xx: number; errors: number }
+
+async function load(id: string, scenario: string, base: string, req: typeof READ | typeof WRITE, expectStatus: number): Promise<Row> {
+  const url = base + req.path;
+  const probe = await fetch(url, { method: req.method, headers: req.headers, ...('body' in req ? { body: req.body } : {}) });
+  await probe.arrayBuffer();
+  if (probe.status !== expectStatus) throw new Error(`${id} ${scenario}: probe answered ${probe.status}, expected ${expectStatus}`);
+  const opts = { url, connections: CONNECTIONS, pipelining: 1, method: req.method, headers: req.headers, ...('body' in req ? { body: req.body } : {}) };
+  await autocannon({ ...opts, duration: 2 }); // warm-up (JIT, pools, residual cache)
+  const r = await autocannon({ ...opts, duration: DURATION });
+  const expected = expectStatus >= 200 && expectStatus < 300;
+  const row: Row = {
+    id, scenario, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99,
+    non2xx: expected ? r.non2xx : r['2xx'], errors: r.errors + r.timeouts,
+  };
+  process.stdout.write(`${id.padEnd(3)} ${scenario.padEnd(44)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  unexpected ${row.non2xx}  errors ${row.errors}\n`);
+  return row;
+}
+
+function rssMiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024) };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`writegate bench: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${DURATION}s x ${CONNECTIONS} connections per scenario\n`);
+  const opa = await startLocalOpa({ paths: [join(root, 'policies')] });
+  const sim = await child([join(root, 'dist', 'bench', 'servers.js'), 'sim']);
+  const bare = await child([join(root, 'dist', 'bench', 'servers.js'), 'bare', sim.url]);
+  const nginxPort = await freePort();
+  const ngx = nginx(sim.url, nginxPort);
+  const nginxUrl = `http://127.0.0.1:${nginxPort}/k8s`;
+  if (ngx) await waitHttp(nginxUrl);
+  const gwResidual = await gateway(sim.url, opa.url, 'residual');
+  const gwOpa = await gateway(sim.url, opa.url, 'opa');
+  // Let the residual compile before measuring.
+  await new Promise((r) => setTimeout(r, 1500));
+
+  const rows: Row[] = [];
+  rows.push(await load('a', 'reads, simulator directly', sim.url, READ, 200));
+  rows.push(await load('p', 'reads, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, READ, 200));
+  if (ngx) rows.push(await load('n', 'reads, nginx (1 worker)', nginxUrl, READ, 200));
+  rows.push(await load('b', 'reads, writegate', `${gwResidual.url}/k8s`, READ, 200));
+  rows.push(await load('a', 'writes, simulator directly', sim.url, WRITE, 201));
+  rows.push(await load('p', 'writes, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, WRITE, 201));
+  if (ngx) rows.push(await load('n', 'writes, nginx (1 worker)', nginxUrl, WRITE, 201));
+  rows.push(await load('c', 'writes allowed by the residual, writegate', `${gwResidual.url}/k8s`, WRITE, 201));
+  const rss = rssMiB(gwResidual.proc.pid!);
+  const decided = readFileSync(gwResidual.log, 'utf8').split('\n').filter((l) => l.includes('"writegate/decision"'));
+  const residualShare = decided.filter((l) => l.includes('"engine":"residual"')).length / Math.max(1, decided.length);
+  rows.push(await load('d', 'same writes, Data API per request, writegate', `${gwOpa.url}/k8s`, WRITE, 201));
+  rows.push(await load('e', 'denied writes (OPA decides), writegate', `${gwResidual.url}/k8s`, DENIED, 403));
+
+
+  const get = (id: string, kind: string): Row | undefined => rows.find((r) => r.id === id && r.scenario.startsWith(kind));
+  const ratio = (x?: Row, y?: Row): string => (x && y ? (x.rps / y.rps).toFixed(2) : 'n/a');
+  const summary = {
+    'reads b/p (target >= 1.0)': ratio(get('b', 'reads'), get('p', 'reads')),
+    'reads b/n': ratio(get('b', 'reads'), get('n', 'reads')),
+    'reads p/a': ratio(get('p', 'reads'), get('a', 'reads')),
+    'reads n/a': ratio(get('n', 'reads'), get('a', 'reads')),
+    'reads added p99 b-p (ms, target <= 1)': (get('b', 'reads')!.p99 - get('p', 'reads')!.p99).toFixed(2),
+    'writes c/p (target >= 0.85)': ratio(get('c', 'writes'), get('p', 'writes')),
+    'writes c/n': ratio(get('c', 'writes'), get('n', 'writes')),
+    'writes c/d (target >= 3)': ratio(get('c', 'writes'), get('d', 'same')),
+    'gateway RSS after writes (MiB, target <= 150)': `${rss.rss} (peak ${rss.hwm})`,
+    'share of (c) decided by the residual': residualShare.toFixed(3),
+  };
+  process.stdout.write('\n');
+  for (const [k, v] of Object.entries(summary)) process.stdout.write(`${k.padEnd(48)} ${v}\n`);
+  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), duration: DURATION, connections: CONNECTIONS, cpus: cpus().length, node: process.version, rows, summary }, null, 2)}\n`);
+  await opa.stop();
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) c.kill('SIGINT');
+}

@@ -1,0 +1,1219 @@
+/**
+ * Turns a Compile API response (residual queries + support modules) into a predicate built from closures.
+ *
+ * Evaluation model (mirrors OPA's topdown evaluator, v1/topdown/eval.go):
+ * - `queries` is a disjunction of bodies; a body is a conjunction evaluated left to right with backtracking
+ *   over the variables that refs iterate (`input.xs[i]`) and that unification (`eq`) binds.
+ * - Before evaluation OPA's compiler reorders each body so every variable is bound before a negation, a
+ *   comprehension or a builtin operand needs it (v1/ast/compile.go reorderBodyForSafety); partial
+ *   evaluation relies on that and emits e.g. `not x.privileged = true` before `x = input.cs[i]`. The same
+ *   reordering is done here once, at compile time.
+ * - Support rules are evaluated on demand and memoised per evaluation (complete rules: every definition and
+ *   every solution, because two different values are a conflict error in OPA, which we never answer locally;
+ *   partial set/object rules: the union; functions: per call). Rules that never read `input` are computed
+ *   once and kept.
+ * Every step is a closure created here once per compile; a request only allocates frames for rule bodies.
+ */
+import type { Body, CompileResponseV1, Every, Expr, Module, Rule, Term } from './ast.js';
+import { BUILTINS, NONDETERMINISTIC, ResidualUnsupported } from './builtins.js';
+import { renderResidual } from './explain.js';
+import { compareStrings, equal, isObject, lookup, RegoSet, type RegoObject, type Value } from './values.js';
+
+export { ResidualUnsupported };
+
+export interface CompiledResidual {
+  /**
+   * True iff some residual query succeeds for `input`. Throws {@link ResidualUnsupported} when evaluation meets
+   * something the evaluator does not reproduce exactly (a conflict error in OPA, a `sprintf` of a composite…).
+   */
+  predicate(input: unknown): boolean;
+  /** Readable Rego-like rendering of the residual. */
+  text: string;
+}
+
+export interface NotCompilable {
+  reason: string;
+}
+
+type Frame = (Value | undefined)[];
+interface Ctx {
+  input: Value | undefined;
+  memo: (Value | typeof NOTHING | undefined)[];
+}
+/** Continue with the rest of a body; `true` stops the search (a query needs only one solution). */
+type Step = (c: Ctx, f: Frame) => boolean;
+type VStep = (c: Ctx, f: Frame, v: Value) => boolean;
+type Getter = (c: Ctx, f: Frame) => Value | undefined;
+
+/** A compiled term: `build(k)` enumerates its values into `k`; `get` exists when it cannot iterate. */
+interface TermB {
+  get?: Getter;
+  /** Set when the term is a literal without variables or refs: computed once at compile time. */
+  constant?: Value;
+  build(k: VStep): Step;
+}
+
+/** Memo marker for "evaluated to undefined" (distinct from "not evaluated yet"). */
+const NOTHING = Symbol('undefined');
+
+class CompileError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+class Scope {
+  readonly slots = new Map<string, number>();
+  size = 1; // slot 0 holds the rule's accumulator
+  usesInput = false;
+
+  slot(name: string): number {
+    let s = this.slots.get(name);
+    if (s === undefined) {
+      s = this.size++;
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  temp(): number {
+    return this.size++;
+  }
+}
+
+type GroupKind = 'complete' | 'set' | 'object' | 'function';
+
+interface Group {
+  id: number;
+  path: string;
+  kind: GroupKind;
+  defs: Rule[];
+  dflt?: Rule;
+  state: 'new' | 'compiling' | 'done';
+  /** Rule value for this evaluation (non-function groups). */
+  value?: (c: Ctx) => Value | undefined;
+  call?: (c: Ctx, args: Value[]) => Value | undefined;
+  usesInput: boolean;
+}
+
+const ACC = 0;
+
+const refName = (ref: Term[]): string | undefined => {
+  const parts: string[] = [];
+  for (const [i, t] of ref.entries()) {
+    if (i === 0 && t.type === 'var') parts.push(t.value as string);
+    else if (i > 0 && t.type === 'string') parts.push(t.value as string);
+    else return undefined;
+  }
+  return parts.join('.');
+};
+
+function literal(t: Term): Value {
+  switch (t.type) {
+    case 'null':
+      return null;
+    case 'boolean':
+      return t.value as boolean;
+    case 'string':
+      return t.value as string;
+    case 'number':
+      if (typeof t.value !== 'number') throw new CompileError(`number literal not exactly representable: ${String(t.value)}`);
+      return t.value;
+    default:
+      throw new CompileError(`unknown term type: ${t.type}`);
+  }
+}
+
+const isScalarType = (type: string): boolean =>
+  type === 'null' || type === 'boolean' || type === 'string' || type === 'number';
+
+/* ---------------------------------------------------------------- variable analysis */
+
+function isExprEvery(terms: Expr['terms']): terms is Every {
+  return !Array.isArray(terms) && typeof terms === 'object' && terms !== null && 'domain' in terms;
+}
+function isSomeDecl(terms: Expr['terms']): boolean {
+  return !Array.isArray(terms) && typeof terms === 'object' && terms !== null && 'symbols' in terms;
+}
+function isTerm(terms: Expr['terms']): terms is Term {
+  return !Array.isArray(terms) && typeof terms === 'object' && terms !== null && 'type' in terms;
+}
+
+/** Every variable in a term, including those inside comprehension bodies. */
+function termVarsDeep(t: Term, out: Set<string>): void {
+  switch (t.type) {
+    case 'var':
+      out.add(t.value as string);
+      return;
+    case 'ref':
+      for (const [i, e] of (t.value as Term[]).entries()) {
+        if (i === 0 && e.type === 'var' && (e.value === 'input' || e.value === 'data')) continue;
+        termVarsDeep(e, out);
+      }
+      return;
+    case 'array':
+    case 'set':
+      for (const e of t.value as Term[]) termVarsDeep(e, out);
+      return;
+    case 'call':
+      for (const e of (t.value as Term[]).slice(1)) termVarsDeep(e, out);
+      return;
+    case 'object':
+      for (const [k, v] of t.value as [Term, Term][]) {
+        termVarsDeep(k, out);
+        termVarsDeep(v, out);
+      }
+      return;
+    case 'arraycomprehension':
+    case 'setcomprehension': {
+      const v = t.value as { term: Term; body: Body };
+      termVarsDeep(v.term, out);
+      for (const e of v.body) exprVarsDeep(e, out);
+      return;
+    }
+    case 'objectcomprehension': {
+      const v = t.value as { key: Term; value: Term; body: Body };
+      termVarsDeep(v.key, out);
+      termVarsDeep(v.value, out);
+      for (const e of v.body) exprVarsDeep(e, out);
+      return;
+    }
+  }
+}
+
+function exprVarsDeep(e: Expr, out: Set<string>): void {
+  const terms = e.terms;
+  if (Array.isArray(terms)) {
+    // operator refs are names, not variables
+    for (const t of terms.slice(1)) termVarsDeep(t, out);
+  } else if (isExprEvery(terms)) {
+    if (terms.key) termVarsDeep(terms.key, out);
+    termVarsDeep(terms.value, out);
+    termVarsDeep(terms.domain, out);
+    for (const x of terms.body) exprVarsDeep(x, out);
+  } else if (isTerm(terms)) {
+    termVarsDeep(terms, out);
+  }
+}
+
+/** Variables a successful (non-negated) expression leaves bound: all of them outside nested bodies. */
+function termVarsShallow(t: Term, out: Set<string>): void {
+  switch (t.type) {
+    case 'var':
+      out.add(t.value as string);
+      return;
+    case 'ref':
+      for (const [i, e] of (t.value as Term[]).entries()) {
+        if (i === 0 && e.type === 'var' && (e.value === 'input' || e.value === 'data')) continue;
+        termVarsShallow(e, out);
+      }
+      return;
+    case 'array':
+    case 'set':
+      for (const e of t.value as Term[]) termVarsShallow(e, out);
+      return;
+    case 'call':
+      for (const e of (t.value as Term[]).slice(1)) termVarsShallow(e, out);
+      return;
+    case 'object':
+      for (const [k, v] of t.value as [Term, Term][]) {
+        termVarsShallow(k, out);
+        termVarsShallow(v, out);
+      }
+      return;
+  }
+}
+
+/**
+ * Refs outside nested bodies whose key variables are not bound yet. OPA evaluates such refs first and binds
+ * their variables for the whole expression, so `concat("", [k, input.labels[k]])` is safe although `k` stands
+ * alone before the ref that binds it.
+ */
+function iteratingRefs(t: Term, bound: Set<string>, out: Term[][]): void {
+  switch (t.type) {
+    case 'ref': {
+      const ref = t.value as Term[];
+      for (const e of ref.slice(1)) if (e.type !== 'var') iteratingRefs(e, bound, out);
+      const head = ref[0]!;
+      const headOk = head.type === 'var' && (head.value === 'input' || head.value === 'data' || bound.has(head.value as string));
+      if (headOk && ref.slice(1).some((e) => e.type === 'var' && !bound.has(e.value as string))) out.push(ref);
+      return;
+    }
+    case 'array':
+    case 'set':
+      for (const e of t.value as Term[]) iteratingRefs(e, bound, out);
+      return;
+    case 'call':
+      for (const e of (t.value as Term[]).slice(1)) iteratingRefs(e, bound, out);
+      return;
+    case 'object':
+      for (const [k, v] of t.value as [Term, Term][]) {
+        iteratingRefs(k, bound, out);
+        iteratingRefs(v, bound, out);
+      }
+      return;
+  }
+}
+
+function exprOperands(e: Expr): Term[] {
+  const t = e.terms;
+  if (Array.isArray(t)) return t.slice(1);
+  if (isTerm(t)) return [t];
+  return [];
+}
+
+/** `bound` plus the key variables of the expression's iterating refs. */
+function withRefVars(e: Expr, bound: Set<string>): Set<string> {
+  const refs: Term[][] = [];
+  for (const t of exprOperands(e)) iteratingRefs(t, bound, refs);
+  if (refs.length === 0) return bound;
+  const out = new Set(bound);
+  for (const r of refs) for (const x of r.slice(1)) if (x.type === 'var') out.add(x.value as string);
+  return out;
+}
+
+function shallowVars(e: Expr): Set<string> {
+  const out = new Set<string>();
+  if (e.negated || isExprEvery(e.terms)) return out;
+  for (const t of exprOperands(e)) termVarsShallow(t, out);
+  return out;
+}
+
+/**
+ * Whether a term can be evaluated now: stand-alone variables must be bound; variables used as ref keys may
+ * be unbound (the ref then iterates and binds them); comprehensions need their non-local variables bound.
+ */
+function termReady(t: Term, bound: Set<string>, nonlocal: Set<string>): boolean {
+  switch (t.type) {
+    case 'var':
+      return bound.has(t.value as string);
+    case 'ref': {
+      const ref = t.value as Term[];
+      const head = ref[0]!;
+      if (head.type === 'var' && head.value !== 'input' && head.value !== 'data' && !bound.has(head.value as string)) {
+        return false;
+      }
+      if (head.type !== 'var' && !termReady(head, bound, nonlocal)) return false;
+      return ref.slice(1).every((e) => e.type === 'var' || termReady(e, bound, nonlocal));
+    }
+    case 'array':
+    case 'set':
+      return (t.value as Term[]).every((e) => termReady(e, bound, nonlocal));
+    case 'call':
+      return (t.value as Term[]).slice(1).every((e) => termReady(e, bound, nonlocal));
+    case 'object':
+      return (t.value as [Term, Term][]).every(([k, v]) => termReady(k, bound, nonlocal) && termReady(v, bound, nonlocal));
+    case 'arraycomprehension':
+    case 'setcomprehension':
+    case 'objectcomprehension': {
+      const vs = new Set<string>();
+      termVarsDeep(t, vs);
+      for (const v of vs) if (nonlocal.has(v) && !bound.has(v)) return false;
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
+function patternReady(t: Term, bound: Set<string>, nonlocal: Set<string>): boolean {
+  if (t.type === 'var') return true;
+  if (t.type === 'array') return (t.value as Term[]).every((e) => patternReady(e, bound, nonlocal));
+  if (t.type === 'object') {
+    return (t.value as [Term, Term][]).every(([k, v]) => isScalarType(k.type) && patternReady(v, bound, nonlocal));
+  }
+  return termReady(t, bound, nonlocal);
+}
+
+type Arity = (name: string) => number | undefined;
+
+function exprReady(e: Expr, bound: Set<string>, nonlocal: Set<string>, arityOf: Arity): boolean {
+  const terms = e.terms;
+  if (e.negated) {
+    const vs = new Set<string>();
+    exprVarsDeep({ ...e, negated: false }, vs);
+    for (const v of vs) if (nonlocal.has(v) && !bound.has(v)) return false;
+    return true;
+  }
+  if (isExprEvery(terms)) {
+    if (!termReady(terms.domain, bound, nonlocal)) return false;
+    const vs = new Set<string>();
+    for (const x of terms.body) exprVarsDeep(x, vs);
+    for (const v of vs) if (nonlocal.has(v) && !bound.has(v)) return false;
+    return true;
+  }
+  bound = withRefVars(e, bound);
+  if (isTerm(terms)) return termReady(terms, bound, nonlocal);
+  if (!Array.isArray(terms)) return true;
+  const op = refName((terms[0]?.value as Term[]) ?? []);
+  const args = terms.slice(1);
+  if (op === 'eq' && args.length === 2) {
+    const [a, b] = args as [Term, Term];
+    if (termReady(b, bound, nonlocal) && patternReady(a, bound, nonlocal)) return true;
+    if (termReady(a, bound, nonlocal)) {
+      const after = new Set(bound);
+      termVarsShallow(a, after);
+      return patternReady(b, after, nonlocal);
+    }
+    return false;
+  }
+  const arity = op === undefined ? undefined : arityOf(op);
+  // An unknown operator is reported precisely when the expression is compiled.
+  if (arity === undefined) return true;
+  return args.slice(0, arity).every((t) => termReady(t, bound, nonlocal));
+}
+
+
+/* ---------------------------------------------------------------- the compiler */
+
+class Compiler {
+  readonly groups = new Map<string, Group>();
+  private nextId = 0;
+
+  constructor(modules: Module[]) {
+    for (const m of modules) {
+      const pkg = refName(m.package.path);
+      if (pkg === undefined) throw new CompileError('unknown package path');
+      for (const rule of m.rules ?? []) this.addRule(pkg, rule);
+    }
+  }
+
+  private addRule(pkg: string, rule: Rule): void {
+    if (rule.else) throw new CompileError('else rule');
+    const head = rule.head;
+    const ref = head.ref ?? (head.name ? [{ type: 'var', value: head.name } as Term] : []);
+    const name = ref[0]?.type === 'var' ? (ref[0].value as string) : undefined;
+    if (name === undefined) throw new CompileError('rule head ref');
+    let kind: GroupKind;
+    if (head.args && head.args.length > 0) kind = 'function';
+    else if (ref.length === 1 && head.key && !head.value) kind = 'set';
+    else if (ref.length === 1) kind = 'complete';
+    else if (ref.length === 2 && head.value) kind = 'object';
+    else throw new CompileError('rule head ref');
+    if (kind === 'function' && rule.default) throw new CompileError('default function');
+    const path = `${pkg}.${name}`;
+    let g = this.groups.get(path);
+    if (!g) {
+      g = { id: this.nextId++, path, kind, defs: [], state: 'new', usesInput: false };
+      this.groups.set(path, g);
+    } else if (g.kind !== kind) {
+      throw new CompileError(`mixed rule kinds: ${path}`);
+    }
+    if (rule.default) g.dflt = rule;
+    else g.defs.push(rule);
+  }
+
+  private readonly arityFn: Arity = (name) => this.arity(name);
+
+  get groupCount(): number {
+    return this.nextId;
+  }
+
+  arity(name: string): number | undefined {
+    const g = this.groups.get(name);
+    if (g) return g.kind === 'function' ? g.defs[0]!.head.args!.length : undefined;
+    return BUILTINS[name]?.arity;
+  }
+
+  /* ---- rules */
+
+  private ensure(g: Group): void {
+    if (g.state === 'done') return;
+    if (g.state === 'compiling') throw new CompileError(`recursive rule: ${g.path}`);
+    g.state = 'compiling';
+    if (g.kind === 'function') this.compileFunction(g);
+    else this.compileValueRule(g);
+    g.state = 'done';
+  }
+
+  private compileValueRule(g: Group): void {
+    const defs = g.defs.map((rule) => this.compileRuleBody(g, rule));
+    const dflt = g.dflt?.head.value ? this.constant(g.dflt.head.value) : undefined;
+    const usesInput = defs.some((d) => d.scope.usesInput);
+    g.usesInput = usesInput;
+    const kind = g.kind;
+    const path = g.path;
+    const evaluate = (c: Ctx): Value | undefined => {
+      let acc: Value | undefined = kind === 'set' ? new RegoSet() : kind === 'object' ? ({} as RegoObject) : undefined;
+      for (const d of defs) {
+        const f = frameOf(d);
+        f[ACC] = kind === 'complete' ? undefined : acc;
+        d.run(c, f);
+        if (kind === 'complete' && f[ACC] !== undefined) {
+          // v1/topdown/eval.go: complete rules must not produce multiple outputs (eval_conflict_error).
+          if (acc !== undefined && !equal(acc, f[ACC]!)) throw new ResidualUnsupported(`conflict: ${path}`);
+          acc = f[ACC];
+        }
+      }
+      return acc === undefined ? dflt : acc;
+    };
+    const id = g.id;
+    if (!usesInput) {
+      let cached: Value | typeof NOTHING | undefined;
+      g.value = (c) => {
+        if (cached === undefined) cached = evaluate(c) ?? NOTHING;
+        return cached === NOTHING ? undefined : cached;
+      };
+    } else {
+      g.value = (c) => {
+        const m = c.memo[id];
+        if (m !== undefined) return m === NOTHING ? undefined : m;
+        const v = evaluate(c);
+        c.memo[id] = v === undefined ? NOTHING : v;
+        return v;
+      };
+    }
+  }
+
+  private compileRuleBody(g: Group, rule: Rule): { scope: Scope; run: Step } {
+    const scope = new Scope();
+    const outside = new Set<string>();
+    const head = rule.head;
+    const keyTerm = g.kind === 'object' ? head.ref![1]! : head.key;
+    for (const t of [keyTerm, head.value]) if (t) termVarsDeep(t, outside);
+    const path = g.path;
+    const kind = g.kind;
+    const run = this.body(rule.body, scope, new Set(), outside, (bound) => {
+      const key = keyTerm ? this.getter(keyTerm, scope, bound) : undefined;
+      const val = head.value ? this.getter(head.value, scope, bound) : undefined;
+      if (kind === 'set') {
+        return (c, f) => {
+          const k = key!(c, f);
+          if (k !== undefined) (f[ACC] as RegoSet).add(k);
+          return false;
+        };
+      }
+      if (kind === 'object') {
+        return (c, f) => {
+          const k = key!(c, f);
+          const v = val!(c, f);
+          if (k === undefined || v === undefined) return false;
+          if (typeof k !== 'string') throw new ResidualUnsupported('object with non-string key');
+          const o = f[ACC] as RegoObject;
+          if (Object.hasOwn(o, k) && !equal(o[k]!, v)) throw new ResidualUnsupported(`conflict: ${path}`);
+          o[k] = v;
+          return false;
+        };
+      }
+      const value = val ?? (() => true);
+      return (c, f) => {
+        const v = value(c, f);
+        if (v === undefined) return false;
+        if (f[ACC] !== undefined && !equal(f[ACC]!, v)) throw new ResidualUnsupported(`conflict: ${path}`);
+        f[ACC] = v;
+        return false;
+      };
+    });
+    return { scope, run };
+  }
+
+  private compileFunction(g: Group): void {
+    const defs = g.defs.map((rule) => {
+      const scope = new Scope();
+      const bound = new Set<string>();
+      const outside = new Set<string>();
+      if (rule.head.value) termVarsDeep(rule.head.value, outside);
+      const argSlots = (rule.head.args ?? []).map(() => scope.temp());
+      const params = (rule.head.args ?? []).map((p) => this.pattern(p, scope, bound, outside));
+      const path = g.path;
+      const run = this.body(rule.body, scope, bound, outside, (b) => {
+        const val = rule.head.value ? this.getter(rule.head.value, scope, b) : () => true;
+        return (c, f) => {
+          const v = val(c, f);
+          if (v === undefined) return false;
+          // v1/topdown/eval.go: functions must not produce multiple outputs for same inputs.
+          if (f[ACC] !== undefined && !equal(f[ACC]!, v)) throw new ResidualUnsupported(`conflict: ${path}`);
+          f[ACC] = v;
+          return false;
+        };
+      });
+      // Bind the parameters (patterns) to the argument values, then run the body.
+      let entry: Step = run;
+      for (let i = params.length - 1; i >= 0; i--) {
+        const vstep = params[i]!(entry);
+        const slot = argSlots[i]!;
+        entry = (c, f) => vstep(c, f, f[slot]!);
+      }
+      return { scope, entry, argSlots };
+    });
+    const path = g.path;
+    g.usesInput = defs.some((d) => d.scope.usesInput);
+    g.call = (c, args) => {
+      let out: Value | undefined;
+      for (const d of defs) {
+        const f = frameOf(d);
+        for (let i = 0; i < args.length; i++) f[d.argSlots[i]!] = args[i];
+        d.entry(c, f);
+        if (f[ACC] !== undefined) {
+          if (out !== undefined && !equal(out, f[ACC]!)) throw new ResidualUnsupported(`conflict: ${path}`);
+          out = f[ACC];
+        }
+      }
+      return out;
+    };
+  }
+
+  private constant(t: Term): Value {
+    const g = this.getter(t, new Scope(), new Set());
+    const v = g({ input: undefined, memo: [] }, []);
+    if (v === undefined) throw new CompileError('default value not constant');
+    return v;
+  }
+
+  /* ---- bodies */
+
+  /**
+   * Compiles a body after reordering it for safety. `final` receives the variables bound at the end and
+   * returns the step run for each solution.
+   */
+  body(
+    exprs: Body,
+    scope: Scope,
+    bound: Set<string>,
+    outside: Set<string>,
+    final: (bound: Set<string>) => Step,
+  ): Step {
+    const work: Expr[] = [];
+    for (const e of exprs) {
+      if (e.with && e.with.length > 0) throw new CompileError('with modifier');
+      if (isSomeDecl(e.terms)) continue;
+      if (!Array.isArray(e.terms) && !isTerm(e.terms) && !isExprEvery(e.terms)) {
+        throw new CompileError('unknown expression type');
+      }
+      work.push(e);
+    }
+    const varsOf = work.map((e) => {
+      const s = new Set<string>();
+      exprVarsDeep(e, s);
+      return s;
+    });
+    const nonlocalOf = work.map((_, i) => {
+      const s = new Set(outside);
+      for (const v of bound) s.add(v);
+      varsOf.forEach((vs, j) => {
+        if (j !== i) for (const v of vs) s.add(v);
+      });
+      return s;
+    });
+    const ordered: { e: Expr; nonlocal: Set<string>; before: Set<string> }[] = [];
+    const remaining = work.map((e, i) => ({ e, nonlocal: nonlocalOf[i]!, vars: varsOf[i]!, binds: shallowVars(e) }));
+    const cur = new Set(bound);
+    const ready = (r: (typeof remaining)[number]): boolean => exprReady(r.e, cur, r.nonlocal, this.arityFn);
+    // OPA's order (first ready expression, v1/ast/compile.go reorderBodyForSafety) with one refinement: when an
+    // earlier expression waits for a variable, the expression that binds it goes first. Results are the same
+    // (a conjunction); it only keeps filters such as `not contains(img, "@")` ahead of costly `sprintf` calls.
+    const pick = (): number => {
+      for (const r of remaining) {
+        if (ready(r)) return remaining.indexOf(r);
+        const binder = remaining.findIndex(
+          (x) => x !== r && !x.e.negated && [...r.vars].some((v) => !cur.has(v) && x.binds.has(v)) && ready(x),
+        );
+        if (binder >= 0) return binder;
+      }
+      return -1;
+    };
+    while (remaining.length > 0) {
+      const idx = pick();
+      if (idx < 0) throw new CompileError('unsafe body');
+      const [r] = remaining.splice(idx, 1);
+      ordered.push({ e: r!.e, nonlocal: r!.nonlocal, before: new Set(cur) });
+      if (!r!.e.negated && !isExprEvery(r!.e.terms)) {
+        const t = r!.e.terms;
+        if (Array.isArray(t)) for (const x of t.slice(1)) termVarsShallow(x, cur);
+        else if (isTerm(t)) termVarsShallow(t, cur);
+      }
+    }
+    // Compile forward (each expression sees what its predecessors bound), link backward.
+    const builders = ordered.map((o) => this.expr(o.e, scope, new Set(o.before), o.nonlocal));
+    let step = final(cur);
+    for (let i = builders.length - 1; i >= 0; i--) step = builders[i]!(step);
+    return step;
+  }
+
+  private expr(e: Expr, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
+    if (e.negated) {
+      const inner = this.body([{ ...e, negated: false }], scope, bound, nonlocal, () => () => true);
+      // `not` succeeds iff the expression has no solution (undefined counts as failure).
+      return (next) => (c, f) => (inner(c, f) ? false : next(c, f));
+    }
+    const terms = e.terms;
+    if (isExprEvery(terms)) return this.every(terms, scope, bound, nonlocal);
+    const refs: Term[][] = [];
+    for (const t of exprOperands(e)) iteratingRefs(t, bound, refs);
+    if (refs.length > 0) {
+      // Bind the refs' key variables first (see iteratingRefs), then evaluate the expression with them bound.
+      const binders = refs.map((r) => this.ref(r, scope, bound, nonlocal));
+      const rest = this.expr(e, scope, bound, nonlocal);
+      return (next) => {
+        let step = rest(next);
+        for (let i = binders.length - 1; i >= 0; i--) {
+          const after = step;
+          step = binders[i]!.build((c, f) => after(c, f));
+        }
+        return step;
+      };
+    }
+    if (isTerm(terms)) {
+      const t = this.term(terms, scope, bound, nonlocal);
+      // A term expression holds when it is defined and not `false` (topdown eval.go evalTerm / isFalse).
+      return (next) => t.build((c, f, v) => (v !== false ? next(c, f) : false));
+    }
+    const call = terms as Term[];
+    const opRef = call[0];
+    if (!opRef || opRef.type !== 'ref') throw new CompileError('unknown expression type');
+    const op = refName(opRef.value as Term[]);
+    if (op === undefined) throw new CompileError('dynamic operator');
+    const args = call.slice(1);
+    if (op === 'eq' && args.length === 2) return this.unify(args[0]!, args[1]!, scope, bound, nonlocal);
+    const arity = this.arity(op);
+    if (arity === undefined) this.callTarget(op, args.length); // throws the precise reason
+    if (args.length === arity! + 1) {
+      const value = this.callTerm(op, args.slice(0, arity), scope, bound, nonlocal);
+      const out = this.pattern(args[arity!]!, scope, bound, nonlocal);
+      return (next) => value.build(out(next));
+    }
+    const value = this.callTerm(op, args, scope, bound, nonlocal);
+    return (next) => value.build((c, f, v) => (v !== false ? next(c, f) : false));
+  }
+
+  private unify(a: Term, b: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
+    // `=` unifies (v1/topdown/eval.go biunify): evaluate the side that is ready and match the other as a
+    // pattern, binding its variables.
+    if (termReady(b, bound, nonlocal) && patternReady(a, bound, nonlocal) && !termReady(a, bound, nonlocal)) {
+      const tb = this.term(b, scope, bound, nonlocal);
+      const pa = this.pattern(a, scope, bound, nonlocal);
+      return (next) => tb.build(pa(next));
+    }
+    const ta = this.term(a, scope, bound, nonlocal);
+    const pb = this.pattern(b, scope, bound, nonlocal);
+    return (next) => ta.build(pb(next));
+  }
+
+  private every(ev: Every, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
+    const domain = this.term(ev.domain, scope, bound, nonlocal);
+    const inner = new Set(bound);
+    const keyPat = ev.key ? this.pattern(ev.key, scope, inner, nonlocal) : undefined;
+    const valPat = this.pattern(ev.value, scope, inner, nonlocal);
+    const body = this.body(ev.body, scope, inner, nonlocal, () => () => true);
+    // Each element must satisfy the body (v1/topdown/eval.go evalEvery); a domain that is not a collection, or
+    // is undefined, makes `every` fail — checked against OPA 1.22.3 (`every x in input.missing` is undefined).
+    const keyThen: VStep | undefined = keyPat?.(body);
+    const slotK = scope.temp();
+    const slotV = scope.temp();
+    const valThen = valPat(keyThen ? (c, f) => keyThen(c, f, f[slotK]!) : body);
+    const holds = (c: Ctx, f: Frame, k: Value, v: Value): boolean => {
+      f[slotK] = k;
+      f[slotV] = v;
+      return valThen(c, f, v);
+    };
+    return (next) =>
+      domain.build((c, f, coll) => {
+        if (Array.isArray(coll)) {
+          for (let i = 0; i < coll.length; i++) if (!holds(c, f, i, coll[i]!)) return false;
+        } else if (coll instanceof RegoSet) {
+          for (const m of coll.sorted()) if (!holds(c, f, m, m)) return false;
+        } else if (isObject(coll)) {
+          for (const k of Object.keys(coll).sort(compareStrings)) if (!holds(c, f, k, coll[k]!)) return false;
+        } else {
+          return false;
+        }
+        return next(c, f);
+      });
+  }
+
+  /* ---- terms */
+
+  getter(t: Term, scope: Scope, bound: Set<string>): Getter {
+    const tb = this.term(t, scope, bound, new Set());
+    if (!tb.get) throw new CompileError('rule head not ground');
+    return tb.get;
+  }
+
+  term(t: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): TermB {
+    switch (t.type) {
+      case 'null':
+      case 'boolean':
+      case 'string':
+      case 'number': {
+        const v = literal(t);
+        return constTerm(v);
+      }
+      case 'var': {
+        const name = t.value as string;
+        if (!bound.has(name)) throw new CompileError('unsafe variable');
+        const s = scope.slot(name);
+        return getterTerm((_c, f) => f[s]);
+      }
+      case 'ref':
+        return this.ref(t.value as Term[], scope, bound, nonlocal);
+      case 'array': {
+        const items = (t.value as Term[]).map((x) => this.term(x, scope, bound, nonlocal));
+        return collect(items, scope, (vs) => vs);
+      }
+      case 'set': {
+        const items = (t.value as Term[]).map((x) => this.term(x, scope, bound, nonlocal));
+        return collect(items, scope, (vs) => {
+          const s = new RegoSet();
+          for (const v of vs) s.add(v);
+          return s;
+        });
+      }
+      case 'object': {
+        const pairs = t.value as [Term, Term][];
+        const items: TermB[] = [];
+        for (const [k, v] of pairs) {
+          items.push(this.term(k, scope, bound, nonlocal));
+          items.push(this.term(v, scope, bound, nonlocal));
+        }
+        return collect(items, scope, (vs) => {
+          const o: RegoObject = {};
+          for (let i = 0; i < vs.length; i += 2) {
+            const k = vs[i]!;
+            if (typeof k !== 'string') throw new ResidualUnsupported('object with non-string key');
+            o[k] = vs[i + 1]!;
+          }
+          return o;
+        });
+      }
+      case 'call': {
+        const call = t.value as Term[];
+        const op = call[0]?.type === 'ref' ? refName(call[0].value as Term[]) : undefined;
+        if (op === undefined) throw new CompileError('dynamic operator');
+        return this.callTerm(op, call.slice(1), scope, bound, nonlocal);
+      }
+      case 'arraycomprehension':
+      case 'setcomprehension':
+      case 'objectcomprehension':
+        return this.comprehension(t, scope, bound, nonlocal);
+      default:
+        throw new CompileError(`unknown term type: ${t.type}`);
+    }
+  }
+
+  private comprehension(t: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): TermB {
+    const kind = t.type;
+    const spec = t.value as { term?: Term; key?: Term; value?: Term; body: Body };
+    const acc = scope.temp();
+    const outside = new Set(nonlocal);
+    for (const x of [spec.term, spec.key, spec.value]) if (x) termVarsDeep(x, outside);
+    const body = this.body(spec.body, scope, new Set(bound), outside, (b) => {
+      if (kind === 'objectcomprehension') {
+        const kg = this.getter(spec.key!, scope, b);
+        const vg = this.getter(spec.value!, scope, b);
+        return (c, f) => {
+          const k = kg(c, f);
+          const v = vg(c, f);
+          if (k === undefined || v === undefined) return false;
+          if (typeof k !== 'string') throw new ResidualUnsupported('object with non-string key');
+          const o = f[acc] as RegoObject;
+          if (Object.hasOwn(o, k) && !equal(o[k]!, v)) throw new ResidualUnsupported('object comprehension conflict');
+          o[k] = v;
+          return false;
+        };
+      }
+      const g = this.getter(spec.term!, scope, b);
+      if (kind === 'setcomprehension') {
+        return (c, f) => {
+          const v = g(c, f);
+          if (v !== undefined) (f[acc] as RegoSet).add(v);
+          return false;
+        };
+      }
+      return (c, f) => {
+        const v = g(c, f);
+        if (v !== undefined) (f[acc] as Value[]).push(v);
+        return false;
+      };
+    });
+    return getterTerm((c, f) => {
+      const saved = f[acc];
+      const out: Value = kind === 'objectcomprehension' ? {} : kind === 'setcomprehension' ? new RegoSet() : [];
+      f[acc] = out;
+      body(c, f);
+      f[acc] = saved;
+      return out;
+    });
+  }
+
+  private callTarget(op: string, nargs: number): { builtin?: (typeof BUILTINS)[string]; group?: Group } {
+    if (op.startsWith('data.')) {
+      const g = this.groups.get(op);
+      if (!g) throw new CompileError(`data reference not folded: ${op}`);
+      if (g.kind !== 'function') throw new CompileError(`not a function: ${op}`);
+      this.ensure(g);
+      return { group: g };
+    }
+    const b = BUILTINS[op];
+    if (b) {
+      if (nargs !== b.arity && nargs !== b.arity + 1) throw new CompileError(`wrong arity: ${op}`);
+      return { builtin: b };
+    }
+    if (NONDETERMINISTIC.has(op)) throw new CompileError(`nondeterministic builtin: ${op}`);
+    throw new CompileError(`unsupported builtin: ${op}`);
+  }
+
+  private callTerm(op: string, argTerms: Term[], scope: Scope, bound: Set<string>, nonlocal: Set<string>): TermB {
+    const target = this.callTarget(op, argTerms.length);
+    if (target.group?.usesInput) scope.usesInput = true;
+    const args = argTerms.map((a) => this.term(a, scope, bound, nonlocal));
+    const buf: Value[] = new Array(args.length);
+    const group = target.group;
+    const fn: (c: Ctx, a: Value[]) => Value | undefined = group
+      ? (c, a) => group.call!(c, a.slice())
+      : (_c, a) => target.builtin!.fn(a);
+    if (args.every((a) => a.get)) {
+      const gets = args.map((a) => a.get!);
+      const n = gets.length;
+      return getterTerm((c, f) => {
+        for (let i = 0; i < n; i++) {
+          const v = gets[i]!(c, f);
+          if (v === undefined) return undefined;
+          buf[i] = v;
+        }
+        return fn(c, buf);
+      });
+    }
+    const slots = args.map(() => scope.temp());
+    return {
+      build(k) {
+        let step: Step = (c, f) => {
+          for (let i = 0; i < slots.length; i++) buf[i] = f[slots[i]!]!;
+          const v = fn(c, buf);
+          return v === undefined ? false : k(c, f, v);
+        };
+        for (let i = args.length - 1; i >= 0; i--) {
+          const slot = slots[i]!;
+          const rest = step;
+          step = args[i]!.build((c, f, v) => {
+            f[slot] = v;
+            return rest(c, f);
+          });
+        }
+        return step;
+      },
+    };
+  }
+
+  private ref(ref: Term[], scope: Scope, bound: Set<string>, nonlocal: Set<string>): TermB {
+    const head = ref[0]!;
+    let base: Getter;
+    let i = 1;
+    if (head.type === 'var' && head.value === 'input') {
+      scope.usesInput = true;
+      base = (c) => c.input;
+    } else if (head.type === 'var' && head.value === 'data') {
+      let path = 'data';
+      let g: Group | undefined;
+      for (; i < ref.length && !g; i++) {
+        const e = ref[i]!;
+        if (e.type !== 'string') throw new CompileError(`data reference not folded: ${path}[…]`);
+        path += '.' + (e.value as string);
+        g = this.groups.get(path);
+      }
+      if (!g) throw new CompileError(`data reference not folded: ${path}`);
+      if (g.kind === 'function') throw new CompileError(`function used as value: ${path}`);
+      this.ensure(g);
+      if (g.usesInput) scope.usesInput = true;
+      const group = g;
+      base = (c) => group.value!(c);
+    } else if (head.type === 'var') {
+      const name = head.value as string;
+      if (!bound.has(name)) throw new CompileError('unsafe variable');
+      const s = scope.slot(name);
+      base = (_c, f) => f[s];
+    } else {
+      const t = this.term(head, scope, bound, nonlocal);
+      if (!t.get) throw new CompileError('unsupported ref head');
+      base = t.get;
+    }
+    type Op = { kind: 'key'; key: Value } | { kind: 'var'; slot: number } | { kind: 'iter'; slot: number } | { kind: 'term'; t: TermB };
+    const ops: Op[] = [];
+    for (; i < ref.length; i++) {
+      const e = ref[i]!;
+      if (isScalarType(e.type)) ops.push({ kind: 'key', key: literal(e) });
+      else if (e.type === 'var') {
+        const name = e.value as string;
+        const slot = scope.slot(name);
+        if (bound.has(name)) ops.push({ kind: 'var', slot });
+        else {
+          bound.add(name);
+          ops.push({ kind: 'iter', slot });
+        }
+      } else ops.push({ kind: 'term', t: this.term(e, scope, bound, nonlocal) });
+    }
+    if (ops.every((o) => o.kind === 'key')) {
+      const keys = ops.map((o) => (o as { key: Value }).key);
+      const n = keys.length;
+      return getterTerm((c, f) => {
+        let v = base(c, f);
+        for (let j = 0; j < n && v !== undefined; j++) v = lookup(v, keys[j]!);
+        return v;
+      });
+    }
+    if (ops.every((o) => o.kind === 'key' || o.kind === 'var' || (o.kind === 'term' && o.t.get))) {
+      const n = ops.length;
+      const get: Getter = (c, f) => {
+        let v = base(c, f);
+        for (let j = 0; j < n && v !== undefined; j++) {
+          const o = ops[j]!;
+          const key = o.kind === 'key' ? o.key : o.kind === 'var' ? f[o.slot] : (o as { t: TermB }).t.get!(c, f);
+          v = key === undefined ? undefined : lookup(v, key);
+        }
+        return v;
+      };
+      return getterTerm(get);
+    }
+    return {
+      build(k) {
+        let step: VStep = k;
+        for (let j = ops.length - 1; j >= 0; j--) {
+          const o = ops[j]!;
+          const rest = step;
+          if (o.kind === 'key') {
+            const key = o.key;
+            step = (c, f, v) => {
+              const x = lookup(v, key);
+              return x === undefined ? false : rest(c, f, x);
+            };
+          } else if (o.kind === 'var') {
+            const slot = o.slot;
+            step = (c, f, v) => {
+              const x = lookup(v, f[slot]!);
+              return x === undefined ? false : rest(c, f, x);
+            };
+          } else if (o.kind === 'iter') {
+            step = iterate(o.slot, rest);
+          } else {
+            const tmp = scope.temp();
+            const inner = o.t.build((c, f, key) => {
+              const x = lookup(f[tmp]!, key);
+              return x === undefined ? false : rest(c, f, x);
+            });
+            step = (c, f, v) => {
+              f[tmp] = v;
+              return inner(c, f);
+            };
+          }
+        }
+        const first = step;
+        return (c, f) => {
+          const b = base(c, f);
+          return b === undefined ? false : first(c, f, b);
+        };
+      },
+    };
+  }
+
+  /** A unification pattern: unbound variables bind, everything else must be equal to the value. */
+  pattern(t: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (k: Step) => VStep {
+    if (t.type === 'var') {
+      const name = t.value as string;
+      const slot = scope.slot(name);
+      if (bound.has(name)) return (k) => (c, f, v) => (equal(f[slot]!, v) ? k(c, f) : false);
+      bound.add(name);
+      return (k) => (c, f, v) => {
+        f[slot] = v;
+        const r = k(c, f);
+        f[slot] = undefined;
+        return r;
+      };
+    }
+    if (t.type === 'array' && !termReady(t, bound, nonlocal)) {
+      const items = (t.value as Term[]).map((x) => this.pattern(x, scope, bound, nonlocal));
+      const tmp = scope.temp();
+      const n = items.length;
+      return (k) => {
+        let step: Step = k;
+        for (let i = n - 1; i >= 0; i--) {
+          const vstep = items[i]!(step);
+          step = (c, f) => vstep(c, f, (f[tmp] as Value[])[i]!);
+        }
+        const first = step;
+        return (c, f, v) => {
+          if (!Array.isArray(v) || v.length !== n) return false;
+          const saved = f[tmp];
+          f[tmp] = v;
+          const r = first(c, f);
+          f[tmp] = saved;
+          return r;
+        };
+      };
+    }
+    if (t.type === 'object' && !termReady(t, bound, nonlocal)) {
+      const pairs = t.value as [Term, Term][];
+      const keys = pairs.map(([k]) => literal(k));
+      if (!keys.every((k) => typeof k === 'string')) throw new CompileError('object with non-string key');
+      const items = pairs.map(([, v]) => this.pattern(v, scope, bound, nonlocal));
+      const tmp = scope.temp();
+      const n = items.length;
+      return (k) => {
+        let step: Step = k;
+        for (let i = n - 1; i >= 0; i--) {
+          const vstep = items[i]!(step);
+          const key = keys[i] as string;
+          step = (c, f) => vstep(c, f, (f[tmp] as RegoObject)[key]!);
+        }
+        const first = step;
+        return (c, f, v) => {
+          if (!isObject(v) || Object.keys(v).length !== n) return false;
+          for (const key of keys) if (!Object.hasOwn(v, key as string)) return false;
+          const saved = f[tmp];
+          f[tmp] = v;
+          const r = first(c, f);
+          f[tmp] = saved;
+          return r;
+        };
+      };
+    }
+    const tb = this.term(t, scope, bound, nonlocal);
+    if (tb.get) {
+      const get = tb.get;
+      return (k) => (c, f, v) => {
+        const x = get(c, f);
+        return x !== undefined && equal(x, v) ? k(c, f) : false;
+      };
+    }
+    const tmp = scope.temp();
+    return (k) => {
+      const inner = tb.build((c, f, x) => (equal(x, f[tmp]!) ? k(c, f) : false));
+      return (c, f, v) => {
+        const saved = f[tmp];
+        f[tmp] = v;
+        const r = inner(c, f);
+        f[tmp] = saved;
+        return r;
+      };
+    };
+  }
+
+  /* ---- entry */
+
+  query(body: Body): { scope: Scope; run: Step } {
+    const scope = new Scope();
+    const run = this.body(body, scope, new Set(), new Set(), () => () => true);
+    return { scope, run };
+  }
+}
+
+/**
+ * The frame of a rule definition or query, allocated once and cleared per use. Reuse is safe because Rego
+ * forbids recursion (v1/ast/compile.go checkRecursion): a definition's body always runs to completion before
+ * the same definition is entered again, so two activations never overlap.
+ */
+function frameOf(d: { scope: Scope; frame?: Frame }): Frame {
+  if (!d.frame) d.frame = new Array(d.scope.size);
+  else d.frame.fill(undefined);
+  return d.frame;
+}
+
+function constTerm(v: Value): TermB {
+  return { ...getterTerm(() => v), constant: v };
+}
+
+function getterTerm(get: Getter): TermB {
+  return {
+    get,
+    build: (k) => (c, f) => {
+      const v = get(c, f);
+      return v === undefined ? false : k(c, f, v);
+    },
+  };
+}
+
+/** Builds a composite from its parts (array, set, object literal), enumerating parts that iterate. */
+function collect(items: TermB[], scope: Scope, make: (vs: Value[]) => Value): TermB {
+  // Literal composites (`{"CREATE", "UPDATE"}`) are built once; values are never mutated after construction.
+  if (items.every((x) => x.constant !== undefined)) return constTerm(make(items.map((x) => x.constant!)));
+  if (items.every((x) => x.get)) {
+    const gets = items.map((x) => x.get!);
+    return getterTerm((c, f) => {
+      const vs: Value[] = new Array(gets.length);
+      for (let i = 0; i < gets.length; i++) {
+        const v = gets[i]!(c, f);
+        if (v === undefined) return undefined;
+        vs[i] = v;
+      }
+      return make(vs);
+    });
+  }
+  const slots = items.map(() => scope.temp());
+  return {
+    build(k) {
+      let step: Step = (c, f) => k(c, f, make(slots.map((s) => f[s]!)));
+      for (let i = items.length - 1; i >= 0; i--) {
+        const slot = slots[i]!;
+        const rest = step;
+        step = items[i]!.build((c, f, v) => {
+          f[slot] = v;
+          return rest(c, f);
+        });
+      }
+      return step;
+    },
+  };
+}
+
+/**
+ * Binds `slot` to each key of a collection in OPA's order (arrays by index; objects and sets sorted, as OPA's
+ * object and set keys are kept sorted) and continues with the element.
+ */
+function iterate(slot: number, rest: VStep): VStep {
+  return (c, f, coll) => {
+    let stop = false;
+    if (Array.isArray(coll)) {
+      for (let i = 0; i < coll.length && !stop; i++) {
+        f[slot] = i;
+        stop = rest(c, f, coll[i]!);
+      }
+    } else if (coll instanceof RegoSet) {
+      for (const m of coll.sorted()) {
+        f[slot] = m;
+        if ((stop = rest(c, f, m))) break;
+      }
+    } else if (isObject(coll)) {
+      for (const k of Object.keys(coll).sort(compareStrings)) {
+        f[slot] = k;
+        if ((stop = rest(c, f, coll[k]!))) break;
+      }
+    }
+    f[slot] = undefined;
+    return stop;
+  };
+}
+
+/**
+ * Compiles a Compile API response. Returns `{reason}` when the residual leaves the supported fragment; the
+ * reason is short and stable (it is a metrics label).
+ */
+export function compileResidual(response: CompileResponseV1): CompiledResidual | NotCompilable {
+  const result = response.result ?? {};
+  const queries = result.queries ?? [];
+  const support = result.support ?? [];
+  let text: string;
+  try {
+    text = renderResidual(response);
+  } catch {
+    text = '(residual could not be rendered)';
+  }
+  try {
+    const compiler = new Compiler(support);
+    const compiled = queries.map((q) => compiler.query(q));
+    const groups = compiler.groupCount;
+    const predicate = (input: unknown): boolean => {
+      const c: Ctx = { input: input as Value, memo: new Array(groups) };
+      for (const q of compiled) {
+        if (q.run(c, frameOf(q))) return true;
+      }
+      return false;
+    };
+    return { predicate, text };
+  } catch (err) {
+    if (err instanceof CompileError) return { reason: err.reason };
+    if (err instanceof ResidualUnsupported) return { reason: err.reason };
+    throw err;
+  }
+}
+
+export function isNotCompilable(r: CompiledResidual | NotCompilable): r is NotCompilable {
+  return 'reason' in r;
+}

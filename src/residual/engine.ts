@@ -1,0 +1,399 @@
+/**
+ * The residual engine: per decision path, asks OPA's Compile API for the residual of "this decision allows
+ * with no deny and no warn violations", compiles it into a predicate, and answers only the safe case locally.
+ *
+ * Revision detection (measured on OPA 1.22.3, see README.md): the residual itself is the fingerprint. Every
+ * poll re-requests the compile responses for the active paths (`POST /v1/compile` is not decision-logged,
+ * v1/server/server.go v1CompilePost) and hashes their bytes; the hash is the revision. A change in policies or
+ * data that alters what this gateway would evaluate necessarily alters the residual, whatever its source
+ * (Policy API, Data API, bundles, `--watch` reloads, an OPA restart), and a change that does not alter it is
+ * irrelevant. Cheaper signals were tried and rejected: `GET /v1/policies` misses data changes; the
+ * `http_request_duration_seconds{handler="v1/data",method="put"}` counter in `/metrics` misses file and bundle
+ * reloads; `GET /v1/data` would be decision-logged once per poll.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { request } from 'undici';
+import { parseCompileResponse, type CompileRequestV1, type Module, type Term } from './ast.js';
+import { compileResidual, isNotCompilable, ResidualUnsupported, type CompiledResidual } from './compile.js';
+
+/** The two OPA calls the engine needs, returning raw response bodies (hashing needs the exact bytes). */
+export interface ResidualOpaClient {
+  /** `POST /v1/compile` with `request` as JSON; resolves to the status and body; rejects on network errors. */
+  compile(request: CompileRequestV1): Promise<{ status: number; body: string }>;
+  /** `GET /v1/policies`; resolves to the response body. */
+  policies(): Promise<string>;
+}
+
+export interface ResidualEngineOptions {
+  client: ResidualOpaClient;
+  /** How often to re-check every active path's residual (ms). Default 500, so a change is seen within 1 s. */
+  pollIntervalMs?: number;
+  /** Compiled residuals kept, keyed by (path, revision). Default 64. */
+  cacheSize?: number;
+  /** Observability hook: a compile outcome or a poll failure, for the app log. */
+  onEvent?: (event: ResidualEngineEvent) => void;
+}
+
+export type ResidualEngineEvent =
+  | { event: 'compiled'; path: string; revision: string }
+  | { event: 'not_compilable'; path: string; revision: string; reason: string }
+  | { event: 'refresh_failed'; path: string; error: string };
+
+export type ResidualOutcome = { outcome: 'allow'; revision: string } | { outcome: 'fallback'; reason: string };
+
+export interface ResidualCounters {
+  /** Evaluations answered by a compiled residual (allow or residual-false). */
+  hits: number;
+  /** Evaluations with no usable residual for the path (not compiled yet, or its revision could not be checked). */
+  misses: number;
+  /** Compile API responses turned into predicates (or refused). */
+  compiles: number;
+  /** Decisions handed to OPA's Data API, by reason. */
+  fallbacks: Record<string, number>;
+}
+
+interface Entry {
+  revision: string;
+  compiled: CompiledResidual | { reason: string };
+}
+
+/**
+ * The compile queries for a decision path `a/b/c` (data ref `data.a.b.c`). OPA's decision at that path counts
+ * as "allowed with no violations" when the result is `true`, or an object whose `allow` is absent or `true`
+ * and whose `deny` and `warn` are absent or empty arrays/sets. Rego bodies are conjunctions, so the two shapes
+ * are two queries and the predicate is their disjunction (a value cannot be both `true` and an object).
+ * `deny`/`warn` must be collections: `count` also accepts strings and objects, which are excluded explicitly.
+ */
+export function decisionQueries(path: string): string[] {
+  const ref = dataRef(path);
+  const empty = (field: string, v: string): string =>
+    `${v} := object.get(__wg_x, "${field}", []); count(${v}) == 0; not is_string(${v}); not is_object(${v})`;
+  return [
+    `${ref} == true`,
+    [
+      `__wg_x := ${ref}`,
+      'is_object(__wg_x)',
+      'object.get(__wg_x, "allow", true) == true',
+      empty('deny', '__wg_d'),
+      empty('warn', '__wg_w'),
+    ].join('; '),
+  ];
+}
+
+const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function refOf(segments: string[]): string {
+  return 'data' + segments.map((s) => (SEGMENT.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('');
+}
+
+function dataRef(path: string): string {
+  return refOf(path.split('/').filter((s) => s !== ''));
+}
+
+interface PolicyRule {
+  default?: boolean;
+  head?: { name?: string; ref?: Term[]; args?: Term[]; key?: Term; value?: Term };
+  body?: unknown;
+  else?: unknown;
+}
+
+/** How partial evaluation must treat the loaded policies (`GET /v1/policies` ASTs); see {@link inliningPlan}. */
+export interface InliningPlan {
+  /** Complete rules to keep as support rules (`options.disableInlining`). */
+  disableInlining: string[];
+  /** Set when some function could raise a conflict error that an inlined residual would hide. */
+  unsafe?: string;
+}
+
+/**
+ * Partial evaluation inlines rules into the residual, and inlining drops OPA's conflict check: with
+ * `c := 1 if input.a` and `c := 2 if input.b`, the residual of `c == 1` is just `input.a`, yet OPA's
+ * evaluation fails with eval_conflict_error when both hold (checked on OPA 1.22.3). So:
+ * - complete rules with several definitions that can yield different values are not inlined; they stay support
+ *   rules and the evaluator evaluates every definition, refusing locally on a conflict;
+ * - functions cannot be treated that way (PE then keeps a call to the original function, outside `support`), so a
+ *   function with several definitions that can yield different values is accepted only when every call passes
+ *   constant arguments (PE then evaluates it with the known data, and reports any conflict itself); otherwise
+ *   the plan is `unsafe` and the path is decided by OPA.
+ */
+export function inliningPlan(policiesBody: string): InliningPlan {
+  const parsed = JSON.parse(policiesBody) as { result?: { ast?: { package?: { path?: Term[] }; rules?: PolicyRule[] } }[] };
+  const groups = new Map<string, { ref: string; name: string; arity: number; values: Set<string>; defs: number }>();
+  const calls: Term[][] = [];
+  for (const p of parsed.result ?? []) {
+    const pkg = (p.ast?.package?.path ?? []).slice(1).map((t) => String(t.value));
+    for (const rule of p.ast?.rules ?? []) {
+      collectCalls(rule, calls);
+      const head = rule.head ?? {};
+      const ref = head.ref ?? (head.name ? [{ type: 'var', value: head.name } as Term] : []);
+      if (rule.default || ref.length !== 1 || head.key || !head.value) continue;
+      const name = String(ref[0]!.value);
+      const key = [...pkg, name].join('.');
+      let g = groups.get(key);
+      if (!g) {
+        g = { ref: refOf([...pkg, name]), name, arity: head.args?.length ?? 0, values: new Set(), defs: 0 };
+        groups.set(key, g);
+      }
+      g.defs++;
+      const v = head.value;
+      const constant = v.type === 'string' || v.type === 'number' || v.type === 'boolean' || v.type === 'null';
+      g.values.add(constant && !rule.else ? JSON.stringify(v) : `#${g.defs}`);
+    }
+  }
+  const disable: string[] = [];
+  let unsafe: string | undefined;
+  for (const g of groups.values()) {
+    if (g.defs < 2 || g.values.size < 2) continue;
+    if (g.arity === 0) {
+      disable.push(g.ref);
+      continue;
+    }
+    const dynamicCall = calls.some((c) => {
+      const op = c[0]?.value as Term[] | undefined;
+      const last = op?.[op.length - 1];
+      // Compiled modules pass the result as an extra output operand; only the arguments matter.
+      const args = c.slice(1, 1 + g.arity);
+      return last?.value === g.name && args.some((a) => !['string', 'number', 'boolean', 'null'].includes(a.type));
+    });
+    if (dynamicCall) unsafe ??= `function may conflict: ${g.ref}`;
+  }
+  return { disableInlining: disable.sort(), ...(unsafe ? { unsafe } : {}) };
+}
+
+/** Every call (`[operator, args…]`) anywhere in a rule, whether an expression or a nested call term. */
+function collectCalls(node: unknown, out: Term[][]): void {
+  if (Array.isArray(node)) {
+    for (const x of node) collectCalls(x, out);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const o = node as Record<string, unknown>;
+  if (o.type === 'call' && Array.isArray(o.value)) out.push(o.value as Term[]);
+  if (Array.isArray(o.terms) && (o.terms as Term[])[0]?.type === 'ref') out.push(o.terms as Term[]);
+  for (const v of Object.values(o)) collectCalls(v, out);
+}
+
+export function compileRequests(path: string, plan: InliningPlan): CompileRequestV1[] {
+  return decisionQueries(path).map((query) => ({
+    query,
+    unknowns: ['input'],
+    options: { disableInlining: plan.disableInlining },
+  }));
+}
+
+/** Merges the per-query responses into one residual: the union of their query bodies and support modules. */
+export function mergeCompileResponses(bodies: string[]): ReturnType<typeof parseCompileResponse> {
+  const queries = [];
+  const support: Module[] = [];
+  for (const b of bodies) {
+    const r = parseCompileResponse(b);
+    queries.push(...(r.result?.queries ?? []));
+    support.push(...(r.result?.support ?? []));
+  }
+  return { result: { queries, support: dedupeModules(support) } };
+}
+
+/** Both queries produce the same support rules for shared helpers; keep one copy of each identical rule. */
+function dedupeModules(mods: Module[]): Module[] {
+  const byPkg = new Map<string, { module: Module; seen: Set<string> }>();
+  for (const m of mods) {
+    const key = JSON.stringify(m.package.path);
+    let slot = byPkg.get(key);
+    if (!slot) {
+      slot = { module: { package: m.package, rules: [] }, seen: new Set() };
+      byPkg.set(key, slot);
+    }
+    for (const r of m.rules ?? []) {
+      const rk = JSON.stringify(r);
+      if (slot.seen.has(rk)) continue;
+      slot.seen.add(rk);
+      slot.module.rules!.push(r);
+    }
+  }
+  return [...byPkg.values()].map((s) => s.module);
+}
+
+const NEVER = '{"result":{}}';
+
+/**
+ * The response body of one compile query. A 400 whose errors are all `rego_type_error` means the type checker
+ * proved the query cannot hold for the decision's type (e.g. `data.p == true` when `p` is always an object):
+ * that shape is never true, the same as OPA's `{"result": {}}`. Any other failure is an error.
+ */
+export async function compileBody(client: ResidualOpaClient, req: CompileRequestV1): Promise<string> {
+  const { status, body } = await client.compile(req);
+  if (status === 200) return body;
+  if (status === 400) {
+    const parsed = JSON.parse(body) as { errors?: { code?: string }[] };
+    if (parsed.errors && parsed.errors.length > 0 && parsed.errors.every((e) => e.code === 'rego_type_error')) {
+      return NEVER;
+    }
+  }
+  throw new Error(`OPA /v1/compile answered ${status}: ${body.slice(0, 200)}`);
+}
+
+export class ResidualEngine {
+  readonly counters: ResidualCounters = { hits: 0, misses: 0, compiles: 0, fallbacks: {} };
+  private readonly client: ResidualOpaClient;
+  private readonly interval: number;
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly onEvent: (event: ResidualEngineEvent) => void;
+  /** The residual in force per path; absent while unknown (never compiled, or OPA could not be asked). */
+  private readonly current = new Map<string, Entry>();
+  private readonly paths = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  /** Bumped by invalidate(): a poll that started earlier must not install what it fetched. */
+  private epoch = 0;
+
+  constructor(options: ResidualEngineOptions) {
+    this.client = options.client;
+    this.interval = options.pollIntervalMs ?? 500;
+    this.cache = new LRUCache({ max: options.cacheSize ?? 64 });
+    this.onEvent = options.onEvent ?? (() => undefined);
+  }
+
+  /** Registers decision paths, compiles them now, and starts polling (the timer does not hold the process). */
+  async start(paths: string[] = []): Promise<void> {
+    for (const p of paths) this.paths.add(p);
+    await this.refresh();
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.refresh(), this.interval);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Forgets every residual in force (requests fall back to the Data API until recompiled) and recompiles now.
+   * Call after writegate itself changes policies or data.
+   */
+  async invalidate(): Promise<void> {
+    this.epoch++;
+    this.current.clear();
+    await this.refresh(true);
+  }
+
+  /** The residual in force for a path, for `writegate explain`. */
+  residual(path: string): { revision: string; text?: string; reason?: string } | undefined {
+    const e = this.current.get(path);
+    if (!e) return undefined;
+    return isNotCompilable(e.compiled)
+      ? { revision: e.revision, reason: e.compiled.reason }
+      : { revision: e.revision, text: e.compiled.text };
+  }
+
+  /** Decides locally only when the residual allows; every other case is a fallback to OPA's Data API. */
+  evaluate(path: string, input: unknown): ResidualOutcome {
+    const e = this.current.get(path);
+    if (!e) {
+      this.counters.misses++;
+      if (!this.paths.has(path)) {
+        this.paths.add(path);
+        void this.refresh();
+      }
+      return this.fallback('no residual');
+    }
+    if (isNotCompilable(e.compiled)) return this.fallback(`not compilable: ${e.compiled.reason}`);
+    this.counters.hits++;
+    try {
+      if (e.compiled.predicate(input)) return { outcome: 'allow', revision: e.revision };
+      return this.fallback('residual false');
+    } catch (err) {
+      if (err instanceof ResidualUnsupported) return this.fallback(`runtime: ${err.reason}`);
+      throw err;
+    }
+  }
+
+  private fallback(reason: string): ResidualOutcome {
+    this.counters.fallbacks[reason] = (this.counters.fallbacks[reason] ?? 0) + 1;
+    return { outcome: 'fallback', reason };
+  }
+
+  /** One poll; concurrent callers share it, and a forced call runs after any poll already in flight. */
+  private refresh(force = false): Promise<void> {
+    if (this.inFlight && !force) return this.inFlight;
+    const tracked: Promise<void> = (this.inFlight ?? Promise.resolve())
+      .then(() => this.poll())
+      .finally(() => {
+        if (this.inFlight === tracked) this.inFlight = undefined;
+      });
+    this.inFlight = tracked;
+    return tracked;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.paths.size === 0) return;
+    const epoch = this.epoch;
+    let plan: InliningPlan;
+    try {
+      plan = inliningPlan(await this.client.policies());
+    } catch (err) {
+      for (const path of this.paths) this.fail(path, err);
+      return;
+    }
+    await Promise.all([...this.paths].map((path) => this.refreshPath(path, plan, epoch)));
+  }
+
+  private async refreshPath(path: string, plan: InliningPlan, epoch: number): Promise<void> {
+    let bodies: string[];
+    try {
+      bodies = await Promise.all(compileRequests(path, plan).map((r) => compileBody(this.client, r)));
+    } catch (err) {
+      this.fail(path, err);
+      return;
+    }
+    if (epoch !== this.epoch) return;
+    const revision = createHash('sha256').update(JSON.stringify(plan)).update(bodies.join('\n')).digest('hex').slice(0, 16);
+    if (this.current.get(path)?.revision === revision) return;
+    const key = `${path}\u0000${revision}`;
+    let entry = this.cache.get(key);
+    if (!entry) {
+      this.counters.compiles++;
+      let compiled: Entry['compiled'];
+      try {
+        compiled = plan.unsafe ? { reason: plan.unsafe } : compileResidual(mergeCompileResponses(bodies));
+      } catch (err) {
+        compiled = { reason: `bad compile response: ${(err as Error).message}` };
+      }
+      entry = { revision, compiled };
+      this.cache.set(key, entry);
+      if (isNotCompilable(compiled)) this.onEvent({ event: 'not_compilable', path, revision, reason: compiled.reason });
+      else this.onEvent({ event: 'compiled', path, revision });
+    }
+    this.current.set(path, entry);
+  }
+
+  /** A residual whose revision cannot be confirmed is not used (OPA may have changed meanwhile). */
+  private fail(path: string, err: unknown): void {
+    this.current.delete(path);
+    this.onEvent({ event: 'refresh_failed', path, error: (err as Error).message ?? String(err) });
+  }
+}
+
+/** A {@link ResidualOpaClient} over undici for an OPA at `baseUrl` (e.g. `http://127.0.0.1:8181`). */
+export function residualOpaClient(baseUrl: string, timeoutMs = 2000): ResidualOpaClient {
+  const call = async (path: string, body?: unknown): Promise<{ status: number; body: string }> => {
+    const res = await request(new URL(path, baseUrl), {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    return { status: res.statusCode, body: await res.body.text() };
+  };
+  return {
+    compile: (req) => call('/v1/compile', req),
+    policies: async () => {
+      const { status, body } = await call('/v1/policies');
+      if (status !== 200) throw new Error(`OPA /v1/policies answered ${status}: ${body.slice(0, 200)}`);
+      return body;
+    },
+  };
+}
