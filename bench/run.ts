@@ -119,9 +119,14 @@ const denied = JSON.stringify({
 });
 const DENIED = { method: 'POST' as const, path: '/apis/apps/v1/namespaces/default/deployments?dryRun=All', headers: { ...AUTH, 'content-type': 'application/json' }, body: denied };
 
+/** One measured scenario. */
 interface Row { id: string; scenario: string; rps: number; p50: number; p99: number; non2xx: number; errors: number }
 
-async function load(id: string, scenario: string, base: string, req: typeof READ | typeof WRITE, expectStatus: number): Promise<Row> {
+/** BENCH_ONLY=c or BENCH_ONLY=p:write,c runs a subset (for profiling). */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+
+async function load(id: string, scenario: string, base: string, req: typeof READ | typeof WRITE, expectStatus: number): Promise<Row | undefined> {
+  if (ONLY && !ONLY.includes(`${id}:${req === READ ? 'read' : 'write'}`) && !ONLY.includes(id)) return undefined;
   const url = base + req.path;
   const probe = await fetch(url, { method: req.method, headers: req.headers, ...('body' in req ? { body: req.body } : {}) });
   await probe.arrayBuffer();
@@ -159,19 +164,20 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 1500));
 
   const rows: Row[] = [];
-  rows.push(await load('a', 'reads, simulator directly', sim.url, READ, 200));
-  rows.push(await load('p', 'reads, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, READ, 200));
-  if (ngx) rows.push(await load('n', 'reads, nginx (1 worker)', nginxUrl, READ, 200));
-  rows.push(await load('b', 'reads, writegate', `${gwResidual.url}/k8s`, READ, 200));
-  rows.push(await load('a', 'writes, simulator directly', sim.url, WRITE, 201));
-  rows.push(await load('p', 'writes, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, WRITE, 201));
-  if (ngx) rows.push(await load('n', 'writes, nginx (1 worker)', nginxUrl, WRITE, 201));
-  rows.push(await load('c', 'writes allowed by the residual, writegate', `${gwResidual.url}/k8s`, WRITE, 201));
+  const add = (r: Row | undefined): void => { if (r) rows.push(r); };
+  add(await load('a', 'reads, simulator directly', sim.url, READ, 200));
+  add(await load('p', 'reads, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, READ, 200));
+  if (ngx) add(await load('n', 'reads, nginx (1 worker)', nginxUrl, READ, 200));
+  add(await load('b', 'reads, writegate', `${gwResidual.url}/k8s`, READ, 200));
+  add(await load('a', 'writes, simulator directly', sim.url, WRITE, 201));
+  add(await load('p', 'writes, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, WRITE, 201));
+  if (ngx) add(await load('n', 'writes, nginx (1 worker)', nginxUrl, WRITE, 201));
+  add(await load('c', 'writes allowed by the residual, writegate', `${gwResidual.url}/k8s`, WRITE, 201));
   const rss = rssMiB(gwResidual.proc.pid!);
   const decided = readFileSync(gwResidual.log, 'utf8').split('\n').filter((l) => l.includes('"writegate/decision"'));
   const residualShare = decided.filter((l) => l.includes('"engine":"residual"')).length / Math.max(1, decided.length);
-  rows.push(await load('d', 'same writes, Data API per request, writegate', `${gwOpa.url}/k8s`, WRITE, 201));
-  rows.push(await load('e', 'denied writes (OPA decides), writegate', `${gwResidual.url}/k8s`, DENIED, 403));
+  add(await load('d', 'same writes, Data API per request, writegate', `${gwOpa.url}/k8s`, WRITE, 201));
+  add(await load('e', 'denied writes (OPA decides), writegate', `${gwResidual.url}/k8s`, DENIED, 403));
 
 
   const get = (id: string, kind: string): Row | undefined => rows.find((r) => r.id === id && r.scenario.startsWith(kind));
@@ -181,7 +187,7 @@ async function main(): Promise<void> {
     'reads b/n': ratio(get('b', 'reads'), get('n', 'reads')),
     'reads p/a': ratio(get('p', 'reads'), get('a', 'reads')),
     'reads n/a': ratio(get('n', 'reads'), get('a', 'reads')),
-    'reads added p99 b-p (ms, target <= 1)': (get('b', 'reads')!.p99 - get('p', 'reads')!.p99).toFixed(2),
+    'reads added p99 b-p (ms, target <= 1)': get('b', 'reads') && get('p', 'reads') ? (get('b', 'reads')!.p99 - get('p', 'reads')!.p99).toFixed(2) : 'n/a',
     'writes c/p (target >= 0.85)': ratio(get('c', 'writes'), get('p', 'writes')),
     'writes c/n': ratio(get('c', 'writes'), get('n', 'writes')),
     'writes c/d (target >= 3)': ratio(get('c', 'writes'), get('d', 'same')),
