@@ -28,7 +28,8 @@ async function freePort(): Promise<number> {
 
 /** Starts a child that prints its URL as the first stdout line. */
 async function child(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...profile, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
   const [line] = await new Promise<string[]>((resolve, reject) => {
     let buf = '';
@@ -65,7 +66,7 @@ async function gateway(simUrl: string, opaUrl: string, engine: 'residual' | 'opa
     `  - { name: k8s, kind: kubernetes, prefix: /k8s, target: "${simUrl}", policy: writegate/kubernetes/decision, mode: enforce, engine: ${engine} }`,
     '',
   ].join('\n'));
-  const profile = process.env.BENCH_PROFILE ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const proc = spawn(process.execPath, [...profile, join(root, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--log-level', 'warn'], { stdio: 'inherit' });
   children.push(proc);
   const url = `http://127.0.0.1:${port}`;
@@ -120,12 +121,19 @@ const denied = JSON.stringify({
 const DENIED = { method: 'POST' as const, path: '/apis/apps/v1/namespaces/default/deployments?dryRun=All', headers: { ...AUTH, 'content-type': 'application/json' }, body: denied };
 
 /** One measured scenario. */
-interface Row { id: string; scenario: string; rps: number; p50: number; p99: number; non2xx: number; errors: number }
+interface Row { id: string; scenario: string; rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuUs?: number }
 
 /** BENCH_ONLY=c or BENCH_ONLY=p:write,c runs a subset (for profiling). */
 const ONLY = process.env.BENCH_ONLY?.split(',');
 
-async function load(id: string, scenario: string, base: string, req: typeof READ | typeof WRITE, expectStatus: number): Promise<Row | undefined> {
+/** CPU time (user + system, in clock ticks of 10 ms) a process has used so far, from /proc/PID/stat. */
+function cpuTicks(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function load(id: string, scenario: string, base: string, req: typeof READ | typeof WRITE, expectStatus: number, proxyPid?: number): Promise<Row | undefined> {
   if (ONLY && !ONLY.includes(`${id}:${req === READ ? 'read' : 'write'}`) && !ONLY.includes(id)) return undefined;
   const url = base + req.path;
   const probe = await fetch(url, { method: req.method, headers: req.headers, ...('body' in req ? { body: req.body } : {}) });
@@ -133,13 +141,16 @@ async function load(id: string, scenario: string, base: string, req: typeof READ
   if (probe.status !== expectStatus) throw new Error(`${id} ${scenario}: probe answered ${probe.status}, expected ${expectStatus}`);
   const opts = { url, connections: CONNECTIONS, pipelining: 1, method: req.method, headers: req.headers, ...('body' in req ? { body: req.body } : {}) };
   await autocannon({ ...opts, duration: 2 }); // warm-up (JIT, pools, residual cache)
+  const ticks = cpuTicks(proxyPid);
   const r = await autocannon({ ...opts, duration: DURATION });
+  // CPU the proxy spent per request: the fairest cost figure on a machine where every process shares two cores.
+  const cpuUs = proxyPid === undefined ? undefined : Math.round(((cpuTicks(proxyPid) - ticks) * 10_000) / Math.max(1, r.requests.total));
   const expected = expectStatus >= 200 && expectStatus < 300;
   const row: Row = {
     id, scenario, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99,
-    non2xx: expected ? r.non2xx : r['2xx'], errors: r.errors + r.timeouts,
+    non2xx: expected ? r.non2xx : r['2xx'], errors: r.errors + r.timeouts, ...(cpuUs !== undefined ? { cpuUs } : {}),
   };
-  process.stdout.write(`${id.padEnd(3)} ${scenario.padEnd(44)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  unexpected ${row.non2xx}  errors ${row.errors}\n`);
+  process.stdout.write(`${id.padEnd(3)} ${scenario.padEnd(44)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  ${cpuUs !== undefined ? `proxy CPU ${cpuUs} µs/req  ` : ''}unexpected ${row.non2xx}  errors ${row.errors}\n`);
   return row;
 }
 
@@ -165,19 +176,19 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const add = (r: Row | undefined): void => { if (r) rows.push(r); };
-  add(await load('a', 'reads, simulator directly', sim.url, READ, 200));
-  add(await load('p', 'reads, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, READ, 200));
-  if (ngx) add(await load('n', 'reads, nginx (1 worker)', nginxUrl, READ, 200));
-  add(await load('b', 'reads, writegate', `${gwResidual.url}/k8s`, READ, 200));
-  add(await load('a', 'writes, simulator directly', sim.url, WRITE, 201));
-  add(await load('p', 'writes, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, WRITE, 201));
-  if (ngx) add(await load('n', 'writes, nginx (1 worker)', nginxUrl, WRITE, 201));
-  add(await load('c', 'writes allowed by the residual, writegate', `${gwResidual.url}/k8s`, WRITE, 201));
+  add(await load('a', 'reads, simulator directly', sim.url, READ, 200, sim.proc.pid));
+  add(await load('p', 'reads, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, READ, 200, bare.proc.pid));
+  if (ngx) add(await load('n', 'reads, nginx (1 worker)', nginxUrl, READ, 200, ngx.pid));
+  add(await load('b', 'reads, writegate', `${gwResidual.url}/k8s`, READ, 200, gwResidual.proc.pid));
+  add(await load('a', 'writes, simulator directly', sim.url, WRITE, 201, sim.proc.pid));
+  add(await load('p', 'writes, bare Fastify + @fastify/http-proxy', `${bare.url}/k8s`, WRITE, 201, bare.proc.pid));
+  if (ngx) add(await load('n', 'writes, nginx (1 worker)', nginxUrl, WRITE, 201, ngx.pid));
+  add(await load('c', 'writes allowed by the residual, writegate', `${gwResidual.url}/k8s`, WRITE, 201, gwResidual.proc.pid));
   const rss = rssMiB(gwResidual.proc.pid!);
   const decided = readFileSync(gwResidual.log, 'utf8').split('\n').filter((l) => l.includes('"writegate/decision"'));
   const residualShare = decided.filter((l) => l.includes('"engine":"residual"')).length / Math.max(1, decided.length);
-  add(await load('d', 'same writes, Data API per request, writegate', `${gwOpa.url}/k8s`, WRITE, 201));
-  add(await load('e', 'denied writes (OPA decides), writegate', `${gwResidual.url}/k8s`, DENIED, 403));
+  add(await load('d', 'same writes, Data API per request, writegate', `${gwOpa.url}/k8s`, WRITE, 201, gwOpa.proc.pid));
+  add(await load('e', 'denied writes (OPA decides), writegate', `${gwResidual.url}/k8s`, DENIED, 403, gwResidual.proc.pid));
 
 
   const get = (id: string, kind: string): Row | undefined => rows.find((r) => r.id === id && r.scenario.startsWith(kind));

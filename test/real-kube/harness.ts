@@ -228,6 +228,9 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
       `--tls-private-key-file=${join(dir, 'server.key')}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       '--authorization-mode=RBAC',
+      // Off by default in the binary, on in kubeadm, kind and managed clusters; with it off the apiserver
+      // rejects privileged containers itself (422) before any policy could.
+      '--allow-privileged=true',
       // Needed for ServiceAccount tokens (TokenRequest) and the admission
       // plugin that mounts them; the issuer is the in-cluster default.
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',

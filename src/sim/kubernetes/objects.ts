@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { applyKubePatch, type KubePatchError } from '../../upstreams/kubernetes/patch.js';
 import { apiVersionOf, findByKind, RESOURCES, type ResourceDef } from './resources.js';
-import { alreadyExists, badRequest, conflict, invalid, notFound, unprocessable, unsupportedMediaType } from './status.js';
+import { alreadyExists, badRequest, conflict, invalid, notFound, patchNotApplicable, unprocessable, unsupportedPatchType } from './status.js';
 import { rfc3339, type KubeObject, type KubeStore } from './store.js';
 
 const NAMESPACES = findByKind('v1', 'Namespace')!;
@@ -33,6 +33,39 @@ function randomSuffix(): string {
   // generateName suffixes are 5 characters from a consonant/digit alphabet (apiserver names.SimpleNameGenerator).
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Why `name` is not a valid object name, or undefined when it is: Namespaces
+ * are RFC 1123 labels, Services RFC 1035 labels, everything else here RFC 1123
+ * subdomains (apimachinery validation.IsDNS1123Label / IsDNS1035Label /
+ * IsDNS1123Subdomain; the messages are theirs).
+ */
+function nameProblem(def: ResourceDef, name: string): string | undefined {
+  if (def.kind === 'Namespace') {
+    if (name.includes('.')) return 'must not contain dots';
+    if (name.length > 63) return 'must be no more than 63 characters';
+    if (!DNS1123_LABEL.test(name)) {
+      return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+    }
+    return undefined;
+  }
+  if (def.kind === 'Service') {
+    if (name.length > 63) return 'must be no more than 63 characters';
+    if (!DNS1035_LABEL.test(name)) {
+      return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+    }
+    return undefined;
+  }
+  if (name.length > 253) return 'must be no more than 253 characters';
+  if (!DNS1123_SUBDOMAIN.test(name)) {
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+  }
+  return undefined;
 }
 
 /** Server-side defaults the simulator models. */
@@ -118,6 +151,8 @@ export class Registry {
     const meta = obj.metadata;
     if (!meta.name && typeof meta.generateName === 'string' && meta.generateName) meta.name = meta.generateName + randomSuffix();
     if (!meta.name) throw invalid(def, '', 'metadata.name', 'Required value: name or generateName is required');
+    const problem = nameProblem(def, meta.name);
+    if (problem) throw invalid(def, meta.name, 'metadata.name', `Invalid value: ${JSON.stringify(meta.name)}: ${problem}`, 'FieldValueInvalid');
     this.requireNamespace(def, namespace);
     if (this.store.find(def, namespace, meta.name)) throw alreadyExists(def, meta.name);
     // Server-owned metadata is reset on create (ObjectMeta strategy FillObjectMetaSystemFields).
@@ -274,8 +309,8 @@ function runPatch(current: object | undefined, body: Buffer, contentType: string
     const code = (err as Partial<KubePatchError>).code;
     if (code?.startsWith('WG_PATCH_')) {
       const { status, message } = err as KubePatchError;
-      if (status === 415) throw unsupportedMediaType(message);
-      if (status === 422) throw unprocessable(message);
+      if (status === 415) throw unsupportedPatchType();
+      if (status === 422) throw patchNotApplicable();
       throw badRequest(message);
     }
     throw err;

@@ -36,6 +36,8 @@ import { seed } from './seed.js';
 import { matchesSelectors } from './selectors.js';
 import {
   badRequest,
+  detailsOf,
+  invalid,
   methodNotAllowed,
   notFound,
   pathNotFound,
@@ -45,7 +47,7 @@ import {
   unsupportedMediaType,
   type KubeStatus,
 } from './status.js';
-import { KubeStore, type KubeObject, type StoreEvent } from './store.js';
+import { KubeStore, rfc3339, type KubeObject, type StoreEvent } from './store.js';
 import { toTable, wantsTable } from './table.js';
 
 export interface SimRequest {
@@ -128,12 +130,54 @@ function decodeBody(body: Buffer, contentType: string | undefined): KubeObject {
   );
 }
 
+/** The options kind whose `dryRun` a write validates (CreateOptions, UpdateOptions, ...). */
+const OPTIONS_KIND: Record<string, string> = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions' };
+
+/** 422 for a `dryRun` other than "All", as metav1 validation words it (Go's %#v of the values). */
+function checkDryRun(method: string, values: string[]): void {
+  const kind = OPTIONS_KIND[method];
+  if (!kind || values.every((v) => v === 'All')) return;
+  const detail = `Unsupported value: []string{${values.map((v) => JSON.stringify(v)).join(', ')}}: supported values: "All"`;
+  throw invalid({ kind, group: 'meta.k8s.io' }, '', 'dryRun', detail, 'FieldValueNotSupported');
+}
+
+/**
+ * What a delete answers (genericregistry.Store.finalizeDelete): the object for
+ * the kinds whose storage sets ReturnDeletedObject (pods, services, service
+ * accounts) or that are deleted gracefully (a Namespace turns Terminating, a
+ * Job is kept for its dependents), a success Status naming the object for the rest.
+ */
+function deletedAnswer(def: ResourceDef, obj: KubeObject): unknown {
+  const deletionTimestamp = rfc3339();
+  switch (def.kind) {
+    case 'Namespace':
+      return { ...obj, metadata: { ...obj.metadata, deletionTimestamp }, status: { ...((obj.status as object) ?? {}), phase: 'Terminating' } };
+    case 'Pod': {
+      // A pod on a node waits for its grace period; one never scheduled goes at once.
+      const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+      const grace = spec.nodeName ? (spec.terminationGracePeriodSeconds ?? 30) : 0;
+      return { ...obj, metadata: { ...obj.metadata, deletionTimestamp, deletionGracePeriodSeconds: grace } };
+    }
+    case 'Service':
+    case 'ServiceAccount':
+    case 'Job':
+      return obj;
+    default:
+      return success(detailsOf(def, obj.metadata.name!, typeof obj.metadata.uid === 'string' ? obj.metadata.uid : undefined));
+  }
+}
+
 function isTrue(v: string | null): boolean {
   return v === 'true' || v === '1';
 }
 
 function listKind(def: ResourceDef): string {
   return `${def.kind}List`;
+}
+
+/** The apiserver streams exec/attach/port-forward from the pod's kubelet; a pod on no node has none. */
+function requireNode(pod: KubeObject): void {
+  if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName) throw badRequest(`pod ${pod.metadata.name} does not have a host assigned`);
 }
 
 export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> {
@@ -190,6 +234,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     const { def, namespace, name } = parsed.path;
     const pod = store.find(def, namespace, name!);
     if (!pod) throw notFound(def, name!);
+    requireNode(pod);
     const containers = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map((c) => c.name);
     const container = url.searchParams.get('container') ?? containers[0] ?? '';
     if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
@@ -260,7 +305,10 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     const dryRun = q.getAll('dryRun').includes('All');
-    if (q.getAll('dryRun').some((v) => v !== 'All')) throw badRequest('dryRun: Unsupported value: only "All" is supported');
+    checkDryRun(method, q.getAll('dryRun'));
+    if (method === 'PATCH' && (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/apply-patch+yaml') && !q.get('fieldManager')) {
+      throw invalid({ kind: 'PatchOptions', group: 'meta.k8s.io' }, '', 'fieldManager', 'Required value: is required for apply patch');
+    }
 
     if (def.virtual) {
       if (method !== 'POST' || name !== undefined) throw methodNotAllowed();
@@ -322,10 +370,14 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
         return podLog(res, url, def, namespace, name);
       case 'exec':
       case 'attach':
-      case 'portforward':
+      case 'portforward': {
         if (def.kind !== 'Pod') throw pathNotFound();
+        const pod = store.find(def, namespace, name);
+        if (!pod) throw notFound(def, name);
+        requireNode(pod);
         // Reached only without an Upgrade header (upgrades go to the 'upgrade' event).
         throw badRequest('Upgrade request required');
+      }
       case 'binding':
       case 'eviction': {
         if (def.kind !== 'Pod') throw pathNotFound();
@@ -340,7 +392,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
         } else if (!dryRun) {
           registry.delete(def, namespace, name, false);
         }
-        return sendJSON(res, 201, success());
+        return sendJSON(res, 201, success(undefined, 201));
       }
       default:
         throw pathNotFound();
@@ -362,7 +414,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
         return sendObject(req, res, patched.code, patched.object);
       }
       case 'DELETE':
-        return sendObject(req, res, 200, registry.delete(def, namespace, name, dryRun));
+        return sendJSON(res, 200, deletedAnswer(def, registry.delete(def, namespace, name, dryRun)));
       default:
         throw methodNotAllowed();
     }

@@ -12,7 +12,13 @@ export interface KubeStatus {
   status: 'Success' | 'Failure';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: { reason: string; message: string; field: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: { reason: string; message: string; field: string }[];
+  };
   code: number;
 }
 
@@ -37,40 +43,66 @@ function failure(code: number, reason: string, message: string, details?: KubeSt
   });
 }
 
-export function success(details?: KubeStatus['details']): KubeStatus {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}), code: 200 };
+/**
+ * A success Status. Most deletes answer with one (details name the object;
+ * no `code`), evictions and bindings with `code: 201`
+ * (genericregistry.Store.finalizeDelete, pod eviction and binding REST).
+ */
+export function success(details?: KubeStatus['details'], code?: number): Omit<KubeStatus, 'code'> & { code?: number } {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}), ...(code ? { code } : {}) };
+}
+
+/** StatusDetails of an object; `group` is omitted for the core group (omitempty in metav1.StatusDetails). */
+export function detailsOf(def: ResourceDef, name: string, uid?: string): NonNullable<KubeStatus['details']> {
+  return { name, ...(def.group ? { group: def.group } : {}), kind: def.plural, ...(uid ? { uid } : {}) };
 }
 
 export const notFound = (def: ResourceDef, name: string) =>
-  failure(404, 'NotFound', `${qualifiedResource(def)} "${name}" not found`, { name, group: def.group, kind: def.plural });
+  failure(404, 'NotFound', `${qualifiedResource(def)} "${name}" not found`, detailsOf(def, name));
 
 export const alreadyExists = (def: ResourceDef, name: string) =>
-  failure(409, 'AlreadyExists', `${qualifiedResource(def)} "${name}" already exists`, { name, group: def.group, kind: def.plural });
+  failure(409, 'AlreadyExists', `${qualifiedResource(def)} "${name}" already exists`, detailsOf(def, name));
 
 export const conflict = (def: ResourceDef, name: string) =>
   failure(
     409,
     'Conflict',
     `Operation cannot be fulfilled on ${qualifiedResource(def)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-    { name, group: def.group, kind: def.plural },
+    detailsOf(def, name),
   );
 
 export const badRequest = (message: string) => failure(400, 'BadRequest', message);
 
-export const invalid = (def: ResourceDef, name: string, field: string, detail: string) =>
-  failure(422, 'Invalid', `${def.kind}${def.group ? `.${def.group}` : ''} "${name}" is invalid: ${field}: ${detail}`, {
-    name,
-    group: def.group,
-    kind: def.kind,
-    causes: [{ reason: 'FieldValueRequired', message: detail, field }],
+/**
+ * 422 Invalid for one field (apimachinery errors.NewInvalid): the message and
+ * the details name the kind; `name` and `group` are left out when empty.
+ */
+export const invalid = (
+  target: { kind: string; group: string },
+  name: string,
+  field: string,
+  detail: string,
+  reason: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueNotSupported' = 'FieldValueRequired',
+) =>
+  failure(422, 'Invalid', `${target.kind}${target.group ? `.${target.group}` : ''} "${name}" is invalid: ${field}: ${detail}`, {
+    ...(name ? { name } : {}),
+    ...(target.group ? { group: target.group } : {}),
+    kind: target.kind,
+    causes: [{ reason, message: detail, field }],
   });
 
 export const unprocessable = (message: string) => failure(422, 'Invalid', message);
 
+/** What the apiserver answers when a JSON patch cannot be applied (its message names no cause). */
+export const patchNotApplicable = () => failure(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+
 export const unsupportedMediaType = (message: string) => failure(415, 'UnsupportedMediaType', message);
 
-export const methodNotAllowed = () => failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+/** A PATCH whose Content-Type is not a patch type (the apiserver's message is the bare status text). */
+export const unsupportedPatchType = () => failure(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {});
+
+export const methodNotAllowed = () => failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 
 export const unauthorized = () => failure(401, 'Unauthorized', 'Unauthorized');
 
-export const pathNotFound = () => failure(404, 'NotFound', 'the server could not find the requested resource');
+export const pathNotFound = () => failure(404, 'NotFound', 'the server could not find the requested resource', {});

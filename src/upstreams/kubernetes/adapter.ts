@@ -145,6 +145,27 @@ function rejected(res: UpstreamResponse, what: string): WritegateError {
   });
 }
 
+function decodeLocally(bytes: Buffer): Record<string, unknown> {
+  try {
+    return decodeKubeProtobuf(bytes) as Record<string, unknown>;
+  } catch (err) {
+    throw new WritegateError('WG_ERR_MALFORMED_BODY', (err as Error).message, { cause: err });
+  }
+}
+
+/**
+ * The apiserver gives a body without a namespace the one of the path before
+ * admission and storage (rest.EnsureObjectNamespaceMatchesRequestNamespace in
+ * the create and update handlers), and `kubectl create` sends none. A
+ * Namespace's own path names the object, not a namespace it lives in.
+ */
+function inRequestNamespace(obj: Record<string, unknown>, info: KubeRequestInfo): Record<string, unknown> {
+  if (!info.namespace || (info.apiGroup === '' && info.resource === 'namespaces')) return obj;
+  const meta = isObject(obj.metadata) ? obj.metadata : {};
+  if (typeof meta.namespace === 'string' && meta.namespace !== '') return obj;
+  return { ...obj, metadata: { ...meta, namespace: info.namespace } };
+}
+
 const MASK = '**masked**';
 
 function maskSecret(obj: unknown): unknown {
@@ -218,22 +239,29 @@ export class KubernetesAdapter implements UpstreamAdapter {
       const res = await upstream.request(req.method, dryRunUrl(rawPath, rawQuery), headers, bytes);
       const obj = jsonOf(res);
       if (res.status >= 300 || !isObject(obj)) throw rejected(res, 'the dry run of this write');
+      if (res.status === 201) created = true;
       return obj;
     };
 
     let object: Record<string, unknown> | null = null;
     let oldObject: Record<string, unknown> | null = null;
+    let created = false;
     const local = this.cfg.kubernetes.resolve === 'local';
     switch (info.operation) {
       case 'CREATE':
       case 'UPDATE': {
         if (info.operation === 'UPDATE') oldObject = await getCurrent();
         if (type === PROTOBUF && hasBody) {
-          object = local ? decodeKubeProtobuf(bytes) as Record<string, unknown> : await replayDryRun();
+          // The dry run of a create on a subresource answers with what its handler made, not with what admission
+          // sees: serviceaccounts/token with a freshly signed, valid token (which would land in the policy input and
+          // in both decision logs), pods/eviction and pods/binding with a Status. Those bodies are decoded here.
+          object = local || (info.operation === 'CREATE' && info.subresource) ? decodeLocally(bytes) : await replayDryRun();
         } else if (info.verb === 'patch') {
           if (local) {
             try {
               object = applyKubePatch(oldObject ?? undefined, bytes, type) as Record<string, unknown>;
+              // Only an apply patch succeeds on an object that does not exist: it creates it.
+              created = oldObject === null;
             } catch (err) {
               throw new WritegateError('WG_ERR_MALFORMED_BODY', (err as Error).message, { cause: err });
             }
@@ -242,7 +270,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
           }
         } else {
           if (!isObject(parsed)) throw new WritegateError('WG_ERR_MALFORMED_BODY', 'the body must be a JSON or YAML object');
-          object = parsed;
+          object = inRequestNamespace(parsed, info);
         }
         break;
       }
@@ -256,6 +284,11 @@ export class KubernetesAdapter implements UpstreamAdapter {
         break;
     }
 
+    // A patch that creates its object (server-side apply of a new object) is admitted by the apiserver as a
+    // CREATE with CreateOptions (patcher.applyAdmission, k8s.io/apiserver/pkg/endpoints/handlers/patch.go),
+    // so rules written for CREATE see it too.
+    const operation = info.verb === 'patch' && created ? 'CREATE' : info.operation;
+    if (operation !== info.operation) classified.operation = operation;
     const user: UserInfo = this.identity ? await this.identity.resolve(req.headers) : impersonatedUser(req.headers);
     const sk = info.subresource ? subresourceKind(info.resource, info.subresource) : undefined;
     const objKind = (o: Record<string, unknown> | null): string => (o && typeof o.kind === 'string' ? o.kind : '');
@@ -283,12 +316,12 @@ export class KubernetesAdapter implements UpstreamAdapter {
         ...(info.subresource ? { requestSubResource: info.subresource } : {}),
         name,
         namespace: info.namespace,
-        operation: info.operation,
+        operation,
         userInfo: user,
         object,
         oldObject,
         dryRun,
-        options: optionsFor(info, query, parsed),
+        options: optionsFor(operation === info.operation ? info : { ...info, verb: 'create' }, query, parsed),
       },
       version: INPUT_VERSION,
       upstream: this.cfg.name,

@@ -2,7 +2,8 @@
  * The four Kubernetes PATCH body types, applied to a JSON object the way the
  * apiserver does (k8s.io/apiserver/pkg/endpoints/handlers/patch.go):
  *
- * - `application/json-patch+json`: RFC 6902, via fast-json-patch.
+ * - `application/json-patch+json`: RFC 6902, via fast-json-patch, with the
+ *   apiserver's lenient `replace` of a missing object member (see `asKubeApplies`).
  * - `application/merge-patch+json`: RFC 7386, via json-merge-patch.
  * - `application/strategic-merge-patch+json`: merge patch plus list merging by
  *   merge key and the `$patch`, `$retainKeys`, `$setElementOrder/<list>` and
@@ -114,8 +115,9 @@ export function applyKubePatch(current: object | undefined, body: Buffer, conten
       const invalid = fastJsonPatch.validate(patch as unknown as Operation[]);
       if (invalid) throw new KubePatchError('WG_PATCH_INVALID', `invalid json patch: ${invalid.message}`, { cause: invalid });
       try {
-        return fastJsonPatch.applyPatch(structuredClone(current), patch as unknown as Operation[], true, true)
-          .newDocument as object;
+        let doc = structuredClone(current);
+        for (const op of patch as unknown as Operation[]) doc = fastJsonPatch.applyOperation(doc, asKubeApplies(doc, op), true, true).newDocument;
+        return doc;
       } catch (err) {
         throw new KubePatchError('WG_PATCH_NOT_APPLICABLE', `json patch could not be applied: ${(err as Error).message}`, { cause: err });
       }
@@ -129,6 +131,26 @@ export function applyKubePatch(current: object | undefined, body: Buffer, conten
       return strategicMerge(structuredClone(current) as JsonObject, patch) as JsonObject;
     }
   }
+}
+
+/**
+ * The apiserver applies JSON patches with evanphx/json-patch v4, where a
+ * `replace` of a member missing from an existing object adds it (its object
+ * container reports no error for a missing key); RFC 6902, and fast-json-patch,
+ * refuse that. Such an operation is applied as the `add` it amounts to upstream.
+ */
+function asKubeApplies(doc: unknown, op: Operation): Operation {
+  if (op.op !== 'replace') return op;
+  const at = op.path.lastIndexOf('/');
+  if (at < 0) return op;
+  const key = op.path.slice(at + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+  let parent: unknown;
+  try {
+    parent = fastJsonPatch.getValueByPointer(doc, op.path.slice(0, at));
+  } catch {
+    return op;
+  }
+  return isObject(parent) && !Object.prototype.hasOwnProperty.call(parent, key) ? { op: 'add', path: op.path, value: op.value } : op;
 }
 
 // ---------------------------------------------------------------------------

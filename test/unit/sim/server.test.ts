@@ -154,10 +154,10 @@ describe('CRUD', () => {
     expect(sim.store.get(`${CMS}/never`)).toBeUndefined();
   });
 
-  it('DELETE returns the object; deletecollection honours the label selector; namespace deletion empties it', async () => {
-    await call('POST', CMS, cm('gone'));
+  it('DELETE answers a Status (the object for pods and namespaces); deletecollection honours the label selector; namespace deletion empties it', async () => {
+    const gone = (await call('POST', CMS, cm('gone'))).json;
     const del = await call('DELETE', `${CMS}/gone`);
-    expect(del.json.metadata.name).toBe('gone');
+    expect(del.json).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: 'gone', kind: 'configmaps', uid: gone.metadata.uid } });
     expect(sim.store.get(`${CMS}/gone`)).toBeUndefined();
     await call('POST', CMS, cm('bulk1', { labels: { bulk: 'yes' } }));
     await call('POST', CMS, cm('bulk2', { labels: { bulk: 'yes' } }));
@@ -166,8 +166,28 @@ describe('CRUD', () => {
     expect(sim.store.get(`${CMS}/a`)).toBeDefined();
     await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
     await call('POST', '/api/v1/namespaces/tmp/configmaps', cm('inside'));
-    await call('DELETE', '/api/v1/namespaces/tmp');
+    const ns = await call('DELETE', '/api/v1/namespaces/tmp');
+    expect(ns.json).toMatchObject({ kind: 'Namespace', metadata: { name: 'tmp', deletionTimestamp: expect.any(String) }, status: { phase: 'Terminating' } });
     expect(sim.store.get('/api/v1/namespaces/tmp/configmaps/inside')).toBeUndefined();
+  });
+
+  it('validates like the apiserver: dryRun values, the apply field manager, object names, a node to exec on', async () => {
+    expect((await call('POST', `${CMS}?dryRun=x`, cm('dry-x'))).json).toEqual({
+      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Invalid', code: 422,
+      message: 'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"x"}: supported values: "All"',
+      details: { group: 'meta.k8s.io', kind: 'CreateOptions', causes: [{ reason: 'FieldValueNotSupported', message: 'Unsupported value: []string{"x"}: supported values: "All"', field: 'dryRun' }] },
+    });
+    const apply = await call('PATCH', `${CMS}/no-manager`, cm('no-manager'), { 'content-type': 'application/apply-patch+yaml' });
+    expect(apply.json).toMatchObject({ code: 422, message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch' });
+    const badName = await call('POST', CMS, cm('Bad_Name'));
+    expect(badName.json).toMatchObject({ code: 422, reason: 'Invalid', details: { name: 'Bad_Name', kind: 'ConfigMap' } });
+    expect(badName.json.message).toMatch(/^ConfigMap "Bad_Name" is invalid: metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/);
+    expect((await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a.b' } })).json.message)
+      .toBe('Namespace "a.b" is invalid: metadata.name: Invalid value: "a.b": must not contain dots');
+    await call('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unscheduled' }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } });
+    expect((await call('POST', '/api/v1/namespaces/default/pods/unscheduled/exec?command=ls')).json)
+      .toMatchObject({ code: 400, reason: 'BadRequest', message: 'pod unscheduled does not have a host assigned' });
+    expect((await call('GET', `${CMS}/nope`)).json.details).toEqual({ name: 'nope', kind: 'configmaps' });
   });
 });
 

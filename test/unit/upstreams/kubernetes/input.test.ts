@@ -66,6 +66,37 @@ describe('Kubernetes input builder', () => {
     expect(input.request.name).toBe('pb');
   });
 
+  it('gives a body without a namespace the one of the path, as the apiserver does; a Namespace\'s own path none', async () => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bare' } });
+    const input = await build('dryrun', req('POST', '/api/v1/namespaces/default/configmaps', { 'content-type': 'application/json' }), body);
+    expect(input.request.object.metadata).toEqual({ name: 'bare', namespace: 'default' });
+    const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+    const put = await build('dryrun', req('PUT', '/api/v1/namespaces/default', { 'content-type': 'application/json' }), ns);
+    expect(put.request.object.metadata).toEqual({ name: 'default' });
+  });
+
+  it.each(['dryrun', 'local'] as const)('calls a server-side apply that creates its object a CREATE with CreateOptions (%s)', async (mode) => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `applied-${mode}` }, data: { a: 'b' } });
+    const r = req('PATCH', `/api/v1/namespaces/default/configmaps/applied-${mode}?fieldManager=kubectl&force=true`, { 'content-type': 'application/apply-patch+yaml' });
+    const a = adapters[mode];
+    const classified = a.classify(r);
+    const input = await a.buildInput(r, classified, Buffer.from(body), client) as any;
+    expect(input.request).toMatchObject({ operation: 'CREATE', oldObject: null, object: { data: { a: 'b' } } });
+    expect(input.request.options).toEqual({ apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl' });
+    expect(input.verb).toBe('patch');
+    expect(classified.operation).toBe('CREATE');
+    const update = await build(mode, req('PATCH', '/api/v1/namespaces/default/configmaps/c1?fieldManager=kubectl', { 'content-type': 'application/apply-patch+yaml' }), '{"data":{"z":"1"}}');
+    expect(update.request).toMatchObject({ operation: 'UPDATE', options: { kind: 'PatchOptions' } });
+  });
+
+  it('decodes a protobuf create on a subresource itself: its dry run answers with what the handler made', async () => {
+    sim.clearRequests();
+    const body = encodeKubeProtobuf({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'web-0', namespace: 'default' } });
+    const input = await build('dryrun', req('POST', '/api/v1/namespaces/default/pods/web-0/eviction', { 'content-type': 'application/vnd.kubernetes.protobuf' }), body);
+    expect(input.request).toMatchObject({ operation: 'CREATE', subResource: 'eviction', object: { kind: 'Eviction', metadata: { name: 'web-0' } } });
+    expect(sim.requests.filter((q) => q.method === 'POST' && q.url.includes('eviction'))).toHaveLength(0);
+  });
+
   it('gives a delete its current object and DeleteOptions', async () => {
     const input = await build('dryrun', req('DELETE', '/api/v1/namespaces/default/configmaps/c1?gracePeriodSeconds=0', { 'content-type': 'application/json' }), '{"propagationPolicy":"Background"}');
     expect(input.request).toMatchObject({ operation: 'DELETE', object: null, oldObject: { data: { a: '1' } }, options: { kind: 'DeleteOptions', propagationPolicy: 'Background', gracePeriodSeconds: 0 } });

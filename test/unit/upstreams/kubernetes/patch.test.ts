@@ -45,6 +45,15 @@ describe('application/json-patch+json', () => {
     );
   });
 
+  it('replaces a missing member of an existing object as the apiserver does (it adds it), not a missing parent', () => {
+    const out = applyKubePatch(deployment(), body([{ op: 'replace', path: '/metadata/labels/team', value: 'a' }]), 'application/json-patch+json') as ReturnType<typeof deployment>;
+    expect(out.metadata.labels).toMatchObject({ team: 'a' });
+    expect(() => applyKubePatch(deployment(), body([{ op: 'replace', path: '/metadata/nothing/team', value: 'a' }]), 'application/json-patch+json'))
+      .toThrow(expect.objectContaining({ code: 'WG_PATCH_NOT_APPLICABLE', status: 422 }));
+    expect(() => applyKubePatch(deployment(), body([{ op: 'remove', path: '/metadata/labels/team' }]), 'application/json-patch+json'))
+      .toThrow(expect.objectContaining({ code: 'WG_PATCH_NOT_APPLICABLE' }));
+  });
+
   it('fails with WG_PATCH_INVALID (400) for a non-array or an unknown op', () => {
     expect(() => applyKubePatch(deployment(), body({ op: 'add' }), 'application/json-patch+json')).toThrow(expect.objectContaining({ code: 'WG_PATCH_INVALID', status: 400 }));
     expect(() => applyKubePatch(deployment(), body([{ op: 'frobnicate', path: '/a' }]), 'application/json-patch+json')).toThrow(expect.objectContaining({ code: 'WG_PATCH_INVALID' }));
