@@ -101,6 +101,7 @@ export class WritegateError extends Error {
   /** Extra fields for the response and the decision log (never secrets). */
   readonly details: Record<string, unknown>;
 
+
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     const entry = errorCatalogue[code];
     super(detail ? `${entry.message}: ${detail}` : entry.message, options?.cause === undefined ? undefined : { cause: options.cause });

@@ -66,10 +66,14 @@ export class Gate {
   /** Records and renders a request refused before any decision (bad path, body too large, ...). */
   refuse(req: GateRequest, err: WritegateError, classified?: Classified): Verdict {
     const decisionId = randomUUID();
+    const caller = typeof err.details.caller === 'string' ? err.details.caller : undefined;
+    const upstreamStatus = (err.details.upstreamResponse as { status?: number } | undefined)?.status;
     const event = this.event(req, classified, decisionId, {
       outcome: 'error', engine: 'none', input: undefined, reasons: [], warnings: [], started: performance.now(),
-      error: { code: err.code, message: err.message },
+      error: { code: err.code, message: err.message }, ...(caller !== undefined ? { caller } : {}),
     });
+    // A dry run the upstream refused is the upstream's own answer to this write: record its status.
+    if (upstreamStatus !== undefined) event.upstream_status = upstreamStatus;
     this.finish(event);
     this.deps.metrics.requests.inc({ upstream: this.name, class: 'refused' });
     return { decisionId, forward: false, response: this.deps.adapter.renderError(err, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
@@ -85,14 +89,11 @@ export class Gate {
     } catch (err) {
       const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', (err as Error).message, { cause: err });
       const verdict = this.refuse(req, e, classified);
-      const passthrough = e.details.upstreamResponse as { status: number; headers: Record<string, string>; body: string } | undefined;
+      const passthrough = e.details.upstreamResponse as { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer } | undefined;
       if (passthrough) {
-        // The upstream refused the dry run; the real write would be refused the same way, so its answer goes back unchanged.
-        verdict.response = {
-          status: passthrough.status,
-          headers: { 'content-type': String(passthrough.headers['content-type'] ?? 'application/json') },
-          body: passthrough.body,
-        };
+        // The upstream refused the dry run; the real write would be refused the same way, so its answer goes back
+        // unchanged: status, end-to-end headers and the exact body bytes.
+        verdict.response = { status: passthrough.status, headers: cleanResponseHeaders(passthrough.headers), body: passthrough.body };
       }
       return verdict;
     }
@@ -189,6 +190,7 @@ export class Gate {
   private event(req: GateRequest, classified: Classified | undefined, decisionId: string, f: {
     outcome: Outcome; engine: Engine; input: unknown; result?: unknown; metrics?: Record<string, number> | undefined;
     reasons: string[]; warnings: string[]; started: number; error?: { code: string; message: string }; revision?: string;
+    caller?: string;
   }): DecisionEvent {
     const input = f.input as { request?: { userInfo?: { username?: string } } } | undefined;
     return {
@@ -205,7 +207,7 @@ export class Gate {
       url: req.url,
       operation: classified?.operation,
       summary: classified?.summary ?? '',
-      caller: { username: input?.request?.userInfo?.username ?? '', remote_addr: req.remoteAddress },
+      caller: { username: input?.request?.userInfo?.username ?? f.caller ?? '', remote_addr: req.remoteAddress },
       mode: this.deps.upstream.mode,
       outcome: f.outcome,
       engine: f.engine,
@@ -236,6 +238,13 @@ export function cleanRequestHeaders(headers: Record<string, string | string[] | 
     if (HOP_BY_HOP.has(k) || connectionListed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
     out[k] = v;
   }
+  return out;
+}
+
+/** An upstream answer's end-to-end headers (the length is recomputed when the body is sent). */
+export function cleanResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
   return out;
 }
 

@@ -19,7 +19,8 @@ function writeResponse(socket: Duplex, r: RenderedResponse, extra: Record<string
   const lines = [`HTTP/1.1 ${r.status} ${REASONS[r.status] ?? 'Error'}`];
   const headers: Record<string, string | string[]> = { ...r.headers, ...extra, 'content-length': String(Buffer.byteLength(r.body)), connection: 'close' };
   for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${r.body}`);
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+  socket.end(r.body);
 }
 
 export function findMount(mounts: Mount[], url: string): Mount | undefined {

@@ -29,8 +29,8 @@ export interface Violation {
 
 export interface RenderedResponse {
   status: number;
-  headers: Record<string, string>;
-  body: string;
+  headers: Record<string, string | string[]>;
+  body: string | Buffer;
 }
 
 /** One adapter per upstream kind: classify, build input, render deny, mask secrets. */

@@ -153,3 +153,48 @@ describe('gateway with real OPA and the Kubernetes simulator (every write asks t
     expect(res.json.message).toContain('protected-namespace-delete');
   });
 });
+
+describe('attacks on the gate (regression tests)', () => {
+  let s: Stack;
+  beforeAll(async () => { s = await startStack({ engine: 'opa' }); });
+  afterAll(async () => { await s?.close(); });
+
+  it('refuses a write whose body is content-encoded (the policy would read other bytes than the upstream)', async () => {
+    s.sim.clearRequests();
+    const { gzipSync } = await import('node:zlib');
+    const body = gzipSync(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'gz', namespace: 'default' } }));
+    const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body, headers: { 'content-encoding': 'gzip' } });
+    expect(res.status).toBe(415);
+    expect(s.sim.requests.filter((r) => r.method === 'POST' && r.url.includes('configmaps'))).toHaveLength(0);
+  });
+
+  it('gates an upgrade on a read path as a connect', async () => {
+    const res = await s.raw('GET', '/k8s/api/v1/namespaces/production/pods', { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    const id = /x-decision-id: ([0-9a-f-]{36})/i.exec(res.text)?.[1];
+    expect(id).toBeDefined();
+    const event = s.decisions().find((e) => e.decision_id === id)!;
+    expect(event.operation).toBe('CONNECT');
+    expect(event.engine).toBe('opa');
+  });
+
+  it('returns an upstream refusal of the dry run unchanged, with the caller logged', async () => {
+    // PATCH of an object that does not exist: the dry run answers 404 NotFound, and so would the real write.
+    const res = await s.call('PATCH', '/api/v1/namespaces/default/configmaps/missing', { body: '{"data":{"a":"b"}}', headers: { 'content-type': 'application/merge-patch+json' }, token: TOKENS.alice });
+    expect(res.status).toBe(404);
+    expect(res.json).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404 });
+    expect(res.headers['content-type']).toBe('application/json');
+    const event = s.decisions().find((e) => e.decision_id === res.headers['x-decision-id'])!;
+    expect(event.error?.code).toBe('WG_ERR_RESOLVE_FAILED');
+    expect(event.upstream_status).toBe(404);
+    expect(event.caller.username).toBe('alice');
+  });
+
+  it('sends no hop-by-hop or connection-listed headers upstream', async () => {
+    s.sim.clearRequests();
+    await s.raw('GET', '/k8s/api/v1/namespaces/default/pods', { 'x-secret-hop': 'a', connection: 'x-secret-hop, close', 'keep-alive': 'timeout=5', te: 'trailers' });
+    const last = s.sim.requests.at(-1)!;
+    expect(last.headers['x-secret-hop']).toBeUndefined();
+    expect(last.headers['keep-alive']).toBeUndefined();
+    expect(last.headers.te).toBeUndefined();
+  });
+});

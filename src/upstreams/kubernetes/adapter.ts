@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseAllDocuments } from 'yaml';
 import type { UpstreamConfig } from '../../config/schema.js';
-import { WritegateError } from '../../errors.js';
+import { WritegateError, isWritegateError } from '../../errors.js';
 import { parseJsonStrict } from '../../http/json.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient, UpstreamResponse } from '../client.js';
@@ -141,7 +141,7 @@ function jsonOf(res: UpstreamResponse): unknown {
 
 function rejected(res: UpstreamResponse, what: string): WritegateError {
   return new WritegateError('WG_ERR_RESOLVE_FAILED', `${what} answered ${res.status}`, {
-    details: { upstreamResponse: { status: res.status, headers: res.headers, body: res.body.toString('utf8') } },
+    details: { upstreamResponse: { status: res.status, headers: res.headers, body: res.body } },
   });
 }
 
@@ -211,6 +211,25 @@ export class KubernetesAdapter implements UpstreamAdapter {
     const { info, rawPath, rawQuery, query } = classified.detail as KubeDetail;
     const type = mediaType(req.headers);
     const bytes = body ?? Buffer.alloc(0);
+    const creds = credentialHeaders(req.headers);
+    const encoding = req.headers['content-encoding'];
+    if (bytes.length > 0 && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      // The policy must read the bytes the upstream stores; an encoded body would be evaluated as something else.
+      throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content encoding "${encoding}" for a write`);
+    }
+    // Who the caller is comes first, so that a write refused below is still logged with its caller.
+    const user: UserInfo = this.identity ? await this.identity.resolve(req.headers) : impersonatedUser(req.headers);
+    try {
+      return await this.resolveInput(req, classified, bytes, upstream, user);
+    } catch (err) {
+      if (isWritegateError(err)) err.details.caller = user.username;
+      throw err;
+    }
+  }
+
+  private async resolveInput(req: GateRequest, classified: Classified, bytes: Buffer, upstream: UpstreamClient, user: UserInfo): Promise<Record<string, unknown>> {
+    const { info, rawPath, rawQuery, query } = classified.detail as KubeDetail;
+    const type = mediaType(req.headers);
     const creds = credentialHeaders(req.headers);
 
     let parsed: unknown;
@@ -289,7 +308,6 @@ export class KubernetesAdapter implements UpstreamAdapter {
     // so rules written for CREATE see it too.
     const operation = info.verb === 'patch' && created ? 'CREATE' : info.operation;
     if (operation !== info.operation) classified.operation = operation;
-    const user: UserInfo = this.identity ? await this.identity.resolve(req.headers) : impersonatedUser(req.headers);
     const sk = info.subresource ? subresourceKind(info.resource, info.subresource) : undefined;
     const objKind = (o: Record<string, unknown> | null): string => (o && typeof o.kind === 'string' ? o.kind : '');
     const kind = sk ?? { group: info.apiGroup, version: info.apiVersion, kind: objKind(object) || objKind(oldObject) || kindOf(info.apiGroup, info.resource) };
