@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { projectRoot } from '../src/opa/binary.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
+import { freePort } from '../src/net.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -18,13 +19,6 @@ const root = projectRoot();
 const dir = mkdtempSync(join(tmpdir(), 'writegate-bench-'));
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
-}
 
 /** Starts a child that prints its URL as the first stdout line. */
 async function child(args: string[]): Promise<{ url: string; proc: ChildProcess }> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { opaBinary } from './binary.js';
+import { freePort } from '../net.js';
 
 export interface LocalOpaOptions {
   /** Rego files or folders loaded into OPA (`opa run --server <paths>`); `_test.rego` files are skipped. */
@@ -20,15 +21,6 @@ export interface LocalOpa {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const address = srv.address();
-  srv.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /**
  * Starts a real OPA server on loopback and waits until `GET /health` answers.

@@ -12,7 +12,9 @@
  *   every solution, because two different values are a conflict error in OPA, which we never answer locally;
  *   partial set/object rules: the union; functions: per call). Rules that never read `input` are computed
  *   once and kept.
- * Every step is a closure created here once per compile; a request only allocates frames for rule bodies.
+ * - Closed terms met more than once share a per-evaluation memo slot, and a decision query's `count(deny) == 0`
+ *   stops at the first violation (`Compiler.shared`, `Compiler.decisionFolds`, README "Evaluation cost").
+ * Every step is a closure created here once per compile; a request allocates only rule values and the memo.
  */
 import type { Body, CompileResponseV1, Every, Expr, Module, Rule, Term } from './ast.js';
 import { BUILTINS, NONDETERMINISTIC, ResidualUnsupported } from './builtins.js';
@@ -93,6 +95,8 @@ interface Group {
   /** Rule value for this evaluation (non-function groups). */
   value?: (c: Ctx) => Value | undefined;
   call?: (c: Ctx, args: Value[]) => Value | undefined;
+  /** Partial set/object groups: whether the value is empty, stopping at the first solution (see `emptiness`). */
+  isEmpty?: (c: Ctx) => boolean;
   usesInput: boolean;
 }
 
@@ -364,18 +368,130 @@ function exprReady(e: Expr, bound: Set<string>, nonlocal: Set<string>, arityOf: 
 }
 
 
+/* ---------------------------------------------------------------- shared closed terms */
+
+/** True when a term has no variables and no comprehensions: its value depends on `input` (and data) only. */
+function isClosed(t: Term): boolean {
+  switch (t.type) {
+    case 'null':
+    case 'boolean':
+    case 'string':
+    case 'number':
+      return true;
+    case 'ref': {
+      const ref = t.value as Term[];
+      const head = ref[0];
+      if (!head || head.type !== 'var' || (head.value !== 'input' && head.value !== 'data')) return false;
+      return ref.slice(1).every(isClosed);
+    }
+    case 'call':
+      // Element 0 is the operator's name, not a variable.
+      return (t.value as Term[]).slice(1).every(isClosed);
+    case 'array':
+    case 'set':
+      return (t.value as Term[]).every(isClosed);
+    case 'object':
+      return (t.value as [Term, Term][]).every(([k, v]) => isClosed(k) && isClosed(v));
+    default:
+      return false;
+  }
+}
+
+/** Identity of a closed composite, ref or call (the key of its shared memo slot); undefined for other terms. */
+function closedKey(t: Term): string | undefined {
+  if (t.type !== 'ref' && t.type !== 'call' && t.type !== 'array' && t.type !== 'set' && t.type !== 'object') {
+    return undefined;
+  }
+  // Closed terms hold only `type` and `value` fields all the way down (no comprehension bodies).
+  return isClosed(t) ? JSON.stringify(t, ['type', 'value']) : undefined;
+}
+
+/**
+ * Counts the occurrences of each closed term in the residual, and of the proper prefixes of refs into `input`
+ * (`input.request` for `input.request.name`), so that only terms met more than once get a shared memo slot.
+ */
+function countClosedTerms(modules: Module[], queries: Body[], uses: Map<string, number>): void {
+  const bump = (key: string | undefined): void => {
+    if (key !== undefined) uses.set(key, (uses.get(key) ?? 0) + 1);
+  };
+  const term = (t: Term | null | undefined): void => {
+    if (!t) return;
+    bump(closedKey(t));
+    switch (t.type) {
+      case 'ref': {
+        const ref = t.value as Term[];
+        if (ref[0]?.type === 'var' && ref[0].value === 'input') {
+          for (let j = 2; j < ref.length; j++) bump(closedKey({ type: 'ref', value: ref.slice(0, j) }));
+        }
+        ref.slice(1).forEach(term);
+        return;
+      }
+      case 'call':
+        (t.value as Term[]).slice(1).forEach(term);
+        return;
+      case 'array':
+      case 'set':
+        (t.value as Term[]).forEach(term);
+        return;
+      case 'object':
+        for (const [k, v] of t.value as [Term, Term][]) {
+          term(k);
+          term(v);
+        }
+        return;
+      case 'arraycomprehension':
+      case 'setcomprehension':
+      case 'objectcomprehension': {
+        const v = t.value as { term?: Term; key?: Term; value?: Term; body: Body };
+        term(v.term);
+        term(v.key);
+        term(v.value);
+        body(v.body);
+        return;
+      }
+    }
+  };
+  const body = (b: Body): void => {
+    for (const e of b) {
+      const terms = e.terms;
+      if (Array.isArray(terms)) terms.slice(1).forEach(term);
+      else if (isExprEvery(terms)) {
+        term(terms.key);
+        term(terms.value);
+        term(terms.domain);
+        body(terms.body);
+      } else if (isTerm(terms)) term(terms);
+    }
+  };
+  for (const m of modules) {
+    for (const rule of m.rules ?? []) {
+      term(rule.head.key);
+      term(rule.head.value);
+      body(rule.body);
+    }
+  }
+  queries.forEach(body);
+}
+
 /* ---------------------------------------------------------------- the compiler */
 
 class Compiler {
   readonly groups = new Map<string, Group>();
+  /** Memo slots: one per rule group, then one per shared closed term (see {@link Compiler.shared}). */
   private nextId = 0;
+  /** How often each closed term occurs in the residual (see {@link countClosedTerms}). */
+  private readonly uses = new Map<string, number>();
+  private readonly sharedSlots = new Map<string, number>();
+  /** Query expressions that are `count(S) == 0` tests, with the emptiness check of `S` (see `decisionFolds`). */
+  private readonly emptinessExprs = new Map<Expr, (c: Ctx) => boolean>();
 
-  constructor(modules: Module[]) {
+  constructor(modules: Module[], queries: Body[]) {
     for (const m of modules) {
       const pkg = refName(m.package.path);
       if (pkg === undefined) throw new CompileError('unknown package path');
       for (const rule of m.rules ?? []) this.addRule(pkg, rule);
     }
+    countClosedTerms(modules, queries, this.uses);
   }
 
   private addRule(pkg: string, rule: Rule): void {
@@ -405,7 +521,8 @@ class Compiler {
 
   private readonly arityFn: Arity = (name) => this.arity(name);
 
-  get groupCount(): number {
+  /** Size of the per-evaluation memo: read after every query is compiled. */
+  get memoSize(): number {
     return this.nextId;
   }
 
@@ -465,7 +582,43 @@ class Compiler {
     }
   }
 
-  private compileRuleBody(g: Group, rule: Rule): { scope: Scope; run: Step } {
+  /**
+   * `count(S) == 0` for a partial set or object rule `S`, without computing `S`: the definitions run until the
+   * first solution whose key (and value) is defined. The answer is exact: no solution means the empty value,
+   * and any solution makes the value non-empty (in OPA it may instead raise an error, e.g. a conflict further
+   * on; either way the result is not "allowed cleanly", and `decisionFolds` only uses this test where "not
+   * empty" fails the query body). The rule head's value (the violation and its `sprintf` message) is never
+   * built: only its definedness matters. An empty result is stored as the rule's value for this evaluation,
+   * so a later use of the whole value costs nothing.
+   */
+  private emptiness(g: Group): (c: Ctx) => boolean {
+    if (g.isEmpty) return g.isEmpty;
+    this.ensure(g);
+    const value = g.value!;
+    if (!g.usesInput) {
+      g.isEmpty = (c) => isEmptyCollection(value(c)!);
+      return g.isEmpty;
+    }
+    const defs = g.defs.map((rule) => this.compileRuleBody(g, rule, true));
+    const id = g.id;
+    const kind = g.kind;
+    g.isEmpty = (c) => {
+      const m = c.memo[id];
+      if (m !== undefined) return isEmptyCollection(m as Value);
+      for (const d of defs) {
+        if (d.run(c, frameOf(d))) return false;
+      }
+      c.memo[id] = kind === 'set' ? new RegoSet() : {};
+      return true;
+    };
+    return g.isEmpty;
+  }
+
+  /**
+   * Compiles one definition. With `exists`, the body stops at its first solution whose head is defined (for
+   * `emptiness`) instead of adding every solution to the rule's value.
+   */
+  private compileRuleBody(g: Group, rule: Rule, exists = false): { scope: Scope; run: Step } {
     const scope = new Scope();
     const outside = new Set<string>();
     const head = rule.head;
@@ -476,6 +629,15 @@ class Compiler {
     const run = this.body(rule.body, scope, new Set(), outside, (bound) => {
       const key = keyTerm ? this.getter(keyTerm, scope, bound) : undefined;
       const val = head.value ? this.getter(head.value, scope, bound) : undefined;
+      if (exists && kind === 'set') return (c, f) => key!(c, f) !== undefined;
+      if (exists && kind === 'object') {
+        return (c, f) => {
+          const k = key!(c, f);
+          if (k === undefined || val!(c, f) === undefined) return false;
+          if (typeof k !== 'string') throw new ResidualUnsupported('object with non-string key');
+          return true;
+        };
+      }
       if (kind === 'set') {
         return (c, f) => {
           const k = key!(c, f);
@@ -542,6 +704,7 @@ class Compiler {
       let out: Value | undefined;
       for (const d of defs) {
         const f = frameOf(d);
+        f[ACC] = undefined;
         for (let i = 0; i < args.length; i++) f[d.argSlots[i]!] = args[i];
         d.entry(c, f);
         if (f[ACC] !== undefined) {
@@ -636,6 +799,8 @@ class Compiler {
       // `not` succeeds iff the expression has no solution (undefined counts as failure).
       return (next) => (c, f) => (inner(c, f) ? false : next(c, f));
     }
+    const isEmpty = this.emptinessExprs.get(e);
+    if (isEmpty) return (next) => (c, f) => (isEmpty(c) ? next(c, f) : false);
     const terms = e.terms;
     if (isExprEvery(terms)) return this.every(terms, scope, bound, nonlocal);
     const refs: Term[][] = [];
@@ -672,6 +837,19 @@ class Compiler {
       const out = this.pattern(args[arity!]!, scope, bound, nonlocal);
       return (next) => value.build(out(next));
     }
+    if (op === 'internal.member_2' && args.length === 2 && args[1]!.type === 'set') {
+      // `x in {"CREATE", "UPDATE"}` against a literal set: RegoSet.has is what `member` does for sets.
+      const x = this.term(args[0]!, scope, bound, nonlocal);
+      const coll = this.term(args[1]!, scope, bound, nonlocal);
+      if (x.get && coll.constant instanceof RegoSet) {
+        const get = x.get;
+        const set = coll.constant;
+        return (next) => (c, f) => {
+          const v = get(c, f);
+          return v !== undefined && set.has(v) ? next(c, f) : false;
+        };
+      }
+    }
     const value = this.callTerm(op, args, scope, bound, nonlocal);
     return (next) => value.build((c, f, v) => (v !== false ? next(c, f) : false));
   }
@@ -685,6 +863,13 @@ class Compiler {
       return (next) => tb.build(pa(next));
     }
     const ta = this.term(a, scope, bound, nonlocal);
+    if (isScalarType(b.type) && ta.get) {
+      // `input.request.operation = "DELETE"`: for a scalar `K`, structural equality with `K` is `===` (one JS
+      // number per Rego number; `equal` compares composites only with composites), and undefined never equals.
+      const get = ta.get;
+      const k = literal(b);
+      return (next) => (c, f) => (get(c, f) === k ? next(c, f) : false);
+    }
     const pb = this.pattern(b, scope, bound, nonlocal);
     return (next) => ta.build(pb(next));
   }
@@ -730,6 +915,37 @@ class Compiler {
   }
 
   term(t: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): TermB {
+    return this.shared(t, this.termOnce(t, scope, bound, nonlocal));
+  }
+
+  /**
+   * A closed term (no variables: only literals, refs into `input`/`data`, builtin and function calls) has one
+   * value per evaluation, since `input` is fixed and every builtin implemented is deterministic. When the same
+   * closed term occurs more than once in the residual, its occurrences share one memo slot. This is what makes
+   * the decision query cheap: PE substitutes `{"allow": count(deny) == 0, "deny": deny, "warn": warn}` for
+   * `__wg_x` in each of its nine expressions, and the object is now built once instead of nine times.
+   */
+  private shared(t: Term, tb: TermB): TermB {
+    if (!tb.get || tb.constant !== undefined) return tb;
+    const key = closedKey(t);
+    if (key === undefined || (this.uses.get(key) ?? 0) < 2) return tb;
+    let id = this.sharedSlots.get(key);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.sharedSlots.set(key, id);
+    }
+    const slot = id;
+    const get = tb.get;
+    return getterTerm((c, f) => {
+      const m = c.memo[slot];
+      if (m !== undefined) return m === NOTHING ? undefined : m;
+      const v = get(c, f);
+      c.memo[slot] = v === undefined ? NOTHING : v;
+      return v;
+    });
+  }
+
+  private termOnce(t: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): TermB {
     switch (t.type) {
       case 'null':
       case 'boolean':
@@ -901,6 +1117,17 @@ class Compiler {
     if (head.type === 'var' && head.value === 'input') {
       scope.usesInput = true;
       base = (c) => c.input;
+      // Start from the longest shared prefix (`input.request`, `input.request.object.metadata.labels`…), whose
+      // value this evaluation may already hold.
+      for (let j = ref.length - 1; j >= 2; j--) {
+        const prefix: Term = { type: 'ref', value: ref.slice(0, j) };
+        const key = closedKey(prefix);
+        if (key !== undefined && (this.uses.get(key) ?? 0) >= 2) {
+          base = this.term(prefix, scope, bound, nonlocal).get!;
+          i = j;
+          break;
+        }
+      }
     } else if (head.type === 'var' && head.value === 'data') {
       let path = 'data';
       let g: Group | undefined;
@@ -1090,20 +1317,125 @@ class Compiler {
 
   query(body: Body): { scope: Scope; run: Step } {
     const scope = new Scope();
-    const run = this.body(body, scope, new Set(), new Set(), () => () => true);
+    const run = this.body(this.decisionFolds(body), scope, new Set(), new Set(), () => () => true);
     return { scope, run };
+  }
+
+  /**
+   * Simplifies a query body that binds a closed object literal `L` to a variable (`__localq0__ = L`, which PE
+   * emits for `__wg_x := data.a.b.c` when the decision is an object built by a rule), so that a denied input
+   * stops at its first violation:
+   *
+   * - `object.get(L, "k", d)` becomes `L["k"]` (or `d` when `L` has no key "k") and `is_object(L)` becomes
+   *   `true`. Exact because the body also evaluates `L` whole: where `L` is defined these are its values
+   *   (topdown/object.go builtinObjectGet), and where it is undefined (or raises an error) the binding fails
+   *   the body whatever the simplified expressions do.
+   * - A resulting `count(S) == 0`, `0 = count(S)`, `count(S, 0)` or `true = count(S) == 0` on a partial set or
+   *   object rule `S` is tested by `emptiness` (no need to compute the violations and their messages). Only
+   *   top-level, non-negated expressions qualify: there "not empty" fails the conjunction, so stopping at the
+   *   first solution cannot turn an OPA error into an allow.
+   */
+  private decisionFolds(body: Body): Body {
+    const whole = new Set<string>();
+    for (const e of body) {
+      const t = e.terms;
+      if (e.negated || !Array.isArray(t) || t.length !== 3 || refName((t[0]!.value as Term[]) ?? []) !== 'eq') continue;
+      for (const [a, b] of [[t[1]!, t[2]!], [t[2]!, t[1]!]] as const) {
+        const key = closedKey(b);
+        if (a.type === 'var' && b.type === 'object' && key !== undefined) whole.add(key);
+      }
+    }
+    if (whole.size === 0) return body;
+    const fold = (t: Term): Term => {
+      if (t.type !== 'call') return t;
+      const [op, ...rest] = t.value as Term[];
+      const args = rest.map(fold);
+      const name = refName((op!.value as Term[]) ?? []);
+      const lit = args[0];
+      const litKey = lit && lit.type === 'object' ? closedKey(lit) : undefined;
+      if (litKey !== undefined && whole.has(litKey)) {
+        const pairs = lit!.value as [Term, Term][];
+        if (pairs.every(([k]) => k.type === 'string')) {
+          if (name === 'is_object' && args.length === 1) return { type: 'boolean', value: true };
+          if (name === 'object.get' && args.length === 3 && args[1]!.type === 'string') {
+            return pairs.find(([k]) => k.value === args[1]!.value)?.[1] ?? args[2]!;
+          }
+        }
+      }
+      return { type: 'call', value: [op!, ...args] };
+    };
+    return body.map((e) => {
+      const terms = e.terms;
+      if (!Array.isArray(terms)) return e;
+      const op = terms[0]!;
+      const name = refName((op.value as Term[]) ?? []);
+      const args = terms.slice(1);
+      if (name === 'eq' && args.length === 2 && args.some((a) => a.type === 'var')) return e; // the binding of L
+      let out: Expr;
+      const arity = name === undefined ? undefined : this.arity(name);
+      if (name === 'eq') out = { ...e, terms: [op, ...args.map(fold)] };
+      else if (arity !== undefined && args.length === arity + 1) {
+        // A builtin with an output operand unifies its result with it: `object.get(L, "allow", true, true)`.
+        const value = fold({ type: 'call', value: [op, ...args.slice(0, arity)] });
+        const result = fold(args[arity]!);
+        out = { ...e, terms: [EQ, value, result] };
+      } else {
+        const value = fold({ type: 'call', value: terms });
+        out = { ...e, terms: value.type === 'call' ? (value.value as Term[]) : value };
+      }
+      const group = e.negated ? undefined : this.emptinessTest(out);
+      if (group) this.emptinessExprs.set(out, this.emptiness(group));
+      return out;
+    });
+  }
+
+  /** The partial set/object rule `S` when an expression is `count(S) == 0` in one of its spellings. */
+  private emptinessTest(e: Expr): Group | undefined {
+    const terms = e.terms;
+    if (!Array.isArray(terms)) return undefined;
+    const name = refName((terms[0]!.value as Term[]) ?? []);
+    const args = terms.slice(1);
+    const isZero = (t: Term): boolean => t.type === 'number' && t.value === 0;
+    const countOf = (t: Term): Group | undefined => {
+      if (t.type !== 'call') return undefined;
+      const [op, s, ...more] = t.value as Term[];
+      if (refName((op!.value as Term[]) ?? []) !== 'count' || more.length > 0 || s?.type !== 'ref') return undefined;
+      const g = this.groups.get(refName(s.value as Term[]) ?? '');
+      return g && (g.kind === 'set' || g.kind === 'object') ? g : undefined;
+    };
+    const zeroCount = (x: Term, y: Term): Group | undefined => (isZero(x) ? countOf(y) : isZero(y) ? countOf(x) : undefined);
+    if (name === 'count' && args.length === 2 && isZero(args[1]!)) {
+      return countOf({ type: 'call', value: [terms[0]!, args[0]!] });
+    }
+    if ((name === 'eq' || name === 'equal') && args.length === 2) {
+      const [x, y] = args as [Term, Term];
+      const direct = zeroCount(x, y);
+      if (direct) return direct;
+      const [t, inner] = x.type === 'boolean' ? [x, y] : [y, x];
+      if (t.type === 'boolean' && t.value === true && inner.type === 'call') {
+        const [op, a, b, ...more] = inner.value as Term[];
+        if (refName((op!.value as Term[]) ?? []) === 'equal' && a && b && more.length === 0) return zeroCount(a, b);
+      }
+    }
+    return undefined;
   }
 }
 
+const EQ: Term = { type: 'ref', value: [{ type: 'var', value: 'eq' }] };
+
+function isEmptyCollection(v: Value): boolean {
+  return v instanceof RegoSet ? v.size === 0 : Array.isArray(v) ? v.length === 0 : Object.keys(v as RegoObject).length === 0;
+}
+
 /**
- * The frame of a rule definition or query, allocated once and cleared per use. Reuse is safe because Rego
- * forbids recursion (v1/ast/compile.go checkRecursion): a definition's body always runs to completion before
- * the same definition is entered again, so two activations never overlap.
+ * The frame of a rule definition or query, allocated once and reused. Reuse is safe because Rego forbids
+ * recursion (v1/ast/compile.go checkRecursion): a definition's body always runs to completion before the same
+ * definition is entered again, so two activations never overlap. Frames are not cleared between uses: the
+ * safety ordering of bodies (see `body`) means every slot is written before it is read in an activation, and
+ * the callers reset the accumulator slot `ACC` themselves.
  */
 function frameOf(d: { scope: Scope; frame?: Frame }): Frame {
-  if (!d.frame) d.frame = new Array(d.scope.size);
-  else d.frame.fill(undefined);
-  return d.frame;
+  return (d.frame ??= new Array(d.scope.size));
 }
 
 function constTerm(v: Value): TermB {
@@ -1196,11 +1528,11 @@ export function compileResidual(response: CompileResponseV1): CompiledResidual |
     text = '(residual could not be rendered)';
   }
   try {
-    const compiler = new Compiler(support);
+    const compiler = new Compiler(support, queries);
     const compiled = queries.map((q) => compiler.query(q));
-    const groups = compiler.groupCount;
+    const memoSize = compiler.memoSize;
     const predicate = (input: unknown): boolean => {
-      const c: Ctx = { input: input as Value, memo: new Array(groups) };
+      const c: Ctx = { input: input as Value, memo: new Array(memoSize) };
       for (const q of compiled) {
         if (q.run(c, frameOf(q))) return true;
       }

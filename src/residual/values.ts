@@ -16,14 +16,22 @@ export interface RegoObject {
 /** A Rego set: members are stored once per structural identity (`canonicalKey`). */
 export class RegoSet {
   readonly members = new Map<string, Value>();
+  /**
+   * The string members again, by themselves: the hot membership test (`input.request.operation in {"CREATE",
+   * "UPDATE"}`) then needs no key string to be built.
+   */
+  private readonly strings = new Set<string>();
 
   add(v: Value): void {
     const k = canonicalKey(v);
-    if (!this.members.has(k)) this.members.set(k, v);
+    if (!this.members.has(k)) {
+      this.members.set(k, v);
+      if (typeof v === 'string') this.strings.add(v);
+    }
   }
 
   has(v: Value): boolean {
-    return this.members.has(canonicalKey(v));
+    return typeof v === 'string' ? this.strings.has(v) : this.members.has(canonicalKey(v));
   }
 
   get size(): number {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { projectRoot } from '../../src/opa/binary.js';
+import { freePort } from '../../src/net.js';
 
 const run = promisify(execFile);
 
@@ -45,15 +46,6 @@ function binary(name: 'kube-apiserver' | 'etcd', envVar: string): string {
   return built;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const address = srv.address();
-  srv.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function openssl(dir: string, ...args: string[]): Promise<void> {
   await run('openssl', args, { cwd: dir });

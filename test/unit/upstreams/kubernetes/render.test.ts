@@ -6,14 +6,14 @@ describe('Kubernetes deny rendering', () => {
   it('is a metav1 Status kubectl prints as "Error from server (Forbidden)" with every violation', () => {
     const r = renderDeny([{ msg: 'no latest' }, { msg: 'no privileged', rule: 'x' }], 'id-1');
     expect(r.status).toBe(403);
-    const body = JSON.parse(r.body);
+    const body = JSON.parse(String(r.body));
     expect(body).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403 });
     expect(body.message).toBe('writegate denied the request: no latest; no privileged (decision id-1)');
     expect(body.details.causes).toHaveLength(2);
   });
 
   it('renders catalogue errors with their status and reason', () => {
-    const body = JSON.parse(renderError(new WritegateError('WG_ERR_OPA_UNAVAILABLE', 'down'), 'id-2').body);
+    const body = JSON.parse(String(renderError(new WritegateError('WG_ERR_OPA_UNAVAILABLE', 'down'), 'id-2').body));
     expect(body).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
     expect(body.message).toContain('WG_ERR_OPA_UNAVAILABLE');
   });
