@@ -17,4 +17,9 @@ echo "== tsc (strict)"
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p test/tsconfig.json --noEmit
 echo "== vitest"
-npx vitest run
+mkdir -p .work
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.work/vitest.json || status=$?
+# One plain closing line for CI: "N passed, N failed".
+node -e 'const r = require("./.work/vitest.json"); console.log(`${r.numPassedTests} passed, ${r.numFailedTests + r.numPendingTests} failed`)' || true
+exit "$status"

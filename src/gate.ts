@@ -241,11 +241,20 @@ export function cleanRequestHeaders(headers: Record<string, string | string[] | 
   return out;
 }
 
-/** An upstream answer's end-to-end headers (the length is recomputed when the body is sent). */
-export function cleanResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+/**
+ * An upstream answer's end-to-end headers: hop-by-hop ones (RFC 9110 §7.6.1) and the ones its `Connection`
+ * header lists describe the upstream connection, not ours (an upstream `Connection: keep-alive` copied onto the
+ * client's response would keep a connection open that the client asked to close).
+ */
+export function cleanResponseHeaders<T extends string | string[] | number | undefined>(headers: Record<string, T>): Record<string, Exclude<T, undefined>> {
+  const listed = new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+  const out: Record<string, Exclude<T, undefined>> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined && !RESPONSE_HOP_BY_HOP.has(k) && !listed.has(k)) out[k] = v as Exclude<T, undefined>;
+  }
   return out;
 }
+
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host', 'content-length']);

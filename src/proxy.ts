@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { WritegateError, isWritegateError } from './errors.js';
-import { cleanRequestHeaders, type Gate, type Verdict } from './gate.js';
+import { cleanRequestHeaders, cleanResponseHeaders, type Gate, type Verdict } from './gate.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest } from './upstreams/types.js';
 
@@ -147,6 +147,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     if (classified.isRead) {
       return reply.from(source, {
         rewriteRequestHeaders: (_req, headers) => cleanRequestHeaders(headers),
+        rewriteHeaders: (headers) => cleanResponseHeaders(headers),
         onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
         onError: (r, { error }) => {
           const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
@@ -166,7 +167,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     return reply.from(source, {
       ...(body && body.length ? { body, contentType: contentType ?? 'application/octet-stream' } : { body: null }),
       rewriteRequestHeaders: (_req, headers) => ({ ...cleanRequestHeaders(headers), 'x-decision-id': verdict.decisionId }),
-      rewriteHeaders: (headers) => mergeHeaders(headers, verdict.responseHeaders),
+      rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);
         streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers);

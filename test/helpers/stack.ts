@@ -102,8 +102,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async raw(method, path, headers = {}) {
       const url = new URL(gateway.url);
       const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: readFileSync(certs.caCert) });
-      const head = [`${method} ${path} HTTP/1.1`, `host: ${url.host}`, `authorization: Bearer ${TOKENS.admin}`, 'connection: close',
-        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+      const head = [`${method} ${path} HTTP/1.1`, `host: ${url.host}`, `authorization: Bearer ${TOKENS.admin}`,
+        ...('connection' in headers ? [] : ['connection: close']), ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
       socket.write(`${head.join('\r\n')}\r\n\r\n`);
       const chunks: Buffer[] = [];
       for await (const c of socket) chunks.push(c as Buffer);

@@ -191,7 +191,13 @@ describe('attacks on the gate (regression tests)', () => {
 
   it('sends no hop-by-hop or connection-listed headers upstream', async () => {
     s.sim.clearRequests();
-    await s.raw('GET', '/k8s/api/v1/namespaces/default/pods', { 'x-secret-hop': 'a', connection: 'x-secret-hop, close', 'keep-alive': 'timeout=5', te: 'trailers' });
+    const started = Date.now();
+    const res = await s.raw('GET', '/k8s/api/v1/namespaces/default/pods', { 'x-secret-hop': 'a', connection: 'x-secret-hop, close', 'keep-alive': 'timeout=5', te: 'trailers' });
+    // ... nor copies the upstream's connection headers back: the client asked to close, and the gateway closes.
+    const head = res.text.split('\r\n\r\n')[0]!;
+    expect(head).toMatch(/^connection: close$/im);
+    expect(head).not.toMatch(/^keep-alive:/im);
+    expect(Date.now() - started).toBeLessThan(2000);
     const last = s.sim.requests.at(-1)!;
     expect(last.headers['x-secret-hop']).toBeUndefined();
     expect(last.headers['keep-alive']).toBeUndefined();
