@@ -76,7 +76,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await fastify.register(opsRoutes, { opa: deps.opa, metrics });
   fastify.setNotFoundHandler((request, reply) => {
     const e = new WritegateError('WG_ERR_NOT_FOUND', request.url.split('?')[0]);
-    deps.decisionLog.write({
+    deps.decisionLog.append({
       type: 'writegate/decision', decision_id: crypto.randomUUID(), timestamp: new Date().toISOString(), path: '', input: undefined,
       labels: deps.decisionLog.labels, upstream: '', method: request.method, url: request.url, operation: undefined, summary: '',
       caller: { username: '', remote_addr: request.ip }, mode: '', outcome: 'error', engine: 'none', reasons: [], warnings: [],

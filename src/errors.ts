@@ -26,6 +26,11 @@ export const errorCatalogue = {
     message: 'policy engine answered with an error',
     fix: 'OPA returned an error body (see `errors` in the decision log); fix the policy with `opa check` / `opa test`.',
   },
+  WG_ERR_DECISION_LOG: {
+    status: 503,
+    message: 'the decision could not be recorded',
+    fix: 'The decision log file could not be written (disk full, permissions); writes are refused until it can be, because every forwarded write must have its record.',
+  },
   WG_ERR_NO_DECISION: {
     status: 403,
     message: 'no decision: the policy is undefined for this request',

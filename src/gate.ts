@@ -130,10 +130,14 @@ export class Gate {
         outcome: failOpen ? 'fail_open' : 'error', engine, input: adapter.maskInput(input), reasons: [], warnings: [], started,
         error: { code: e.code, message: e.message },
       });
-      this.finish(event);
-      return failOpen
-        ? { decisionId, forward: true, responseHeaders: { 'x-decision-id': decisionId }, event }
-        : { decisionId, forward: false, response: adapter.renderError(e, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
+      if (!failOpen) {
+        this.finish(event);
+        return { decisionId, forward: false, response: adapter.renderError(e, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
+      }
+      const logError = await this.commit(event);
+      return logError
+        ? { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event }
+        : { decisionId, forward: true, responseHeaders: { 'x-decision-id': decisionId }, event };
     }
 
     const problemReason = normalized.problem === 'undefined'
@@ -161,19 +165,23 @@ export class Gate {
       outcome, engine, input: adapter.maskInput(input), result, metrics, reasons: text(reasons), warnings: text(warnings), started,
       ...(revision ? { revision } : {}),
     });
-    this.finish(event);
     const responseHeaders: Record<string, string | string[]> = { 'x-decision-id': decisionId };
     // In dryrun mode the caller is told nothing; the log says "would deny".
     const shown = upstream.mode === 'dryrun' ? normalized.warn : warnings;
     if (shown.length) responseHeaders.warning = adapter.warningHeaders(shown);
-    return forward
-      ? { decisionId, forward, responseHeaders, event }
-      : { decisionId, forward, response: adapter.renderDeny(reasons, decisionId), responseHeaders, event };
+    if (!forward) {
+      this.finish(event);
+      return { decisionId, forward, response: adapter.renderDeny(reasons, decisionId), responseHeaders, event };
+    }
+    // The record of a write that goes upstream is in the file before it goes.
+    const logError = await this.commit(event);
+    if (logError) return { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders, event };
+    return { decisionId, forward, responseHeaders, event };
   }
 
   /** Logs what the upstream answered to a forwarded write. */
   completed(verdict: Verdict, status: number | null, forwardedAt: number, error?: WritegateError): void {
-    this.deps.log.write({
+    this.deps.log.append({
       type: 'writegate/upstream',
       decision_id: verdict.decisionId,
       timestamp: new Date().toISOString(),
@@ -220,8 +228,25 @@ export class Gate {
     };
   }
 
+  /** Records a decision that forwards nothing (written within this event-loop turn). */
   private finish(event: DecisionEvent): void {
-    this.deps.log.write(event);
+    this.deps.log.append(event);
+    this.count(event);
+  }
+
+  /** Records a decision whose write goes upstream, and waits until the record is in the file. */
+  private async commit(event: DecisionEvent): Promise<WritegateError | undefined> {
+    try {
+      await this.deps.log.record(event);
+    } catch (err) {
+      this.deps.metrics.decisions.inc({ upstream: this.name, outcome: 'error', engine: event.engine });
+      return new WritegateError('WG_ERR_DECISION_LOG', (err as Error).message, { cause: err });
+    }
+    this.count(event);
+    return undefined;
+  }
+
+  private count(event: DecisionEvent): void {
     this.deps.metrics.decisions.inc({ upstream: this.name, outcome: event.outcome, engine: event.engine });
     this.deps.metrics.decisionSeconds.observe({ upstream: this.name, engine: event.engine }, event.latency_ms / 1000);
   }

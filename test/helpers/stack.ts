@@ -31,6 +31,8 @@ export interface StackOptions {
   bodyBytes?: number;
   opaTimeoutMs?: number;
   engine?: 'residual' | 'opa';
+  /** Decision log path (default: a file in the stack's temporary folder). */
+  logPath?: string;
 }
 
 export interface Stack {
@@ -70,7 +72,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   const sim = await startKubeSim({ tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, tokens: SIM_TOKENS });
-  const logPath = join(dir, 'decisions.log');
+  const logPath = options.logPath ?? join(dir, 'decisions.log');
   const raw: RawConfig = {
     listen: { host: '127.0.0.1', port: 0, tls: { cert: certs.cert, key: certs.key } },
     opa: { url: opa.url, timeoutMs: options.opaTimeoutMs ?? 2000 },

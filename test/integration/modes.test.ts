@@ -138,3 +138,19 @@ describe('upstream down', () => {
     expect(s.decisions().find((e) => e.decision_id === res.headers['x-decision-id'])?.outcome).toBe('error');
   });
 });
+
+describe('decision log cannot be written', () => {
+  let s: Stack;
+  // /dev/full fails every write with ENOSPC, like a full disk.
+  beforeAll(async () => { s = await startStack({ logPath: '/dev/full' }); });
+  afterAll(async () => { await s?.close(); });
+
+  it('refuses writes with 503 (no write goes upstream without its record) and keeps serving reads', async () => {
+    s.sim.clearRequests();
+    const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unlogged', namespace: 'default' } }) });
+    expect(res.status).toBe(503);
+    expect(res.json.message).toContain('WG_ERR_DECISION_LOG');
+    expect(s.sim.requests.filter((r) => r.method === 'POST' && r.url.includes('configmaps'))).toHaveLength(0);
+    expect((await s.call('GET', '/api/v1/namespaces/default/configmaps')).status).toBe(200);
+  });
+});
