@@ -48,7 +48,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     async close() {
       await app.close();
       await opa.close();
-      decisionLog.flush();
+      decisionLog.close();
       await localOpa?.stop();
     },
   };

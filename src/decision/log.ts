@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pino from 'pino';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export type Outcome = 'allowed' | 'denied' | 'dryrun_denied' | 'warn_denied' | 'fail_open' | 'error';
 export type Engine = 'opa' | 'residual' | 'none';
@@ -63,21 +64,17 @@ export type LogEvent = DecisionEvent | UpstreamEvent;
  */
 export class DecisionLog {
   readonly labels: Record<string, string>;
-  private readonly dest: ReturnType<typeof pino.destination>;
+  private readonly fd: number;
   private pending: string[] = [];
   private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private scheduled = false;
-  private failure: Error | undefined;
 
   constructor(path: string, version: string) {
-    // pino's synchronous destination (SonicBoom, sync: true): each write() is an fs.writeSync of whole lines,
-    // so a batch is in the file (page cache) when the call returns and survives a crash of the gateway.
-    // Events are serialised here with JSON.stringify rather than through a pino logger: they are already
-    // plain data in OPA's event shape, and the logger's level/redaction layers cost the hot path for nothing
-    // (inputs carry no credentials: the adapter copies only allow-listed headers and masks Secret data).
-    this.dest = path === '-' ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: path, sync: true, mkdir: true, append: true });
-    // In sync mode SonicBoom reports a failed write (ENOSPC, EIO...) through 'error', emitted during write().
-    this.dest.on('error', (err: Error) => { this.failure = err; });
+    // A plain append-mode descriptor and fs.writeSync, rather than pino's SonicBoom destination: an audit log
+    // must report a failed write (ENOSPC, EIO) to the request waiting on it, and SonicBoom's sync mode retries
+    // failed writes in a loop and keeps failed data queued. pino remains the app log (cli/serve.ts).
+    if (path !== '-') mkdirSync(dirname(path), { recursive: true });
+    this.fd = path === '-' ? 1 : openSync(path, 'a');
     this.labels = { id: randomUUID(), app: 'writegate', version, host: hostname() };
   }
 
@@ -91,6 +88,8 @@ export class DecisionLog {
 
   /** Queues a record that nothing waits on; it is written at the end of this event-loop turn. */
   append(event: LogEvent): void {
+    // Events are plain data in OPA's event shape; inputs carry no credentials (the adapter copies only
+    // allow-listed headers and masks Secret data), so they are serialised as they are.
     this.pending.push(`${JSON.stringify(event)}\n`);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -100,26 +99,26 @@ export class DecisionLog {
 
   private readonly commit = (): void => {
     this.scheduled = false;
-    const lines = this.pending.join('');
+    const bytes = Buffer.from(this.pending.join(''), 'utf8');
     const waiters = this.waiters;
     this.pending = [];
     this.waiters = [];
-    this.failure = undefined;
+    let failure: Error | undefined;
     try {
-      this.dest.write(lines);
+      // O_APPEND: each write lands at the end of the file; loop over short writes.
+      for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
     } catch (err) {
-      this.failure = err as Error;
+      failure = err as Error;
     }
-    const failure = this.failure;
     for (const w of waiters) {
       if (failure) w.reject(failure);
       else w.resolve();
     }
   };
 
-  /** Writes whatever is queued now (shutdown). */
-  flush(): void {
+  /** Writes whatever is queued now and closes the file (shutdown). */
+  close(): void {
     if (this.pending.length) this.commit();
-    this.dest.flushSync();
+    if (this.fd !== 1) closeSync(this.fd);
   }
 }
