@@ -143,8 +143,11 @@ function isTerm(terms: Expr['terms']): terms is Term {
   return !Array.isArray(terms) && typeof terms === 'object' && terms !== null && 'type' in terms;
 }
 
-/** Every variable in a term, including those inside comprehension bodies. */
-function termVarsDeep(t: Term, out: Set<string>): void {
+/**
+ * Every variable in a term. `deep` includes those inside comprehension bodies; without it, only the variables a
+ * successful (non-negated) expression leaves bound: all of them outside nested bodies.
+ */
+function termVars(t: Term, out: Set<string>, deep: boolean): void {
   switch (t.type) {
     case 'var':
       out.add(t.value as string);
@@ -152,38 +155,43 @@ function termVarsDeep(t: Term, out: Set<string>): void {
     case 'ref':
       for (const [i, e] of (t.value as Term[]).entries()) {
         if (i === 0 && e.type === 'var' && (e.value === 'input' || e.value === 'data')) continue;
-        termVarsDeep(e, out);
+        termVars(e, out, deep);
       }
       return;
     case 'array':
     case 'set':
-      for (const e of t.value as Term[]) termVarsDeep(e, out);
+      for (const e of t.value as Term[]) termVars(e, out, deep);
       return;
     case 'call':
-      for (const e of (t.value as Term[]).slice(1)) termVarsDeep(e, out);
+      for (const e of (t.value as Term[]).slice(1)) termVars(e, out, deep);
       return;
     case 'object':
       for (const [k, v] of t.value as [Term, Term][]) {
-        termVarsDeep(k, out);
-        termVarsDeep(v, out);
+        termVars(k, out, deep);
+        termVars(v, out, deep);
       }
       return;
     case 'arraycomprehension':
     case 'setcomprehension': {
+      if (!deep) return;
       const v = t.value as { term: Term; body: Body };
-      termVarsDeep(v.term, out);
+      termVars(v.term, out, deep);
       for (const e of v.body) exprVarsDeep(e, out);
       return;
     }
     case 'objectcomprehension': {
+      if (!deep) return;
       const v = t.value as { key: Term; value: Term; body: Body };
-      termVarsDeep(v.key, out);
-      termVarsDeep(v.value, out);
+      termVars(v.key, out, deep);
+      termVars(v.value, out, deep);
       for (const e of v.body) exprVarsDeep(e, out);
       return;
     }
   }
 }
+
+const termVarsDeep = (t: Term, out: Set<string>): void => termVars(t, out, true);
+const termVarsShallow = (t: Term, out: Set<string>): void => termVars(t, out, false);
 
 function exprVarsDeep(e: Expr, out: Set<string>): void {
   const terms = e.terms;
@@ -197,34 +205,6 @@ function exprVarsDeep(e: Expr, out: Set<string>): void {
     for (const x of terms.body) exprVarsDeep(x, out);
   } else if (isTerm(terms)) {
     termVarsDeep(terms, out);
-  }
-}
-
-/** Variables a successful (non-negated) expression leaves bound: all of them outside nested bodies. */
-function termVarsShallow(t: Term, out: Set<string>): void {
-  switch (t.type) {
-    case 'var':
-      out.add(t.value as string);
-      return;
-    case 'ref':
-      for (const [i, e] of (t.value as Term[]).entries()) {
-        if (i === 0 && e.type === 'var' && (e.value === 'input' || e.value === 'data')) continue;
-        termVarsShallow(e, out);
-      }
-      return;
-    case 'array':
-    case 'set':
-      for (const e of t.value as Term[]) termVarsShallow(e, out);
-      return;
-    case 'call':
-      for (const e of (t.value as Term[]).slice(1)) termVarsShallow(e, out);
-      return;
-    case 'object':
-      for (const [k, v] of t.value as [Term, Term][]) {
-        termVarsShallow(k, out);
-        termVarsShallow(v, out);
-      }
-      return;
   }
 }
 
