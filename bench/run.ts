@@ -87,6 +87,8 @@ http {
   uwsgi_temp_path ${dir}/nginx-uwsgi;
   scgi_temp_path ${dir}/nginx-scgi;
   upstream sim { server ${sim.host}; keepalive 32; }
+  # nginx closes a client connection after 1000 requests by default; the load generator would count that as an error.
+  keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${port};
     location /k8s/ {
@@ -120,11 +122,15 @@ interface Row { id: string; scenario: string; rps: number; p50: number; p99: num
 /** BENCH_ONLY=c or BENCH_ONLY=p:write,c runs a subset (for profiling). */
 const ONLY = process.env.BENCH_ONLY?.split(',');
 
-/** CPU time (user + system, in clock ticks of 10 ms) a process has used so far, from /proc/PID/stat. */
+/**
+ * CPU time (user + system, in clock ticks of 10 ms) a process and its children (nginx's worker) have used so
+ * far, from /proc/PID/stat and /proc/PID/task/PID/children.
+ */
 function cpuTicks(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return Number(fields[11]) + Number(fields[12]) + children.reduce((sum, child) => sum + cpuTicks(child), 0);
 }
 
 async function load(id: string, scenario: string, base: string, req: typeof READ | typeof WRITE, expectStatus: number, proxyPid?: number): Promise<Row | undefined> {
@@ -154,6 +160,13 @@ function rssMiB(pid: number): { rss: number; hwm: number } {
   return { rss: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024) };
 }
 
+/** The gateway's own view of its memory, from its Prometheus endpoint (prom-client default metrics). */
+async function heapMiB(base: string): Promise<{ used: number; total: number; external: number }> {
+  const text = await (await fetch(`${base}/-/metrics`)).text();
+  const metric = (name: string): number => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20);
+  return { used: metric('writegate_nodejs_heap_size_used_bytes'), total: metric('writegate_nodejs_heap_size_total_bytes'), external: metric('writegate_nodejs_external_memory_bytes') };
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`writegate bench: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${DURATION}s x ${CONNECTIONS} connections per scenario\n`);
   const opa = await startLocalOpa({ paths: [join(root, 'policies')] });
@@ -179,6 +192,7 @@ async function main(): Promise<void> {
   if (ngx) add(await load('n', 'writes, nginx (1 worker)', nginxUrl, WRITE, 201, ngx.pid));
   add(await load('c', 'writes allowed by the residual, writegate', `${gwResidual.url}/k8s`, WRITE, 201, gwResidual.proc.pid));
   const rss = rssMiB(gwResidual.proc.pid!);
+  const heap = await heapMiB(gwResidual.url);
   const decided = readFileSync(gwResidual.log, 'utf8').split('\n').filter((l) => l.includes('"writegate/decision"'));
   const residualShare = decided.filter((l) => l.includes('"engine":"residual"')).length / Math.max(1, decided.length);
   add(await load('d', 'same writes, Data API per request, writegate', `${gwOpa.url}/k8s`, WRITE, 201, gwOpa.proc.pid));
@@ -196,7 +210,7 @@ async function main(): Promise<void> {
     'writes c/p (target >= 0.85)': ratio(get('c', 'writes'), get('p', 'writes')),
     'writes c/n': ratio(get('c', 'writes'), get('n', 'writes')),
     'writes c/d (target >= 3)': ratio(get('c', 'writes'), get('d', 'same')),
-    'gateway RSS after writes (MiB, target <= 150)': `${rss.rss} (peak ${rss.hwm})`,
+    'gateway RSS after writes (MiB, target <= 150)': `${rss.rss} (peak ${rss.hwm}; V8 heap used ${heap.used} of ${heap.total}, external ${heap.external})`,
     'share of (c) decided by the residual': residualShare.toFixed(3),
   };
   process.stdout.write('\n');
