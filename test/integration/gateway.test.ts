@@ -147,6 +147,12 @@ describe('gateway with real OPA and the Kubernetes simulator (every write asks t
     expect(last.headers['x-decision-id']).toBeUndefined();
   });
 
+  it('gives every OPA-decided request the decision_id OPA itself logged', () => {
+    const decided = s.decisions().filter((e) => e.engine === 'opa');
+    expect(decided.length).toBeGreaterThanOrEqual(8);
+    for (const e of decided) expect(s.opaDecisionIds.has(e.decision_id), `${e.method} ${e.url}`).toBe(true);
+  });
+
   it('denies deletes in a protected namespace for everyone', async () => {
     const res = await s.call('DELETE', '/api/v1/namespaces/production/pods/api-0', { token: TOKENS.ops });
     expect(res.status).toBe(403);
