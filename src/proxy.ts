@@ -41,6 +41,13 @@ export function classifyHook(gate: Gate, prefix: string) {
     const gateRequest = gateRequestOf(request, prefix);
     const s: GateState = { gateRequest };
     (request as WithState)[STATE] = s;
+    const raw = request.raw.url ?? '';
+    if (raw !== prefix && !raw.startsWith(`${prefix}/`) && !raw.startsWith(`${prefix}?`)) {
+      // The router matched a spelling of the mount path other than the literal one (e.g. "/k8%73/..."): the rest
+      // of the path cannot be told apart reliably, so the request is refused.
+      s.refused = new WritegateError('WG_ERR_BAD_PATH', 'the mount path must be spelled literally');
+      return;
+    }
     try {
       s.classified = gate.classify(gateRequest);
     } catch (err) {

@@ -110,6 +110,7 @@ describe('gateway with real OPA and the Kubernetes simulator (every write asks t
       ['DELETE', '/k8s/api/v1/namespaces/default/pods/x/%2e%2e/web-0'],
       ['DELETE', '/k8s/api/v1/namespaces/default/pods/x/../web-0'],
       ['GET', '/k8s/api/v1//namespaces/production/pods'],
+      ['DELETE', '/k8%73/api/v1/namespaces/production/pods/api-0'],
     ] as const) {
       const res = await s.raw(method, path);
       expect(res.status, path).toBe(400);
