@@ -5,7 +5,7 @@ import { normalizeDecision, type NormalizedDecision } from './decision/normalize
 import { WritegateError, isWritegateError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { OpaClient } from './opa/client.js';
-import type { ResidualEngine } from './residual/engine.js';
+import type { ResidualEngine, ResidualOutcome } from './residual/engine.js';
 import type { UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
 
@@ -104,7 +104,7 @@ export class Gate {
     let result: unknown;
     let metrics: Record<string, number> | undefined;
     let revision: string | undefined;
-    const local = upstream.engine === 'residual' && this.deps.residual ? this.deps.residual.evaluate(upstream.policy, input) : undefined;
+    const local = this.residualOutcome(input);
     if (local?.outcome === 'allow') {
       // Only the safe answer is local: the residual proved "allowed, no deny, no warn" for this policy revision.
       // Anything else (a possible deny, a warning, no residual) is OPA's to decide, with its reasons and id.
@@ -114,30 +114,17 @@ export class Gate {
       revision = local.revision;
       result = { allow: true, deny: [], warn: [] };
       normalized = { allowed: true, deny: [], warn: [] };
-    } else try {
-      if (local) this.deps.metrics.residual.inc({ event: 'fallback', reason: local.reason });
-      const d = await opa.decide(upstream.policy, input);
-      decisionId = d.decisionId ?? randomUUID();
-      result = d.result;
-      metrics = d.metrics;
-      normalized = normalizeDecision(d.defined, d.result);
-    } catch (err) {
-      const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_OPA_UNAVAILABLE', (err as Error).message, { cause: err });
-      decisionId = randomUUID();
-      engine = 'none';
-      const failOpen = upstream.failOpen;
-      const event = this.event(req, classified, decisionId, {
-        outcome: failOpen ? 'fail_open' : 'error', engine, input: adapter.maskInput(input), reasons: [], warnings: [], started,
-        error: { code: e.code, message: e.message },
-      });
-      if (!failOpen) {
-        this.finish(event);
-        return { decisionId, forward: false, response: adapter.renderError(e, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
+    } else {
+      if (local) this.deps.metrics.residual.inc({ event: 'fallback', reason: local.reason.split(':')[0] ?? '' });
+      try {
+        const d = await opa.decide(upstream.policy, input);
+        decisionId = d.decisionId ?? randomUUID();
+        result = d.result;
+        metrics = d.metrics;
+        normalized = normalizeDecision(d.defined, d.result);
+      } catch (err) {
+        return this.opaFailed(req, classified, input, err, started);
       }
-      const logError = await this.commit(event);
-      return logError
-        ? { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event }
-        : { decisionId, forward: true, responseHeaders: { 'x-decision-id': decisionId }, event };
     }
 
     const problemReason = normalized.problem === 'undefined'
@@ -226,6 +213,37 @@ export class Gate {
       upstream_status: null,
       latency_ms: Number((performance.now() - f.started).toFixed(3)),
     };
+  }
+
+  /** OPA errored or timed out: fail closed, or forward and say so when the upstream opted into fail-open. */
+  private async opaFailed(req: GateRequest, classified: Classified, input: Record<string, unknown>, err: unknown, started: number): Promise<Verdict> {
+    const { adapter, upstream } = this.deps;
+    const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_OPA_UNAVAILABLE', (err as Error).message, { cause: err });
+    const decisionId = randomUUID();
+    const headers = { 'x-decision-id': decisionId };
+    const event = this.event(req, classified, decisionId, {
+      outcome: upstream.failOpen ? 'fail_open' : 'error', engine: 'none', input: adapter.maskInput(input), reasons: [], warnings: [], started,
+      error: { code: e.code, message: e.message },
+    });
+    if (!upstream.failOpen) {
+      this.finish(event);
+      return { decisionId, forward: false, response: adapter.renderError(e, decisionId), responseHeaders: headers, event };
+    }
+    const logError = await this.commit(event);
+    return logError
+      ? { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders: headers, event }
+      : { decisionId, forward: true, responseHeaders: headers, event };
+  }
+
+  /** The residual engine's answer, if this upstream uses it; an engine failure is a fallback to OPA, never a decision. */
+  private residualOutcome(input: unknown): ResidualOutcome | undefined {
+    const { upstream, residual } = this.deps;
+    if (upstream.engine !== 'residual' || !residual) return undefined;
+    try {
+      return residual.evaluate(upstream.policy, input);
+    } catch (err) {
+      return { outcome: 'fallback', reason: `residual error: ${(err as Error).message}` };
+    }
   }
 
   /** Records a decision that forwards nothing (written within this event-loop turn). */
