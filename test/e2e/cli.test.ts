@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +74,33 @@ describe('writegate demo, as the README starts it', () => {
     expect(lines[0].outcome).toBe('denied');
     const none = await cli(['logs', '--file', join(dir, 'decisions.log'), '--decision-id', '00000000-0000-4000-8000-000000000000']);
     expect(none.code).toBe(1);
+  });
+});
+
+describe('writegate logs --follow', () => {
+  it('prints decisions appended after it started', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wg-follow-')), 'decisions.log');
+    writeFileSync(file, '');
+    const tail = spawn(process.execPath, [CLI, 'logs', '--file', file, '--follow'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    tail.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const event = {
+        type: 'writegate/decision', decision_id: '11111111-2222-4333-8444-555555555555', timestamp: new Date().toISOString(), path: 'p',
+        labels: {}, upstream: 'k8s', method: 'DELETE', url: '/api/v1/namespaces/production/pods/x', operation: 'DELETE', summary: 'delete pods production/x',
+        caller: { username: 'mallory', remote_addr: '127.0.0.1' }, mode: 'enforce', outcome: 'denied', engine: 'opa',
+        reasons: ['deleting pods "x" in protected namespace "production" is not allowed'], warnings: [], upstream_status: null, latency_ms: 1,
+      };
+      appendFileSync(file, `${JSON.stringify(event)}\n`);
+      const deadline = Date.now() + 5000;
+      while (!out.includes('11111111-2222-4333-8444-555555555555') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain('DENIED');
+      expect(out).toContain('by mallory');
+      expect(out).toContain('deny: deleting pods "x" in protected namespace "production" is not allowed');
+    } finally {
+      tail.kill();
+    }
   });
 });
 
