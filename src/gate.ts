@@ -168,7 +168,7 @@ export class Gate {
 
   /** Logs what the upstream answered to a forwarded write. */
   completed(verdict: Verdict, status: number | null, forwardedAt: number, error?: WritegateError): void {
-    this.deps.log.append({
+    this.deps.log.appendLazily({
       type: 'writegate/upstream',
       decision_id: verdict.decisionId,
       timestamp: new Date().toISOString(),

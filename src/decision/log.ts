@@ -62,12 +62,16 @@ export type LogEvent = DecisionEvent | UpstreamEvent;
  * of that turn, and the requests waiting on them continue only after it
  * returned. Under load this turns one write(2) per record into one per batch.
  */
+/** Longest time a lazily appended record waits for a batch to ride along with. */
+const LAZY_MS = 100;
+
 export class DecisionLog {
   readonly labels: Record<string, string>;
   private readonly fd: number;
   private pending: string[] = [];
   private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private scheduled = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   constructor(path: string, version: string) {
     // A plain append-mode descriptor and fs.writeSync, rather than pino's SonicBoom destination: an audit log
@@ -88,17 +92,36 @@ export class DecisionLog {
 
   /** Queues a record that nothing waits on; it is written at the end of this event-loop turn. */
   append(event: LogEvent): void {
-    // Events are plain data in OPA's event shape; inputs carry no credentials (the adapter copies only
-    // allow-listed headers and masks Secret data), so they are serialised as they are.
-    this.pending.push(`${JSON.stringify(event)}\n`);
+    this.queue(event);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.commit);
     }
   }
 
+  /**
+   * Queues a record that may wait for the next batch: it rides along with the next record that is committed,
+   * and is written within LAZY_MS at the latest. Used for the upstream-status record that follows a forwarded
+   * write, so that a busy gateway writes one batch per turn rather than one more write(2) per response.
+   */
+  appendLazily(event: LogEvent): void {
+    this.queue(event);
+    if (!this.scheduled && !this.lazyTimer) {
+      this.lazyTimer = setTimeout(this.commit, LAZY_MS);
+      this.lazyTimer.unref();
+    }
+  }
+
+  private queue(event: LogEvent): void {
+    // Events are plain data in OPA's event shape; inputs carry no credentials (the adapter copies only
+    // allow-listed headers and masks Secret data), so they are serialised as they are.
+    this.pending.push(`${JSON.stringify(event)}\n`);
+  }
+
   private readonly commit = (): void => {
     this.scheduled = false;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     const bytes = Buffer.from(this.pending.join(''), 'utf8');
     const waiters = this.waiters;
     this.pending = [];
@@ -116,9 +139,14 @@ export class DecisionLog {
     }
   };
 
-  /** Writes whatever is queued now and closes the file (shutdown). */
-  close(): void {
+  /** Writes whatever is queued now. */
+  flush(): void {
     if (this.pending.length) this.commit();
+  }
+
+  /** Writes whatever is queued and closes the file (shutdown). */
+  close(): void {
+    this.flush();
     if (this.fd !== 1) closeSync(this.fd);
   }
 }

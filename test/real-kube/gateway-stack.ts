@@ -93,7 +93,8 @@ export async function startRealStack(): Promise<RealStack> {
     const toKube = new Agent({ connect: { ca: readFileSync(kube.caFile) } });
     started.push(toGateway, toKube);
     const k8s = `${gateway.url}/k8s`;
-    const events = (): LogEvent[] => (existsSync(logPath)
+    // Upstream-status records are written lazily (within 100 ms); the tests read the log as it is after a flush.
+    const events = (): LogEvent[] => (gateway.decisionLog.flush(), existsSync(logPath)
       ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEvent)
       : []);
     return {
