@@ -41,11 +41,6 @@ export const errorCatalogue = {
     message: 'the policy returned a decision writegate cannot read',
     fix: 'A decision is a boolean or an object {allow, deny, warn} (policies/README.md).',
   },
-  WG_ERR_DENIED: {
-    status: 403,
-    message: 'denied by policy',
-    fix: 'The request violates the policy; the reasons are in the response and in the decision log.',
-  },
   WG_ERR_BAD_PATH: {
     status: 400,
     message: 'request path is ambiguous',

@@ -127,10 +127,11 @@ export class Gate {
       }
     }
 
-    const problemReason = normalized.problem === 'undefined'
-      ? [{ msg: 'no decision: the policy is undefined for this request' }]
-      : normalized.problem === 'malformed' ? [{ msg: 'the policy returned a decision writegate cannot read' }] : [];
-    const reasons = normalized.allowed ? [] : (normalized.deny.length ? normalized.deny : problemReason.length ? problemReason : [{ msg: 'denied by policy' }]);
+    // A policy that is undefined for the input, or answers in a shape writegate cannot read, denies; the event
+    // names the problem so an operator can tell "the policy said no" from "the policy is missing or broken".
+    const problem = normalized.problem === 'undefined' ? new WritegateError('WG_ERR_NO_DECISION')
+      : normalized.problem === 'malformed' ? new WritegateError('WG_ERR_MALFORMED_DECISION') : undefined;
+    const reasons = normalized.allowed ? [] : (normalized.deny.length ? normalized.deny : [{ msg: problem?.message ?? 'denied by policy' }]);
     let outcome: Outcome;
     let forward: boolean;
     let warnings = normalized.warn;
@@ -150,7 +151,7 @@ export class Gate {
     }
     const event = this.event(req, classified, decisionId, {
       outcome, engine, input: adapter.maskInput(input), result, metrics, reasons: text(reasons), warnings: text(warnings), started,
-      ...(revision ? { revision } : {}),
+      ...(revision ? { revision } : {}), ...(problem ? { error: { code: problem.code, message: problem.message } } : {}),
     });
     const responseHeaders: Record<string, string | string[]> = { 'x-decision-id': decisionId };
     // In dryrun mode the caller is told nothing; the log says "would deny".

@@ -1,6 +1,6 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { WritegateError } from '../errors.js';
-import type { CompileRequestV1, CompileResponseV1, DataResponseV1, ErrorV1, PolicyV1 } from './types.js';
+import type { DataResponseV1, ErrorV1 } from './types.js';
 
 export interface OpaClientOptions {
   url: string;
@@ -43,7 +43,7 @@ export class OpaClient {
     });
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; json: T }> {
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; json: T }> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let res;
     try {
@@ -51,7 +51,7 @@ export class OpaClient {
         method,
         path,
         signal,
-        headers: body === undefined ? {} : { 'content-type': contentType },
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body }),
       });
     } catch (err) {
@@ -87,26 +87,6 @@ export class OpaClient {
     const { json } = await this.call<DataResponseV1>('POST', `/v1/data/${encodePath(path)}?metrics`, JSON.stringify({ input }));
     const defined = Object.prototype.hasOwnProperty.call(json, 'result');
     return { decisionId: json.decision_id, result: json.result, defined, metrics: json.metrics };
-  }
-
-  /** `POST /v1/compile`: partial evaluation with the given unknowns (not decision-logged by OPA). */
-  async compile(request: CompileRequestV1): Promise<CompileResponseV1> {
-    const { json } = await this.call<CompileResponseV1>('POST', '/v1/compile', JSON.stringify(request));
-    return json;
-  }
-
-  async listPolicies(): Promise<PolicyV1[]> {
-    const { json } = await this.call<{ result?: PolicyV1[] }>('GET', '/v1/policies');
-    return json.result ?? [];
-  }
-
-  async putPolicy(id: string, rego: string): Promise<void> {
-    await this.call('PUT', `/v1/policies/${encodePath(id)}`, rego, 'text/plain');
-  }
-
-  async getData(path: string): Promise<unknown> {
-    const { json } = await this.call<{ result?: unknown }>('GET', `/v1/data/${encodePath(path)}`);
-    return json.result;
   }
 
   /** `GET /health`: true when OPA evaluates a trivial query. */

@@ -14,21 +14,3 @@ export interface DataResponseV1 {
   provenance?: { version?: string; bundles?: Record<string, { revision: string }>; revision?: string };
   warning?: { code: string; message: string };
 }
-
-export interface CompileRequestV1 {
-  query: string;
-  input?: unknown;
-  unknowns?: string[];
-  options?: { disableInlining?: string[]; nondeterministicBuiltins?: boolean };
-}
-
-export interface CompileResponseV1 {
-  result?: { queries?: unknown[][]; support?: unknown[] };
-  metrics?: Record<string, number>;
-}
-
-export interface PolicyV1 {
-  id: string;
-  raw: string;
-  ast?: unknown;
-}

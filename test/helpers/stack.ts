@@ -31,6 +31,8 @@ export interface StackOptions {
   bodyBytes?: number;
   opaTimeoutMs?: number;
   engine?: 'residual' | 'opa';
+  /** OPA data path of the decision (default: the shipped writegate/kubernetes/decision). */
+  policy?: string;
   /** Decision log path (default: a file in the stack's temporary folder). */
   logPath?: string;
 }
@@ -83,7 +85,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       kind: 'kubernetes',
       prefix: '/k8s',
       target: sim.url,
-      policy: 'writegate/kubernetes/decision',
+      policy: options.policy ?? 'writegate/kubernetes/decision',
       mode: options.mode ?? 'enforce',
       engine: options.engine ?? 'residual',
       failOpen: options.failOpen ?? false,

@@ -154,3 +154,20 @@ describe('decision log cannot be written', () => {
     expect((await s.call('GET', '/api/v1/namespaces/default/configmaps')).status).toBe(200);
   });
 });
+
+describe('a policy path OPA has no value for', () => {
+  let s: Stack;
+  beforeAll(async () => { s = await startStack({ policy: 'writegate/nothing/here', engine: 'opa' }); });
+  afterAll(async () => { await s?.close(); });
+
+  it('denies writes with "no decision" and names the problem in the log', async () => {
+    s.sim.clearRequests();
+    const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } }) });
+    expect(res.status).toBe(403);
+    expect(res.json.message).toContain('no decision: the policy is undefined for this request');
+    const event = s.decisions().find((e) => e.decision_id === res.headers['x-decision-id'])!;
+    expect(event).toMatchObject({ outcome: 'denied', engine: 'opa', error: { code: 'WG_ERR_NO_DECISION' } });
+    expect(s.opaDecisionIds.has(event.decision_id)).toBe(true);
+    expect(s.sim.requests.filter((r) => r.method === 'POST' && r.url.includes('configmaps'))).toHaveLength(0);
+  });
+});
