@@ -10,7 +10,7 @@ import type { UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
 
 /** Headers a client must never set itself: the gateway's own, and identity headers an upstream may trust. */
-export const STRIPPED_REQUEST_HEADERS = [
+const STRIPPED_REQUEST_HEADERS = [
   'x-decision-id',
   // kube-apiserver's request-header (front proxy) authentication; trusted only from a front-proxy client cert,
   // which the gateway may hold, so client-supplied values are removed.
@@ -271,15 +271,18 @@ export class Gate {
   }
 }
 
+/** Header names a `Connection` header lists: hop-by-hop for this connection only (RFC 9110 §7.6.1). */
+function connectionListed(headers: Record<string, unknown>): Set<string> {
+  return new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+}
+
 /** Removes headers a client must not set and hop-by-hop headers (RFC 9110 §7.6.1) before forwarding. */
 export function cleanRequestHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connectionListed = new Set(
-    String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean),
-  );
+  const listed = connectionListed(headers);
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
-    if (HOP_BY_HOP.has(k) || connectionListed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
+    if (HOP_BY_HOP.has(k) || listed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
     out[k] = v;
   }
   return out;
@@ -291,7 +294,7 @@ export function cleanRequestHeaders(headers: Record<string, string | string[] | 
  * client's response would keep a connection open that the client asked to close).
  */
 export function cleanResponseHeaders<T extends string | string[] | number | undefined>(headers: Record<string, T>): Record<string, Exclude<T, undefined>> {
-  const listed = new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+  const listed = connectionListed(headers);
   const out: Record<string, Exclude<T, undefined>> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v !== undefined && !RESPONSE_HOP_BY_HOP.has(k) && !listed.has(k)) out[k] = v as Exclude<T, undefined>;

@@ -126,6 +126,11 @@ function streamBack(reply: { send(payload: unknown): unknown; raw: unknown }, st
   if (headers['content-length'] === undefined && !raw.headersSent && raw.getHeaderNames().length > 0) raw.flushHeaders();
 }
 
+/** reply-from wraps undici's error (its `cause`), which says whether the upstream was unreachable or slow. */
+function transportError(error: unknown, method: string, source: string): WritegateError {
+  return upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${method} ${source}`);
+}
+
 /** Error handler of an upstream's routes: parser and transport errors become the upstream's own error envelope, logged. */
 export function errorHandler(gate: Gate) {
   return (err: Error, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
@@ -156,10 +161,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
         rewriteRequestHeaders: (_req, headers) => cleanRequestHeaders(headers),
         rewriteHeaders: (headers) => cleanResponseHeaders(headers),
         onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
-        onError: (r, { error }) => {
-          const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
-          send(r, gate.refuse(gateRequest, e, classified));
-        },
+        onError: (r, { error }) => send(r, gate.refuse(gateRequest, transportError(error, gateRequest.method, source), classified)),
       });
     }
 
@@ -180,7 +182,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
         streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers);
       },
       onError: (r, { error }) => {
-        const e = upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${gateRequest.method} ${source}`);
+        const e = transportError(error, gateRequest.method, source);
         gate.completed(verdict, null, forwardedAt, e);
         const rendered = { ...verdict, response: gate.renderError(e, verdict.decisionId) };
         send(r, rendered);

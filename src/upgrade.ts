@@ -15,10 +15,14 @@ export interface Mount {
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
+/** HTTP/1.1 header lines, one per value. */
+function headerLines(headers: Record<string, string | string[]>): string[] {
+  return Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${k}: ${one}`));
+}
+
 function writeResponse(socket: Duplex, r: RenderedResponse, extra: Record<string, string | string[]>): void {
-  const lines = [`HTTP/1.1 ${r.status} ${REASONS[r.status] ?? 'Error'}`];
   const headers: Record<string, string | string[]> = { ...r.headers, ...extra, 'content-length': String(Buffer.byteLength(r.body)), connection: 'close' };
-  for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+  const lines = [`HTTP/1.1 ${r.status} ${REASONS[r.status] ?? 'Error'}`, ...headerLines(headers)];
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   socket.end(r.body);
 }
@@ -80,8 +84,7 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
     : netConnect({ host: target.hostname, port });
 
   const headers = { ...cleanRequestHeaders(req.headers), host: target.host, 'x-decision-id': verdict.decisionId, connection: 'Upgrade', upgrade: String(req.headers.upgrade) };
-  const lines = [`${gateRequest.method} ${client.basePath}${gateRequest.url} HTTP/1.1`];
-  for (const [k, v] of Object.entries(headers)) for (const one of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${one}`);
+  const lines = [`${gateRequest.method} ${client.basePath}${gateRequest.url} HTTP/1.1`, ...headerLines(headers)];
 
   let settled = false;
   upstream.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
@@ -113,8 +116,7 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
     const headText = buffered.subarray(0, end).toString('latin1');
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headText)?.[1] ?? 0) || null;
     gate.completed(verdict, status, forwardedAt);
-    const extra: string[] = [];
-    for (const [k, v] of Object.entries(verdict.responseHeaders)) for (const one of Array.isArray(v) ? v : [v]) extra.push(`${k}: ${one}`);
+    const extra = headerLines(verdict.responseHeaders);
     const firstLineEnd = headText.indexOf('\r\n');
     const newHead = firstLineEnd === -1
       ? `${headText}\r\n${extra.join('\r\n')}`

@@ -52,6 +52,9 @@ export interface UpstreamEvent {
 
 export type LogEvent = DecisionEvent | UpstreamEvent;
 
+/** Longest time a lazily appended record waits for a batch to ride along with. */
+const LAZY_MS = 100;
+
 /**
  * The decision log: JSON lines, separate from the (asynchronous) app log.
  *
@@ -62,9 +65,6 @@ export type LogEvent = DecisionEvent | UpstreamEvent;
  * of that turn, and the requests waiting on them continue only after it
  * returned. Under load this turns one write(2) per record into one per batch.
  */
-/** Longest time a lazily appended record waits for a batch to ride along with. */
-const LAZY_MS = 100;
-
 export class DecisionLog {
   readonly labels: Record<string, string>;
   private readonly fd: number;

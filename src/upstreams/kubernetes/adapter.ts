@@ -208,29 +208,28 @@ export class KubernetesAdapter implements UpstreamAdapter {
   }
 
   async buildInput(req: GateRequest, classified: Classified, body: Buffer | undefined, upstream: UpstreamClient): Promise<Record<string, unknown>> {
-    const { info, rawPath, rawQuery, query } = classified.detail as KubeDetail;
-    const type = mediaType(req.headers);
     const bytes = body ?? Buffer.alloc(0);
-    const creds = credentialHeaders(req.headers);
     const encoding = req.headers['content-encoding'];
     if (bytes.length > 0 && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       // The policy must read the bytes the upstream stores; an encoded body would be evaluated as something else.
       throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content encoding "${encoding}" for a write`);
     }
     // Who the caller is comes first, so that a write refused below is still logged with its caller.
-    const user: UserInfo = this.identity ? await this.identity.resolve(req.headers) : impersonatedUser(req.headers);
+    const creds = credentialHeaders(req.headers);
+    const user: UserInfo = this.identity ? await this.identity.resolve(creds) : impersonatedUser(req.headers);
     try {
-      return await this.resolveInput(req, classified, bytes, upstream, user);
+      return await this.resolveInput(req, classified, bytes, upstream, user, creds);
     } catch (err) {
       if (isWritegateError(err)) err.details.caller = user.username;
       throw err;
     }
   }
 
-  private async resolveInput(req: GateRequest, classified: Classified, bytes: Buffer, upstream: UpstreamClient, user: UserInfo): Promise<Record<string, unknown>> {
+  private async resolveInput(
+    req: GateRequest, classified: Classified, bytes: Buffer, upstream: UpstreamClient, user: UserInfo, creds: Record<string, string | string[]>,
+  ): Promise<Record<string, unknown>> {
     const { info, rawPath, rawQuery, query } = classified.detail as KubeDetail;
     const type = mediaType(req.headers);
-    const creds = credentialHeaders(req.headers);
 
     let parsed: unknown;
     const hasBody = bytes.length > 0 && info.operation !== 'CONNECT';

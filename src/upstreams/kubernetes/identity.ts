@@ -42,8 +42,8 @@ export class KubeIdentity {
 
   constructor(private readonly upstream: UpstreamClient) {}
 
-  async resolve(headers: IncomingHttpHeaders): Promise<UserInfo> {
-    const creds = credentialHeaders(headers);
+  /** @param creds the caller's credential headers ({@link credentialHeaders}) */
+  async resolve(creds: Record<string, string | string[]>): Promise<UserInfo> {
     if (Object.keys(creds).length === 0) return ANONYMOUS;
     const key = createHash('sha256').update(JSON.stringify(Object.entries(creds).sort())).digest('hex');
     const hit = this.cache.get(key);

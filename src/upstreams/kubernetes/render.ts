@@ -6,7 +6,7 @@ import type { RenderedResponse, Violation } from '../types.js';
  * (k8s.io/apimachinery/pkg/apis/meta/v1/types.go). kubectl prints a 403 one
  * as `Error from server (Forbidden): <message>`.
  */
-export function kubeStatus(code: number, reason: string, message: string, details?: Record<string, unknown>): RenderedResponse {
+function kubeStatus(code: number, reason: string, message: string, details?: Record<string, unknown>): RenderedResponse {
   const body = {
     kind: 'Status',
     apiVersion: 'v1',
@@ -35,12 +35,8 @@ function reasonFor(status: number): string {
   }
 }
 
-export function violationText(v: Violation): string {
-  return v.msg;
-}
-
 export function renderDeny(reasons: Violation[], decisionId: string): RenderedResponse {
-  const list = reasons.length ? reasons.map(violationText).join('; ') : 'denied by policy';
+  const list = reasons.length ? reasons.map((r) => r.msg).join('; ') : 'denied by policy';
   return kubeStatus(403, 'Forbidden', `writegate denied the request: ${list} (decision ${decisionId})`, {
     causes: reasons.map((r) => ({ reason: 'FieldValueForbidden', message: r.msg })),
   });
@@ -58,7 +54,7 @@ export function renderError(err: WritegateError, decisionId: string | undefined)
  */
 export function warningHeaders(warnings: Violation[]): string[] {
   return warnings.map((w) => {
-    const text = violationText(w).replace(/[\x00-\x1f\x7f]/g, ' ').replace(/[\\"]/g, (c) => `\\${c}`);
+    const text = w.msg.replace(/[\x00-\x1f\x7f]/g, ' ').replace(/[\\"]/g, (c) => `\\${c}`);
     // Header values travel as latin1 octets; sending the UTF-8 bytes lets Go clients read the text back intact.
     return Buffer.from(`299 - "${text}"`, 'utf8').toString('latin1');
   });
