@@ -246,6 +246,8 @@ export class ResidualEngine {
   private inFlight: Promise<void> | undefined;
   /** Bumped by invalidate(): a poll that started earlier must not install what it fetched. */
   private epoch = 0;
+  /** Per path, revisions whose residual OPA contradicted (see switchOff); forgotten once another revision is in force. */
+  private readonly switchedOff = new Map<string, Set<string>>();
 
   constructor(options: ResidualEngineOptions) {
     this.client = options.client;
@@ -300,6 +302,9 @@ export class ResidualEngine {
       return this.fallback('no residual');
     }
     if (isNotCompilable(e.compiled)) return this.fallback(`not compilable: ${e.compiled.reason}`);
+    const off = this.switchedOff.get(path);
+    if (off?.has(e.revision)) return this.fallback('verification mismatch');
+    if (off) this.switchedOff.delete(path);
     this.counters.hits++;
     try {
       if (e.compiled.predicate(input)) return { outcome: 'allow', revision: e.revision };
@@ -308,6 +313,20 @@ export class ResidualEngine {
       if (err instanceof ResidualUnsupported) return this.fallback(`runtime: ${err.reason}`);
       throw err;
     }
+  }
+
+  /**
+   * Stops deciding `path` locally while its revision is `revision`: OPA's Data API contradicted an allow of this
+   * residual (src/decision/verify.ts). Every request on the path goes to OPA until the policy or data change and
+   * the poll installs another revision, whose residual is then trusted (and verified) afresh.
+   */
+  switchOff(path: string, revision: string): void {
+    // A residual already replaced by another revision is no longer in force; the one in force is verified on its own.
+    const e = this.current.get(path);
+    if (e && e.revision !== revision) return;
+    const off = this.switchedOff.get(path) ?? new Set<string>();
+    off.add(revision);
+    this.switchedOff.set(path, off);
   }
 
   private fallback(reason: string): ResidualOutcome {
