@@ -3,20 +3,12 @@ import type { UpstreamConfig } from './config/schema.js';
 import type { DecisionLog, DecisionEvent, Engine, Outcome } from './decision/log.js';
 import { normalizeDecision, type NormalizedDecision } from './decision/normalize.js';
 import { WritegateError, isWritegateError } from './errors.js';
+import { cleanResponseHeaders } from './http/headers.js';
 import type { Metrics } from './metrics.js';
 import type { OpaClient } from './opa/client.js';
 import type { ResidualEngine, ResidualOutcome } from './residual/engine.js';
 import type { UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
-
-/** Headers a client must never set itself: the gateway's own, and identity headers an upstream may trust. */
-const STRIPPED_REQUEST_HEADERS = [
-  'x-decision-id',
-  // kube-apiserver's request-header (front proxy) authentication; trusted only from a front-proxy client cert,
-  // which the gateway may hold, so client-supplied values are removed.
-  'x-remote-user', 'x-remote-group', 'x-remote-uid',
-];
-const STRIPPED_PREFIXES = ['x-remote-extra-'];
 
 export interface Verdict {
   decisionId: string;
@@ -270,38 +262,3 @@ export class Gate {
     this.deps.metrics.decisionSeconds.observe({ upstream: this.name, engine: event.engine }, event.latency_ms / 1000);
   }
 }
-
-/** Header names a `Connection` header lists: hop-by-hop for this connection only (RFC 9110 §7.6.1). */
-function connectionListed(headers: Record<string, unknown>): Set<string> {
-  return new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
-}
-
-/** Removes headers a client must not set and hop-by-hop headers (RFC 9110 §7.6.1) before forwarding. */
-export function cleanRequestHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const listed = connectionListed(headers);
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) continue;
-    if (HOP_BY_HOP.has(k) || listed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-/**
- * An upstream answer's end-to-end headers: hop-by-hop ones (RFC 9110 §7.6.1) and the ones its `Connection`
- * header lists describe the upstream connection, not ours (an upstream `Connection: keep-alive` copied onto the
- * client's response would keep a connection open that the client asked to close).
- */
-export function cleanResponseHeaders<T extends string | string[] | number | undefined>(headers: Record<string, T>): Record<string, Exclude<T, undefined>> {
-  const listed = connectionListed(headers);
-  const out: Record<string, Exclude<T, undefined>> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !RESPONSE_HOP_BY_HOP.has(k) && !listed.has(k)) out[k] = v as Exclude<T, undefined>;
-  }
-  return out;
-}
-
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host', 'content-length']);

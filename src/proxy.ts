@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { WritegateError, isWritegateError } from './errors.js';
-import { cleanRequestHeaders, cleanResponseHeaders, type Gate, type Verdict } from './gate.js';
+import type { Gate, Verdict } from './gate.js';
+import { cleanRequestHeaders, cleanResponseHeaders } from './http/headers.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest } from './upstreams/types.js';
 

@@ -3,7 +3,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { WritegateError, isWritegateError } from './errors.js';
-import { cleanRequestHeaders, type Gate } from './gate.js';
+import type { Gate } from './gate.js';
+import { cleanRequestHeaders } from './http/headers.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { GateRequest, RenderedResponse } from './upstreams/types.js';
 

@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { WritegateError } from '../errors.js';
+
+/** Headers a client must never set itself: the gateway's own, and identity headers an upstream may trust. */
+const STRIPPED_REQUEST_HEADERS = [
+  'x-decision-id',
+  // kube-apiserver's request-header (front proxy) authentication; trusted only from a front-proxy client cert,
+  // which the gateway may hold, so client-supplied values are removed.
+  'x-remote-user', 'x-remote-group', 'x-remote-uid',
+];
+const STRIPPED_PREFIXES = ['x-remote-extra-'];
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host', 'content-length']);
+
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * End-to-end headers that say who the caller is or what the request and its body are. A `Connection` header
+ * naming one asks every hop to drop it (RFC 9110 §7.6.1): the gateway would judge a request carrying it and the
+ * upstream would execute one without it (`Connection: impersonate-user` made the policy see the impersonated
+ * user while the apiserver acted as the caller). Such a request is refused.
+ */
+const PROTECTED = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'host',
+  'content-type', 'content-length', 'content-encoding', 'transfer-encoding',
+  'x-decision-id', 'x-http-method-override', 'x-http-method', 'x-method-override',
+]);
+const PROTECTED_PREFIXES = ['impersonate-', 'sec-websocket-', 'x-remote-'];
+
+/** Header names a `Connection` header lists: hop-by-hop for this connection only (RFC 9110 §7.6.1). */
+function connectionListed(headers: Record<string, unknown>): Set<string> {
+  const value = headers.connection;
+  const text = Array.isArray(value) ? value.join(',') : String(value ?? '');
+  return new Set(text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+}
+
+/**
+ * The request headers as every hop after the gateway will see them: without the ones `Connection` lists (which
+ * the forwarder strips), so that classification, identity and the policy input read exactly what is forwarded.
+ * `upgrade` stays: the gateway itself acts on it (src/upgrade.ts). `refused` says the request must be refused
+ * because `Connection` lists a protected header.
+ */
+export function endToEndRequestHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeaders; refused?: WritegateError } {
+  const listed = connectionListed(headers);
+  listed.delete('upgrade');
+  if (listed.size === 0) return { headers };
+  const kept = withoutListed(headers, listed);
+  for (const name of listed) {
+    if (PROTECTED.has(name) || PROTECTED_PREFIXES.some((p) => name.startsWith(p))) {
+      return { headers: kept, refused: new WritegateError('WG_ERR_BAD_REQUEST', `the Connection header lists the end-to-end header "${name}"`) };
+    }
+  }
+  return { headers: kept };
+}
+
+function withoutListed(headers: IncomingHttpHeaders, listed: Set<string>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) if (!listed.has(k)) out[k] = v;
+  return out;
+}
+
+/** Removes headers a client must not set and hop-by-hop headers (RFC 9110 §7.6.1) before forwarding. */
+export function cleanRequestHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const listed = connectionListed(headers);
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    if (HOP_BY_HOP.has(k) || listed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * An upstream answer's end-to-end headers: hop-by-hop ones (RFC 9110 §7.6.1) and the ones its `Connection`
+ * header lists describe the upstream connection, not ours (an upstream `Connection: keep-alive` copied onto the
+ * client's response would keep a connection open that the client asked to close).
+ */
+export function cleanResponseHeaders<T extends string | string[] | number | undefined>(headers: Record<string, T>): Record<string, Exclude<T, undefined>> {
+  const listed = connectionListed(headers);
+  const out: Record<string, Exclude<T, undefined>> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined && !RESPONSE_HOP_BY_HOP.has(k) && !listed.has(k)) out[k] = v as Exclude<T, undefined>;
+  }
+  return out;
+}
