@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readSync, statSync, watchFile } from 'node:fs';
 import { Command } from 'commander';
-import type { LogEvent } from '../src/decision/log.js';
+import type { LogRecord } from '../src/decision/log.js';
 import { fail } from './exit.js';
 
 interface LogsOptions {
@@ -13,11 +13,18 @@ interface LogsOptions {
 const COLORS: Record<string, string> = { allowed: '32', denied: '31', error: '31', dryrun_denied: '33', warn_denied: '33', fail_open: '35' };
 
 /** One line for a person: time, outcome, method, url, who, id, reasons. */
-export function formatEvent(e: LogEvent, color: boolean): string {
+export function formatEvent(e: LogRecord, color: boolean): string {
   const paint = (code: string | undefined, s: string): string => (color && code ? `\x1b[${code}m${s}\x1b[0m` : s);
   const time = e.timestamp.replace('T', ' ').replace('Z', '');
   if (e.type === 'writegate/upstream') {
     return `${time}  ${paint('2', '  -> upstream')} ${e.upstream_status ?? e.error?.code ?? '-'}  ${e.method} ${e.url}  ${e.decision_id}  ${e.latency_ms}ms`;
+  }
+  if (e.type === 'writegate/verification' || e.type === 'writegate/residual-mismatch') {
+    const mismatch = e.type === 'writegate/residual-mismatch';
+    const label = mismatch ? paint('31', '  !! OPA disagrees') : paint('2', e.verified ? '  == OPA agrees' : '  ?? not verified');
+    const opa = e.opa.error ? `opa error ${e.opa.error.code}` : `opa decision ${e.opa.decision_id ?? '-'}`;
+    return `${time}  ${label}  ${e.decision_id}  ${opa}  revision=${e.revision}  ${e.latency_ms}ms`
+      + (mismatch ? e.reasons.map((r) => `\n    ${r}`).join('') : '');
   }
   const who = e.caller.username ? ` by ${e.caller.username}` : '';
   const detail = [...e.reasons.map((r) => `deny: ${r}`), ...e.warnings.map((w) => `warn: ${w}`), ...(e.error ? [`error: ${e.error.code} ${e.error.message}`] : [])];
@@ -53,9 +60,9 @@ export function logsCommand(): Command {
           partial = lines.pop() ?? '';
           for (const line of lines) {
             if (!line.trim()) continue;
-            let e: LogEvent;
+            let e: LogRecord;
             try {
-              e = JSON.parse(line) as LogEvent;
+              e = JSON.parse(line) as LogRecord;
             } catch {
               continue;
             }

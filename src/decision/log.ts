@@ -50,7 +50,58 @@ export interface UpstreamEvent {
   latency_ms: number;
 }
 
+/** OPA's answer to the shadow re-check of a residual allow (src/decision/verify.ts). */
+export interface OpaVerdict {
+  /** OPA's own id of the decision (in OPA's decision log); absent when OPA answered with an error. */
+  decision_id?: string;
+  result?: unknown;
+  /** False when the decision path was undefined for the input. */
+  defined?: boolean;
+  /** OPA's error answer (code, message and the codes of its `errors`, e.g. eval_conflict_error), or why OPA could not be asked. */
+  error?: { code: string; message: string; errors?: string[] };
+}
+
+/**
+ * A residual allow re-checked by OPA's Data API, off the request path; joins its decision by `decision_id`.
+ * `verified: false` means OPA could not be asked (transport failure or timeout): neither agreement nor mismatch.
+ */
+export interface VerificationEvent {
+  type: 'writegate/verification';
+  decision_id: string;
+  timestamp: string;
+  upstream: string;
+  path: string;
+  /** The policy revision the residual decided with. */
+  revision: string;
+  verified: boolean;
+  opa: OpaVerdict;
+  latency_ms: number;
+}
+
+/**
+ * A residual allow that OPA's Data API does not give: OPA denied, was undefined, warned, or answered with a
+ * policy error for the same input. The residual is switched off for this path and revision.
+ */
+export interface ResidualMismatchEvent {
+  type: 'writegate/residual-mismatch';
+  decision_id: string;
+  timestamp: string;
+  upstream: string;
+  path: string;
+  revision: string;
+  /** What the residual decided (the result the gateway logged for this decision). */
+  residual: { result: unknown };
+  opa: OpaVerdict;
+  /** Why OPA's answer is not a clean allow: its deny and warn messages, or the problem with its answer. */
+  reasons: string[];
+  latency_ms: number;
+}
+
+/** The records the gate writes for a request: its decision and what the upstream answered. */
 export type LogEvent = DecisionEvent | UpstreamEvent;
+
+/** Every kind of line in the decision log: a request's records, and the shadow re-checks of residual allows. */
+export type LogRecord = LogEvent | VerificationEvent | ResidualMismatchEvent;
 
 /** Longest time a lazily appended record waits for a batch to ride along with. */
 const LAZY_MS = 100;
@@ -83,7 +134,7 @@ export class DecisionLog {
   }
 
   /** Queues a record and resolves once it is in the file (rejects if it could not be written). */
-  record(event: LogEvent): Promise<void> {
+  record(event: LogRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.append(event);
@@ -91,7 +142,7 @@ export class DecisionLog {
   }
 
   /** Queues a record that nothing waits on; it is written at the end of this event-loop turn. */
-  append(event: LogEvent): void {
+  append(event: LogRecord): void {
     this.queue(event);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -104,7 +155,7 @@ export class DecisionLog {
    * and is written within LAZY_MS at the latest. Used for the upstream-status record that follows a forwarded
    * write, so that a busy gateway writes one batch per turn rather than one more write(2) per response.
    */
-  appendLazily(event: LogEvent): void {
+  appendLazily(event: LogRecord): void {
     this.queue(event);
     if (!this.scheduled && !this.lazyTimer) {
       this.lazyTimer = setTimeout(this.commit, LAZY_MS);
@@ -112,7 +163,7 @@ export class DecisionLog {
     }
   }
 
-  private queue(event: LogEvent): void {
+  private queue(event: LogRecord): void {
     // Events are plain data in OPA's event shape; inputs carry no credentials (the adapter copies only
     // allow-listed headers and masks Secret data), so they are serialised as they are.
     this.pending.push(`${JSON.stringify(event)}\n`);
