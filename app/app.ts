@@ -6,6 +6,7 @@ import { opsRoutes } from '../routes/ops.js';
 import { upstreamRoutes } from '../routes/upstream.js';
 import type { Config } from '../src/config/schema.js';
 import type { DecisionLog } from '../src/decision/log.js';
+import { ResidualVerifier } from '../src/decision/verify.js';
 import { WritegateError } from '../src/errors.js';
 import { Gate } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
 export interface App {
   fastify: FastifyInstance;
   residual: ResidualEngine | undefined;
+  /** Shadow re-checks of the residual's allows (absent when no upstream uses the residual). */
+  verifier: ResidualVerifier | undefined;
   mounts: Mount[];
   metrics: Metrics;
   close(): Promise<void>;
@@ -65,11 +68,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     // A first compile now; if OPA is not up yet, the poller keeps trying and writes use the Data API meanwhile.
     await residual.start(residualPaths);
   }
+  const verifier = residual && config.opa.verifyResidual.sampleRate > 0
+    ? new ResidualVerifier({
+      opa: deps.opa, log: deps.decisionLog, metrics, residual,
+      sampleRate: config.opa.verifyResidual.sampleRate, queue: config.opa.verifyResidual.queue,
+      // One OPA call's worth: what is still queued after that is abandoned (counted), so shutdown stays bounded.
+      drainMs: config.opa.timeoutMs,
+      onMismatch: (e) => {
+        if (deps.logger) deps.logger.warn({ decision_id: e.decision_id, path: e.path, revision: e.revision, reasons: e.reasons }, 'residual allow contradicted by OPA; residual off for this revision');
+      },
+    })
+    : undefined;
   const mounts: Mount[] = [];
   for (const upstream of config.upstreams) {
     const client = new UpstreamClient(upstream);
     const adapter = new KubernetesAdapter(upstream, client);
-    const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics, ...(residual ? { residual } : {}) });
+    const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics, ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}) });
     mounts.push({ prefix: upstream.prefix, gate, client });
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });
   }
@@ -91,9 +105,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     mounts,
     metrics,
     residual,
+    verifier,
     async close() {
       residual?.stop();
       await fastify.close();
+      // After the last request: its re-check may still be queued.
+      await verifier?.close();
       await Promise.all(mounts.map((m) => m.client.close()));
     },
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { UpstreamConfig } from './config/schema.js';
 import type { DecisionLog, DecisionEvent, Engine, Outcome } from './decision/log.js';
 import { normalizeDecision, type NormalizedDecision } from './decision/normalize.js';
+import type { ResidualVerifier } from './decision/verify.js';
 import { WritegateError, isWritegateError } from './errors.js';
 import { cleanResponseHeaders } from './http/headers.js';
 import type { Metrics } from './metrics.js';
@@ -29,6 +30,8 @@ export interface GateDeps {
   metrics: Metrics;
   /** The in-process engine; absent, or `engine: opa` on the upstream, means every write asks the Data API. */
   residual?: ResidualEngine;
+  /** Re-checks the residual's allows with OPA's Data API, off the request path (src/decision/verify.ts). */
+  verifier?: ResidualVerifier;
 }
 
 function text(vs: Violation[]): string[] {
@@ -156,6 +159,8 @@ export class Gate {
     // The record of a write that goes upstream is in the file before it goes.
     const logError = await this.commit(event);
     if (logError) return { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders, event };
+    // The same input object the residual evaluated (not the masked log copy); the write does not wait for OPA.
+    if (engine === 'residual' && revision) this.deps.verifier?.submit({ decisionId, upstream: this.name, path: upstream.policy, revision, input, result });
     return { decisionId, forward, responseHeaders, event };
   }
 

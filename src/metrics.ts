@@ -21,6 +21,16 @@ export class Metrics {
     name: 'writegate_residual_events_total', help: 'Residual engine events seen by the gate: hit, fallback (with reason), compiled, not_compilable, refresh_failed.',
     labelNames: ['event', 'reason'] as const, registers: [this.registry],
   });
+  readonly residualMismatches = new Counter({
+    name: 'writegate_residual_mismatches_total',
+    help: 'Residual allows that OPA\'s Data API did not give on re-check; each switches the residual off for that policy revision.',
+    labelNames: ['upstream'] as const, registers: [this.registry],
+  });
+  readonly residualVerifications = new Counter({
+    name: 'writegate_residual_verifications_total',
+    help: 'Shadow re-checks of residual allows: verified (OPA agreed), mismatch, unverified (OPA could not be asked), dropped (queue full), abandoned (shutdown).',
+    labelNames: ['upstream', 'result'] as const, registers: [this.registry],
+  });
 
   /** Exposes the residual engine's own counters (hits, misses, compiles, fallbacks by reason). */
   observeResidual(counters: ResidualCounters): void {

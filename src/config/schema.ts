@@ -64,7 +64,16 @@ export const configSchema = z.strictObject({
     policies: z.array(z.string()).default(['./policies']),
     /** A decision that takes longer is an OPA timeout (fail closed). */
     timeoutMs: z.number().int().positive().default(2_000),
-  }).default({ policies: ['./policies'], timeoutMs: 2_000 }),
+    /**
+     * Shadow verification (src/decision/verify.ts): residual allows re-checked by the Data API off the request path.
+     * sampleRate: the fraction re-checked (0 turns it off). queue: re-checks waiting at most; beyond it they are
+     * dropped (counted), never waited for.
+     */
+    verifyResidual: z.strictObject({
+      sampleRate: z.number().min(0).max(1).default(1.0),
+      queue: z.number().int().positive().default(10_000),
+    }).default({ sampleRate: 1.0, queue: 10_000 }),
+  }).default({ policies: ['./policies'], timeoutMs: 2_000, verifyResidual: { sampleRate: 1.0, queue: 10_000 } }),
   decisionLog: z.strictObject({
     /** JSON lines file; `-` writes to stdout. */
     path: z.string().default('./decisions.log'),
