@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadConfigFile } from '../src/config/load.js';
+import type { OpaVerdict } from '../src/decision/log.js';
 import { normalizeDecision } from '../src/decision/normalize.js';
+import { verifyAllow } from '../src/decision/verify.js';
 import { OpaClient } from '../src/opa/client.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
 import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
@@ -14,7 +16,11 @@ interface ExplainOptions {
   input: string;
   engine: 'residual' | 'opa';
   json?: boolean;
+  verify?: boolean;
 }
+
+/** Exit code when `--verify` finds that OPA's Data API disagrees with the decision shown. */
+const EXIT_DISAGREES = 4;
 
 export interface Explanation {
   allowed: boolean;
@@ -27,6 +33,14 @@ export interface Explanation {
   residual?: { revision?: string; text?: string; reason?: string };
   /** Why the residual did not decide, when OPA did. */
   fallback?: string;
+  /** With --verify: what OPA's Data API decides for the same input, and whether it agrees. */
+  verification?: {
+    /** A residual allow agrees only with OPA's clean allow (no deny, no warning, no error); OPA agrees with itself when it gives the same allowed/denied. */
+    agrees: boolean;
+    allowed: boolean;
+    reasons: string[];
+    opa: OpaVerdict;
+  };
 }
 
 export function explainCommand(): Command {
@@ -37,7 +51,8 @@ export function explainCommand(): Command {
     .requiredOption('-i, --input <file>', 'policy input document (JSON), e.g. the "input" of a decision-log line')
     .option('-e, --engine <engine>', 'residual (in-process, falling back to OPA) or opa', 'residual')
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExit codes: 0 allowed, 1 denied, 3 configuration invalid.')
+    .option('--verify', 'also ask OPA\'s Data API for the same input and say whether it agrees (the gateway\'s shadow check)')
+    .addHelpText('after', `\nExit codes: 0 allowed, 1 denied, 3 configuration invalid, ${EXIT_DISAGREES} with --verify: OPA disagrees with the decision shown.`)
     .action(async (opts: ExplainOptions) => {
       let stop = async (): Promise<void> => undefined;
       try {
@@ -76,9 +91,16 @@ export function explainCommand(): Command {
             ...(residual ? { residual } : {}), ...(fallback ? { fallback } : {}),
           };
         }
+        if (opts.verify) {
+          // The same check the gateway runs on its residual allows (src/decision/verify.ts).
+          const v = await verifyAllow(opa, upstream.policy, input);
+          if (v.status === 'unverified') throw new Error(`could not verify with OPA: ${v.opa.error?.message ?? 'no answer'}`);
+          const agrees = out.engine === 'residual' ? v.status === 'verified' : v.opa.error === undefined && v.allowed === out.allowed;
+          out.verification = { agrees, allowed: v.allowed, reasons: v.reasons, opa: v.opa };
+        }
         await stop();
         process.stdout.write(opts.json ? `${JSON.stringify(out)}\n` : render(out));
-        process.exitCode = out.allowed ? EXIT.ok : EXIT.failure;
+        process.exitCode = out.verification?.agrees === false ? EXIT_DISAGREES : out.allowed ? EXIT.ok : EXIT.failure;
       } catch (err) {
         await stop();
         fail(err);
@@ -95,5 +117,10 @@ function render(e: Explanation): string {
   if (e.fallback) lines.push(`residual did not decide: ${e.fallback}`);
   if (e.residual?.text !== undefined) lines.push(`residual (revision ${e.residual.revision}):`, ...e.residual.text.split('\n').map((l) => `  ${l}`));
   else if (e.residual?.reason) lines.push(`no residual: ${e.residual.reason}`);
+  const v = e.verification;
+  if (v) {
+    const opa = v.opa.error ? `OPA answered ${v.opa.error.code}` : `OPA ${v.allowed ? 'allows' : 'denies'} (decision ${v.opa.decision_id ?? '-'})`;
+    lines.push(`verification: ${v.agrees ? 'OPA agrees' : 'OPA DISAGREES'}: ${opa}`, ...v.reasons.map((r) => `  ${r}`));
+  }
   return `${lines.join('\n')}\n`;
 }
