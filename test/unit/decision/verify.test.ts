@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
 import { DecisionLog, type LogRecord, type ResidualMismatchEvent, type VerificationEvent } from '../../../src/decision/log.js';
 import { ResidualVerifier, VERIFY_CONCURRENCY, verifyAllow, type VerificationJob } from '../../../src/decision/verify.js';
 import { Metrics } from '../../../src/metrics.js';
@@ -237,5 +238,21 @@ describe('ResidualVerifier bounds, with an OPA that never answers', () => {
     const none = new ResidualVerifier({ opa, log, metrics, residual: { switchOff: () => undefined }, sampleRate: 0, queue: 10, drainMs: 50 });
     expect(none.submit(job('t/clean', 1))).toBe(false);
     log.close();
+  });
+});
+
+describe('opa.verifyResidual configuration', () => {
+  const upstreams = [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: 'https://127.0.0.1:6443', policy: 'writegate/kubernetes/decision' }];
+
+  it('defaults to re-checking every residual allow with a queue of 10,000, with or without an opa section', () => {
+    expect(parseConfig({ upstreams }).opa.verifyResidual).toEqual({ sampleRate: 1.0, queue: 10_000 });
+    expect(parseConfig({ opa: { timeoutMs: 500 }, upstreams }).opa.verifyResidual).toEqual({ sampleRate: 1.0, queue: 10_000 });
+    expect(parseConfig({ opa: { verifyResidual: { sampleRate: 0.01 } }, upstreams }).opa.verifyResidual).toEqual({ sampleRate: 0.01, queue: 10_000 });
+  });
+
+  it('refuses a rate outside 0..1, a queue that is not a positive integer, and unknown keys', () => {
+    for (const verifyResidual of [{ sampleRate: 1.5 }, { sampleRate: -0.1 }, { queue: 0 }, { queue: 2.5 }, { sampleRate: 1, queue: 10, concurrency: 8 }]) {
+      expect(() => parseConfig({ opa: { verifyResidual }, upstreams })).toThrow(expect.objectContaining({ code: 'WG_ERR_CONFIG_INVALID' }));
+    }
   });
 });
