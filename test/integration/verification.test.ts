@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionEvent, LogRecord, ResidualMismatchEvent, VerificationEvent } from '../../src/decision/log.js';
@@ -120,5 +121,23 @@ describe('shadow verification of residual allows', () => {
     await s.gateway.app.verifier!.idle();
     expect(recordOf(s, 'writegate/verification', fresh.id)).toMatchObject({ verified: true, revision } satisfies Partial<VerificationEvent>);
     expect(await metric(s, 'writegate_residual_mismatches_total{upstream="k8s"}')).toBe(1);
+  });
+});
+
+describe('shadow verification at shutdown', () => {
+  it('a re-check of a write answered just before the gateway closes is in the log after close', async () => {
+    const s = await startStack();
+    let closed = false;
+    try {
+      await compiled(s);
+      const w = await create(s, 'closing-1');
+      expect(w.event.engine).toBe('residual');
+      await s.close();
+      closed = true;
+      const lines = readFileSync(s.logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogRecord);
+      expect(lines.find((r) => r.type === 'writegate/verification' && r.decision_id === w.id)).toMatchObject({ verified: true });
+    } finally {
+      if (!closed) await s.close();
+    }
   });
 });
