@@ -19,7 +19,8 @@
 import type { Body, CompileResponseV1, Every, Expr, Module, Rule, Term } from './ast.js';
 import { BUILTINS, NONDETERMINISTIC, ResidualUnsupported } from './builtins.js';
 import { renderResidual } from './explain.js';
-import { compareStrings, equal, isObject, lookup, RegoSet, type RegoObject, type Value } from './values.js';
+import { hoistNegation } from './negation.js';
+import { compareStrings, emptyObject, equal, isObject, lookup, RegoSet, type RegoObject, type Value } from './values.js';
 
 export { ResidualUnsupported };
 
@@ -35,6 +36,14 @@ export interface CompiledResidual {
 
 export interface NotCompilable {
   reason: string;
+}
+
+export interface CompileOptions {
+  /**
+   * Refuse (at run time) a negation whose whole-ref operand is undefined, because the policy may have lost a
+   * binding of it to copy propagation (analysis.ts `guarded`). Off only when the source rules that out.
+   */
+  guarded: boolean;
 }
 
 type Frame = (Value | undefined)[];
@@ -464,8 +473,14 @@ class Compiler {
   private readonly sharedSlots = new Map<string, number>();
   /** Query expressions that are `count(S) == 0` tests, with the emptiness check of `S` (see `decisionFolds`). */
   private readonly emptinessExprs = new Map<Expr, (c: Ctx) => boolean>();
+  /** Counter for the variables that negations' moved terms are bound to. */
+  private nextHoist = 0;
 
-  constructor(modules: Module[], queries: Body[]) {
+  constructor(
+    modules: Module[],
+    queries: Body[],
+    private readonly guarded: boolean,
+  ) {
     for (const m of modules) {
       const pkg = refName(m.package.path);
       if (pkg === undefined) throw new CompileError('unknown package path');
@@ -531,7 +546,7 @@ class Compiler {
     const kind = g.kind;
     const path = g.path;
     const evaluate = (c: Ctx): Value | undefined => {
-      let acc: Value | undefined = kind === 'set' ? new RegoSet() : kind === 'object' ? ({} as RegoObject) : undefined;
+      let acc: Value | undefined = kind === 'set' ? new RegoSet() : kind === 'object' ? emptyObject() : undefined;
       for (const d of defs) {
         const f = frameOf(d);
         f[ACC] = kind === 'complete' ? undefined : acc;
@@ -588,7 +603,7 @@ class Compiler {
       for (const d of defs) {
         if (d.run(c, frameOf(d))) return false;
       }
-      c.memo[id] = kind === 'set' ? new RegoSet() : {};
+      c.memo[id] = kind === 'set' ? new RegoSet() : emptyObject();
       return true;
     };
     return g.isEmpty;
@@ -774,11 +789,7 @@ class Compiler {
   }
 
   private expr(e: Expr, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
-    if (e.negated) {
-      const inner = this.body([{ ...e, negated: false }], scope, bound, nonlocal, () => () => true);
-      // `not` succeeds iff the expression has no solution (undefined counts as failure).
-      return (next) => (c, f) => (inner(c, f) ? false : next(c, f));
-    }
+    if (e.negated) return this.negation(e, scope, bound, nonlocal);
     const isEmpty = this.emptinessExprs.get(e);
     if (isEmpty) return (next) => (c, f) => (isEmpty(c) ? next(c, f) : false);
     const terms = e.terms;
@@ -832,6 +843,45 @@ class Compiler {
     }
     const value = this.callTerm(op, args, scope, bound, nonlocal);
     return (next) => value.build((c, f, v) => (v !== false ? next(c, f) : false));
+  }
+
+  /**
+   * `not E`, after moving out of `E` what OPA's compiler moves out (negation.ts): the moved expressions run
+   * first, as part of the enclosing body, so an undefined moved term fails the body. Then `not` succeeds iff
+   * the rest of `E` has no solution. In guarded mode (analysis.ts: the source may have lost a binding into a
+   * whole-ref operand), an undefined whole-ref operand is refused instead of making the negation succeed.
+   */
+  private negation(e: Expr, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
+    const { hoisted, rest, inPlace } = hoistNegation(e, () => `__wg_h${this.nextHoist++}__`);
+    const b = new Set(bound);
+    const steps: ((next: Step) => Step)[] = [];
+    for (const h of hoisted) {
+      for (const t of exprOperands(h)) {
+        const vs = new Set<string>();
+        termVarsDeep(t, vs);
+        for (const v of vs) if (!b.has(v) && !v.startsWith('__wg_h')) throw new CompileError('negation with local variables');
+      }
+      steps.push(this.expr(h, scope, b, nonlocal));
+      for (const t of exprOperands(h)) termVarsShallow(t, b);
+    }
+    if (this.guarded) {
+      for (const t of inPlace) {
+        const g = this.term(t, scope, b, nonlocal).get;
+        if (!g) throw new CompileError('negation with local variables');
+        steps.push((next) => (c, f) => {
+          if (g(c, f) === undefined) throw new ResidualUnsupported('undefined operand under not');
+          return next(c, f);
+        });
+      }
+    }
+    const inner = this.body([{ ...rest, negated: false }], scope, b, nonlocal, () => () => true);
+    // `not` succeeds iff the expression has no solution (undefined counts as failure).
+    steps.push((next) => (c, f) => (inner(c, f) ? false : next(c, f)));
+    return (next) => {
+      let step = next;
+      for (let i = steps.length - 1; i >= 0; i--) step = steps[i]!(step);
+      return step;
+    };
   }
 
   private unify(a: Term, b: Term, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
@@ -962,7 +1012,7 @@ class Compiler {
           items.push(this.term(v, scope, bound, nonlocal));
         }
         return collect(items, scope, (vs) => {
-          const o: RegoObject = {};
+          const o = emptyObject();
           for (let i = 0; i < vs.length; i += 2) {
             const k = vs[i]!;
             if (typeof k !== 'string') throw new ResidualUnsupported('object with non-string key');
@@ -1023,7 +1073,7 @@ class Compiler {
     });
     return getterTerm((c, f) => {
       const saved = f[acc];
-      const out: Value = kind === 'objectcomprehension' ? {} : kind === 'setcomprehension' ? new RegoSet() : [];
+      const out: Value = kind === 'objectcomprehension' ? emptyObject() : kind === 'setcomprehension' ? new RegoSet() : [];
       f[acc] = out;
       body(c, f);
       f[acc] = saved;
@@ -1497,7 +1547,10 @@ function iterate(slot: number, rest: VStep): VStep {
  * Compiles a Compile API response. Returns `{reason}` when the residual leaves the supported fragment; the
  * reason is short and stable (it is a metrics label).
  */
-export function compileResidual(response: CompileResponseV1): CompiledResidual | NotCompilable {
+export function compileResidual(
+  response: CompileResponseV1,
+  options: CompileOptions = { guarded: true },
+): CompiledResidual | NotCompilable {
   const result = response.result ?? {};
   const queries = result.queries ?? [];
   const support = result.support ?? [];
@@ -1508,7 +1561,7 @@ export function compileResidual(response: CompileResponseV1): CompiledResidual |
     text = '(residual could not be rendered)';
   }
   try {
-    const compiler = new Compiler(support, queries);
+    const compiler = new Compiler(support, queries, options.guarded);
     const compiled = queries.map((q) => compiler.query(q));
     const memoSize = compiler.memoSize;
     const predicate = (input: unknown): boolean => {

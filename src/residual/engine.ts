@@ -14,8 +14,11 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { request } from 'undici';
-import { parseCompileResponse, type CompileRequestV1, type Module, type Term } from './ast.js';
+import { dataRefOf, inliningPlan, pathPlan, type InliningPlan, type PathPlan } from './analysis.js';
+import { parseCompileResponse, type CompileRequestV1, type Module } from './ast.js';
 import { compileResidual, isNotCompilable, ResidualUnsupported, type CompiledResidual } from './compile.js';
+
+export { inliningPlan, pathPlan, type InliningPlan } from './analysis.js';
 
 /** The two OPA calls the engine needs, returning raw response bodies (hashing needs the exact bytes). */
 export interface ResidualOpaClient {
@@ -64,118 +67,65 @@ interface Entry {
  * and whose `deny` and `warn` are absent or empty arrays/sets. Rego bodies are conjunctions, so the two shapes
  * are two queries and the predicate is their disjunction (a value cannot be both `true` and an object).
  * `deny`/`warn` must be collections: `count` also accepts strings and objects, which are excluded explicitly.
+ * A path that names a package gets {@link packageQueries} instead.
  */
-export function decisionQueries(path: string): string[] {
+export function decisionQueries(path: string, plan: PathPlan = { kind: 'rule', others: [], shapes: {} }): string[] {
+  if (plan.kind === 'package') return packageQueries(path, plan);
   const ref = dataRef(path);
-  const empty = (field: string, v: string): string =>
-    `${v} := object.get(__wg_x, "${field}", []); count(${v}) == 0; not is_string(${v}); not is_object(${v})`;
   return [
     `${ref} == true`,
     [
       `__wg_x := ${ref}`,
       'is_object(__wg_x)',
       'object.get(__wg_x, "allow", true) == true',
-      empty('deny', '__wg_d'),
-      empty('warn', '__wg_w'),
+      emptyCollection('__wg_d', 'object.get(__wg_x, "deny", [])'),
+      emptyCollection('__wg_w', 'object.get(__wg_x, "warn", [])'),
     ].join('; '),
   ];
 }
 
-const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const emptyCollection = (v: string, value: string): string =>
+  `${v} := ${value}; count(${v}) == 0; not is_string(${v}); not is_object(${v})`;
 
-function refOf(segments: string[]): string {
-  return 'data' + segments.map((s) => (SEGMENT.test(s) ? `.${s}` : `[${JSON.stringify(s)}]`)).join('');
+/**
+ * A package path's decision is the package object (every rule of the package and of its subpackages, merged
+ * with base data), whose `allow`, `deny` and `warn` the gate reads (src/decision/normalize.ts). Partial
+ * evaluation cannot fold a whole package (it leaves `data.a.b.c` in the residual), so the queries name the
+ * three rules: `allow` absent or `true`, `deny` and `warn` absent or empty arrays/sets. "Absent" is
+ * `not R; not R = false` (a term or a unification under `not` is not hoisted by OPA's compiler, so an
+ * undefined `R` makes both hold; `false` fails the second). Each variant that the rule's shape allows is one
+ * query. The package object exists only if every rule in it evaluates without error (a conflict in any
+ * helper fails the Data API call), so each other rule `H` is evaluated too, by `not H = input`: true whether
+ * `H` is undefined or not (unless it equals the whole input, which only loses a local allow), while a
+ * conflict in `H` is still found (`H` may conflict only if it is kept as a support rule, see analysis.ts).
+ */
+function packageQueries(path: string, plan: PathPlan): string[] {
+  const ref = dataRef(path);
+  const absent = (r: string): string => `not ${r}; not ${r} = false`;
+  const variants = (field: 'allow' | 'deny' | 'warn'): string[] => {
+    const r = `${ref}.${field}`;
+    const shape = plan.shapes[field];
+    const present = field === 'allow' ? `${r} == true` : emptyCollection(`__wg_${field[0]}`, r);
+    if (shape === undefined) return [absent(r)];
+    if (shape === 'default' || (shape === 'set' && field !== 'allow')) return [present];
+    return [present, absent(r)];
+  };
+  const others = plan.others.map((o) => `not ${o} = input`);
+  const out: string[] = [];
+  for (const a of variants('allow')) {
+    for (const d of variants('deny')) {
+      for (const w of variants('warn')) out.push([a, d, w, ...others].join('; '));
+    }
+  }
+  return out;
 }
 
 function dataRef(path: string): string {
-  return refOf(path.split('/').filter((s) => s !== ''));
-}
-
-interface PolicyRule {
-  default?: boolean;
-  head?: { name?: string; ref?: Term[]; args?: Term[]; key?: Term; value?: Term };
-  body?: unknown;
-  else?: unknown;
-}
-
-/** How partial evaluation must treat the loaded policies (`GET /v1/policies` ASTs); see {@link inliningPlan}. */
-export interface InliningPlan {
-  /** Complete rules to keep as support rules (`options.disableInlining`). */
-  disableInlining: string[];
-  /** Set when some function could raise a conflict error that an inlined residual would hide. */
-  unsafe?: string;
-}
-
-/**
- * Partial evaluation inlines rules into the residual, and inlining drops OPA's conflict check: with
- * `c := 1 if input.a` and `c := 2 if input.b`, the residual of `c == 1` is just `input.a`, yet OPA's
- * evaluation fails with eval_conflict_error when both hold (checked on OPA 1.22.3). So:
- * - complete rules with several definitions that can yield different values are not inlined; they stay support
- *   rules and the evaluator evaluates every definition, refusing locally on a conflict;
- * - functions cannot be treated that way (PE then keeps a call to the original function, outside `support`), so a
- *   function with several definitions that can yield different values is accepted only when every call passes
- *   constant arguments (PE then evaluates it with the known data, and reports any conflict itself); otherwise
- *   the plan is `unsafe` and the path is decided by OPA.
- */
-export function inliningPlan(policiesBody: string): InliningPlan {
-  const parsed = JSON.parse(policiesBody) as { result?: { ast?: { package?: { path?: Term[] }; rules?: PolicyRule[] } }[] };
-  const groups = new Map<string, { ref: string; name: string; arity: number; values: Set<string>; defs: number }>();
-  const calls: Term[][] = [];
-  for (const p of parsed.result ?? []) {
-    const pkg = (p.ast?.package?.path ?? []).slice(1).map((t) => String(t.value));
-    for (const rule of p.ast?.rules ?? []) {
-      collectCalls(rule, calls);
-      const head = rule.head ?? {};
-      const ref = head.ref ?? (head.name ? [{ type: 'var', value: head.name } as Term] : []);
-      if (rule.default || ref.length !== 1 || head.key || !head.value) continue;
-      const name = String(ref[0]!.value);
-      const key = [...pkg, name].join('.');
-      let g = groups.get(key);
-      if (!g) {
-        g = { ref: refOf([...pkg, name]), name, arity: head.args?.length ?? 0, values: new Set(), defs: 0 };
-        groups.set(key, g);
-      }
-      g.defs++;
-      const v = head.value;
-      const constant = v.type === 'string' || v.type === 'number' || v.type === 'boolean' || v.type === 'null';
-      g.values.add(constant && !rule.else ? JSON.stringify(v) : `#${g.defs}`);
-    }
-  }
-  const disable: string[] = [];
-  let unsafe: string | undefined;
-  for (const g of groups.values()) {
-    if (g.defs < 2 || g.values.size < 2) continue;
-    if (g.arity === 0) {
-      disable.push(g.ref);
-      continue;
-    }
-    const dynamicCall = calls.some((c) => {
-      const op = c[0]?.value as Term[] | undefined;
-      const last = op?.[op.length - 1];
-      // Compiled modules pass the result as an extra output operand; only the arguments matter.
-      const args = c.slice(1, 1 + g.arity);
-      return last?.value === g.name && args.some((a) => !['string', 'number', 'boolean', 'null'].includes(a.type));
-    });
-    if (dynamicCall) unsafe ??= `function may conflict: ${g.ref}`;
-  }
-  return { disableInlining: disable.sort(), ...(unsafe ? { unsafe } : {}) };
-}
-
-/** Every call (`[operator, args…]`) anywhere in a rule, whether an expression or a nested call term. */
-function collectCalls(node: unknown, out: Term[][]): void {
-  if (Array.isArray(node)) {
-    for (const x of node) collectCalls(x, out);
-    return;
-  }
-  if (typeof node !== 'object' || node === null) return;
-  const o = node as Record<string, unknown>;
-  if (o.type === 'call' && Array.isArray(o.value)) out.push(o.value as Term[]);
-  if (Array.isArray(o.terms) && (o.terms as Term[])[0]?.type === 'ref') out.push(o.terms as Term[]);
-  for (const v of Object.values(o)) collectCalls(v, out);
+  return dataRefOf(path.split('/').filter((s) => s !== ''));
 }
 
 export function compileRequests(path: string, plan: InliningPlan): CompileRequestV1[] {
-  return decisionQueries(path).map((query) => ({
+  return decisionQueries(path, pathPlan(plan, path)).map((query) => ({
     query,
     unknowns: ['input'],
     options: { disableInlining: plan.disableInlining },
@@ -376,7 +326,10 @@ export class ResidualEngine {
       this.counters.compiles++;
       let compiled: Entry['compiled'];
       try {
-        compiled = plan.unsafe ? { reason: plan.unsafe } : compileResidual(mergeCompileResponses(bodies));
+        const forPath = pathPlan(plan, path);
+        compiled = forPath.unsafe
+          ? { reason: forPath.unsafe }
+          : compileResidual(mergeCompileResponses(bodies), { guarded: forPath.guarded !== undefined });
       } catch (err) {
         compiled = { reason: `bad compile response: ${(err as Error).message}` };
       }
