@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { DecisionLog, type LogRecord, type ResidualMismatchEvent, type VerificationEvent } from '../../../src/decision/log.js';
@@ -10,6 +11,7 @@ import { Metrics } from '../../../src/metrics.js';
 import { freePort } from '../../../src/net.js';
 import { OpaClient } from '../../../src/opa/client.js';
 import { startLocalOpa, type LocalOpa } from '../../../src/opa/supervisor.js';
+import { ResidualEngine, residualOpaClient } from '../../../src/residual/engine.js';
 
 const POLICY = `package t
 
@@ -26,6 +28,8 @@ x := 1 if input.a
 x := 2 if input.b
 
 conflict := x == 1
+
+limited := {"allow": input.n < data.cfg.max}
 `;
 
 const RESIDUAL_RESULT = { allow: true, deny: [], warn: [] };
@@ -130,6 +134,32 @@ describe('verifyAllow against a real OPA', () => {
       await gone.close();
       await slow.close();
     }
+  });
+
+  it('switchOff takes a path off the residual while that revision is in force, and only that revision', async () => {
+    const put = async (max: number): Promise<void> => {
+      const r = await request(`${opa.url}/v1/data/cfg`, { method: 'PUT', body: JSON.stringify({ max }), headers: { 'content-type': 'application/json' } });
+      expect(r.statusCode).toBe(204);
+      await r.body.dump();
+    };
+    await put(5);
+    const engine = new ResidualEngine({ client: residualOpaClient(opa.url) });
+    await engine.start(['t/limited']);
+    engine.stop();
+    const first = engine.evaluate('t/limited', { n: 1 });
+    expect(first.outcome).toBe('allow');
+    const revision = (first as { revision: string }).revision;
+    engine.switchOff('t/limited', 'a-revision-no-longer-in-force');
+    expect(engine.evaluate('t/limited', { n: 1 })).toEqual(first);
+    engine.switchOff('t/limited', revision);
+    expect(engine.evaluate('t/limited', { n: 1 })).toEqual({ outcome: 'fallback', reason: 'verification mismatch' });
+    await engine.invalidate();
+    expect(engine.evaluate('t/limited', { n: 1 })).toEqual({ outcome: 'fallback', reason: 'verification mismatch' });
+    await put(6);
+    await engine.invalidate();
+    const after = engine.evaluate('t/limited', { n: 1 });
+    expect(after).toMatchObject({ outcome: 'allow' });
+    expect((after as { revision: string }).revision).not.toBe(revision);
   });
 
   it('records a verification per agreed allow and a mismatch with both results, switching the residual off', async () => {
