@@ -160,7 +160,9 @@ export class Gate {
     const logError = await this.commit(event);
     if (logError) return { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders, event };
     // The same input object the residual evaluated (not the masked log copy); the write does not wait for OPA.
-    if (engine === 'residual' && revision) this.deps.verifier?.submit({ decisionId, upstream: this.name, path: upstream.policy, revision, input, result });
+    if (engine === 'residual' && revision) {
+      this.deps.verifier?.submit({ decisionId, upstream: this.name, path: upstream.policy, revision, input, result, bodyBytes: body?.length ?? 0 });
+    }
     return { decisionId, forward, responseHeaders, event };
   }
 

@@ -23,6 +23,13 @@ import { normalizeDecision } from './normalize.js';
  */
 export const VERIFY_CONCURRENCY = 4;
 
+/**
+ * Request-body bytes the waiting re-checks may hold at most. The queue holds inputs, not counts: 10,000 writes
+ * near limits.bodyBytes (3 MiB) would be 30 GB. Writes arrive faster than OPA re-checks them only in a burst,
+ * and a burst of large bodies is what this bounds; beyond it re-checks are dropped (counted) like a full queue.
+ */
+export const VERIFY_QUEUE_BYTES = 64 * 1024 * 1024;
+
 /** The Data API call the gate itself makes ({@link OpaClient.decide}), so that OPA sees the same request. */
 export interface VerifierOpa {
   decide(path: string, input: unknown): Promise<Decision>;
@@ -46,6 +53,8 @@ export interface VerificationJob {
   input: unknown;
   /** The result the gateway logged for the residual decision. */
   result: unknown;
+  /** Size of the request body the input was built from (bytes), for VERIFY_QUEUE_BYTES. */
+  bodyBytes: number;
 }
 
 /** What OPA's Data API says about an input that the residual allowed. */
@@ -122,6 +131,7 @@ type Result = Verification['status'] | 'dropped' | 'abandoned';
 
 export class ResidualVerifier {
   private readonly waiting: VerificationJob[] = [];
+  private waitingBytes = 0;
   private readonly running = new Set<VerificationJob>();
   private idleWaiters: Array<() => void> = [];
   private scheduled = false;
@@ -144,11 +154,12 @@ export class ResidualVerifier {
     }
     const rate = this.options.sampleRate;
     if (rate < 1 && !(this.random() < rate)) return false;
-    if (this.waiting.length >= this.options.queue) {
+    if (this.waiting.length >= this.options.queue || this.waitingBytes + job.bodyBytes > VERIFY_QUEUE_BYTES) {
       this.count(job.upstream, 'dropped');
       return false;
     }
     this.waiting.push(job);
+    this.waitingBytes += job.bodyBytes;
     if (!this.scheduled) {
       this.scheduled = true;
       // Serialising the input for OPA costs CPU; it happens after the request's own turn, not in it.
@@ -179,6 +190,7 @@ export class ResidualVerifier {
     this.abandoned = true;
     for (const job of [...this.waiting, ...this.running]) this.count(job.upstream, 'abandoned');
     this.waiting.length = 0;
+    this.waitingBytes = 0;
     this.running.clear();
     this.settleIdle();
   }
@@ -187,6 +199,7 @@ export class ResidualVerifier {
     this.scheduled = false;
     while (!this.abandoned && this.running.size < VERIFY_CONCURRENCY && this.waiting.length > 0) {
       const job = this.waiting.shift()!;
+      this.waitingBytes -= job.bodyBytes;
       this.running.add(job);
       void this.run(job);
     }

@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { DecisionLog, type LogRecord, type ResidualMismatchEvent, type VerificationEvent } from '../../../src/decision/log.js';
-import { ResidualVerifier, VERIFY_CONCURRENCY, verifyAllow, type VerificationJob } from '../../../src/decision/verify.js';
+import { ResidualVerifier, VERIFY_CONCURRENCY, VERIFY_QUEUE_BYTES, verifyAllow, type VerificationJob } from '../../../src/decision/verify.js';
 import { Metrics } from '../../../src/metrics.js';
 import { freePort } from '../../../src/net.js';
 import { OpaClient } from '../../../src/opa/client.js';
@@ -34,8 +34,8 @@ limited := {"allow": input.n < data.cfg.max}
 
 const RESIDUAL_RESULT = { allow: true, deny: [], warn: [] };
 
-function job(path: string, n = 0, input: unknown = {}): VerificationJob {
-  return { decisionId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, upstream: 'k8s', path, revision: 'rev-1', input, result: RESIDUAL_RESULT };
+function job(path: string, n = 0, bodyBytes = 0): VerificationJob {
+  return { decisionId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, upstream: 'k8s', path, revision: 'rev-1', input: {}, result: RESIDUAL_RESULT, bodyBytes };
 }
 
 /** A TCP server that accepts and never answers: every OPA call to it stays in flight. */
@@ -236,6 +236,20 @@ describe('ResidualVerifier bounds, with an OPA that never answers', () => {
     expect(verifier.submit(job('t/clean', 6))).toBe(false);
     expect(await count(metrics, 'abandoned')).toBe(3);
     expect(records(log, path)).toEqual([]);
+    log.close();
+  });
+
+  it('bounds the request-body bytes held by waiting re-checks', async () => {
+    const { log } = newLog();
+    const metrics = new Metrics();
+    const verifier = new ResidualVerifier({ opa, log, metrics, residual: { switchOff: () => undefined }, sampleRate: 1, queue: 100, drainMs: 50 });
+    const big = Math.floor(VERIFY_QUEUE_BYTES * 0.6);
+    expect([verifier.submit(job('t/clean', 1, big)), verifier.submit(job('t/clean', 2, big)), verifier.submit(job('t/clean', 3, 1024))]).toEqual([true, false, true]);
+    expect(await count(metrics, 'dropped')).toBe(1);
+    // Once a big one is handed to OPA, its bytes no longer count against the waiting ones.
+    await new Promise((r) => setImmediate(r));
+    expect(verifier.submit(job('t/clean', 4, big))).toBe(true);
+    await verifier.close();
     log.close();
   });
 
