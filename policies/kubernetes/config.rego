@@ -10,6 +10,7 @@ defaults := {
 	"protected_namespaces": ["production", "kube-system"],
 	"connect_groups": ["system:masters", "ops"],
 	"host_path_namespaces": ["kube-system"],
+	"scheduler_users": [],
 }
 
 setting(key) := data.writegate.config.kubernetes[key]
@@ -25,3 +26,6 @@ connect_groups := {group | some group in setting("connect_groups")}
 
 # Namespaces whose pods may mount hostPath volumes (node agents, CNI, CSI).
 host_path_namespaces := {ns | some ns in setting("host_path_namespaces")}
+
+# Users who may bind pods to nodes themselves (pods/binding, spec.nodeName).
+scheduler_users := {user | some user in setting("scheduler_users")}

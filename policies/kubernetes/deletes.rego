@@ -48,3 +48,49 @@ deny contains violation(
 	namespace_resource
 	input.request.name == ""
 }
+
+# An eviction (POST pods/<name>/eviction, what `kubectl drain` sends) deletes
+# the pod once its disruption budgets allow it
+# (k8s.io/kubernetes pkg/registry/core/pod/storage/eviction.go calls the pod
+# store's Delete), so it is judged as the DELETE of that pod. The subresource
+# is matched whatever the operation or resource: every form of it deletes.
+deny contains violation(
+	"protected-namespace-delete",
+	sprintf("evicting %s %q in protected namespace %q deletes it and is not allowed", [input.request.resource.resource, input.request.name, input.request.namespace]),
+) if {
+	input.request.subResource == "eviction"
+	input.request.namespace in protected_namespaces
+}
+
+# A deletecollection without a namespace deletes every matching object of the
+# cluster at once: namespaced objects in protected namespaces as well (where
+# the server offers it, as for custom resources), and cluster-scoped objects
+# that what runs there depends on (ClusterRoles, Nodes, PersistentVolumes).
+deny contains violation(
+	"protected-namespace-delete",
+	sprintf("deleting all %s of the cluster at once (deletecollection) would reach protected namespaces and is not allowed", [input.request.resource.resource]),
+) if {
+	input.request.operation == "DELETE"
+	input.request.name == ""
+	input.request.namespace == ""
+	not namespace_resource
+}
+
+# Deletes that delete what is in protected namespaces by another name:
+# a CustomResourceDefinition takes every object of its kind, in every
+# namespace, with it (apiextensions-apiserver's CRD finalizer deletes them),
+# and the pod garbage collector deletes the pods bound to a deleted Node,
+# protected namespaces' among them (pkg/controller/podgc). A collection of
+# them (name "") is refused too, in whatever namespace the path names.
+cascading_deletes := {
+	"apiextensions.k8s.io": {"customresourcedefinitions": "every object of its kind in every namespace"},
+	"": {"nodes": "every pod bound to it"},
+}
+
+deny contains violation(
+	"protected-namespace-delete",
+	sprintf("deleting %s %q deletes %s, protected namespaces included, and is not allowed", [input.request.resource.resource, input.request.name, what]),
+) if {
+	input.request.operation == "DELETE"
+	what := cascading_deletes[input.request.resource.group][input.request.resource.resource]
+}

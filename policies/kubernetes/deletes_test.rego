@@ -69,3 +69,79 @@ test_create_in_production_allowed if {
 	d := kubernetes.decision with input as doc
 	d.allow == true
 }
+
+# F10 (issue 8): an eviction deleted a pod in kube-system while the DELETE of
+# the same pod was denied.
+test_eviction_in_protected_namespace_denied if {
+	d := kubernetes.deny with input as eviction_input("kube-system", "coredns-0")
+	d == {{
+		"rule": "protected-namespace-delete",
+		"msg": `evicting pods "coredns-0" in protected namespace "kube-system" deletes it and is not allowed [protected-namespace-delete]`,
+	}}
+}
+
+test_eviction_gets_the_decision_of_the_delete_it_amounts_to if {
+	every ns in {"production", "kube-system", "staging", "dev"} {
+		evict := kubernetes.decision with input as eviction_input(ns, "web-0")
+		delete := kubernetes.decision with input as delete_input("pods", ns, "web-0")
+		evict.allow == delete.allow
+	}
+}
+
+test_eviction_elsewhere_allowed if {
+	d := kubernetes.decision with input as eviction_input("staging", "web-0")
+	d == {"allow": true, "deny": set(), "warn": set()}
+}
+
+test_eviction_honours_operator_namespaces if {
+	d := kubernetes.deny with input as eviction_input("payments", "web-0")
+		with data.writegate.config.kubernetes.protected_namespaces as ["payments"]
+	rules_of(d) == {"protected-namespace-delete"}
+}
+
+test_cluster_wide_deletecollection_denied if {
+	every resource in {"pods", "clusterroles", "persistentvolumes", "widgets"} {
+		d := kubernetes.deny with input as delete_input(resource, "", "")
+		d == {{
+			"rule": "protected-namespace-delete",
+			"msg": sprintf("deleting all %s of the cluster at once (deletecollection) would reach protected namespaces and is not allowed [protected-namespace-delete]", [resource]),
+		}}
+	}
+}
+
+# A deletecollection deletes every matching object of its namespace, so it is
+# allowed only where the delete of one object there is.
+collection_scopes := [[ns, resource] |
+	some ns in ["production", "kube-system", "staging", ""]
+	some resource in ["pods", "configmaps", "nodes", "namespaces"]
+]
+
+allowed_scopes(name) := {[ns, resource] |
+	some [ns, resource] in collection_scopes
+	d := kubernetes.decision with input as delete_input(resource, ns, name)
+	d.allow == true
+}
+
+test_deletecollection_is_at_least_as_strict_as_delete if {
+	allowed_scopes("") == {["staging", "pods"], ["staging", "configmaps"]}
+	allowed_scopes("") - allowed_scopes("x") == set()
+}
+
+test_crd_delete_denied if {
+	doc := object.union(delete_input("customresourcedefinitions", "", "widgets.example.com"), {"request": {"resource": {"group": "apiextensions.k8s.io"}}})
+	d := kubernetes.deny with input as doc
+	d == {{
+		"rule": "protected-namespace-delete",
+		"msg": `deleting customresourcedefinitions "widgets.example.com" deletes every object of its kind in every namespace, protected namespaces included, and is not allowed [protected-namespace-delete]`,
+	}}
+}
+
+test_node_delete_denied if {
+	d := kubernetes.deny with input as delete_input("nodes", "", "worker-1")
+	rules_of(d) == {"protected-namespace-delete"}
+}
+
+test_custom_resource_named_like_a_crd_in_another_group_allowed if {
+	d := kubernetes.decision with input as delete_input("customresourcedefinitions", "", "x")
+	d.allow == true
+}

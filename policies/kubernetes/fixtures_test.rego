@@ -107,3 +107,60 @@ dry_run(doc) := object.union(doc, {"request": {"dryRun": true}})
 
 # rules_of lists the rule ids of a set of violations.
 rules_of(violations) := {v.rule | some v in violations}
+
+# eviction_input: POST pods/<name>/eviction (kubectl drain), as the gateway
+# builds it for a JSON body: a CREATE of the pods/eviction subresource.
+eviction_input(namespace, name) := review({
+	"kind": {"group": "policy", "version": "v1", "kind": "Eviction"},
+	"resource": {"group": "", "version": "v1", "resource": "pods"},
+	"subResource": "eviction",
+	"requestSubResource": "eviction",
+	"operation": "CREATE",
+	"namespace": namespace,
+	"name": name,
+	"object": {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}},
+	"options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
+})
+
+# ephemeral_input: kubectl debug's PATCH of pods/ephemeralcontainers; object is
+# the whole Pod as it would be stored, with `spec`.
+ephemeral_input(namespace, spec, user) := review({
+	"kind": {"group": "", "version": "v1", "kind": "Pod"},
+	"resource": {"group": "", "version": "v1", "resource": "pods"},
+	"subResource": "ephemeralcontainers",
+	"requestSubResource": "ephemeralcontainers",
+	"operation": "UPDATE",
+	"namespace": namespace,
+	"name": "web-0",
+	"userInfo": user,
+	"object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "namespace": namespace}, "spec": spec},
+	"oldObject": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "namespace": namespace}, "spec": json.remove(spec, ["ephemeralContainers"])},
+	"options": {"apiVersion": "meta.k8s.io/v1", "kind": "PatchOptions"},
+})
+
+# proxy_input: a CONNECT of <resource>/<name>/proxy in `namespace` ("" for nodes).
+proxy_input(resource, namespace, user) := review({
+	"kind": {"group": "", "version": "v1", "kind": "ProxyOptions"},
+	"resource": {"group": "", "version": "v1", "resource": resource},
+	"subResource": "proxy",
+	"requestSubResource": "proxy",
+	"operation": "CONNECT",
+	"namespace": namespace,
+	"name": "n1",
+	"userInfo": user,
+	"object": {"kind": "ProxyOptions", "apiVersion": "v1", "path": "/run/kube-system/etcd-0/etcd"},
+})
+
+# binding_input: POST pods/<name>/binding, the scheduler's write.
+binding_input(namespace, name, user) := review({
+	"kind": {"group": "", "version": "v1", "kind": "Binding"},
+	"resource": {"group": "", "version": "v1", "resource": "pods"},
+	"subResource": "binding",
+	"requestSubResource": "binding",
+	"operation": "CREATE",
+	"namespace": namespace,
+	"name": name,
+	"userInfo": user,
+	"object": {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name}, "target": {"kind": "Node", "name": "control-plane-1"}},
+	"options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
+})

@@ -44,6 +44,9 @@ test_dry_run_gets_the_same_decision if {
 		connect_input("exec", "kube-system", alice),
 		connect_input("exec", "dev", alice),
 		workload_input("Deployment", good_labels, pod_spec([container("nginx", "nginx:1.27.3")])),
+		eviction_input("kube-system", "coredns-0"),
+		binding_input("default", "web-0", alice),
+		proxy_input("nodes", "", alice),
 	]
 	every doc in inputs {
 		real := kubernetes.decision with input as doc
