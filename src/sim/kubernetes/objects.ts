@@ -7,7 +7,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { applyKubePatch, type KubePatchError } from '../../upstreams/kubernetes/patch.js';
 import { apiVersionOf, findByKind, RESOURCES, type ResourceDef } from './resources.js';
-import { alreadyExists, badRequest, conflict, invalid, notFound, patchNotApplicable, unprocessable, unsupportedPatchType } from './status.js';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  patchNotApplicable,
+  requestEntityTooLarge,
+  unprocessable,
+  unsupportedPatchType,
+} from './status.js';
 import { rfc3339, type KubeObject, type KubeStore } from './store.js';
 
 const NAMESPACES = findByKind('v1', 'Namespace')!;
@@ -111,6 +121,29 @@ function applyDefaults(def: ResourceDef, obj: KubeObject): void {
   }
 }
 
+/** Which part of an object a write may change: all of it, its status or (pods) its ephemeral containers. */
+type Part = 'main' | 'status' | 'ephemeralcontainers';
+
+type Containers = { name?: unknown }[];
+
+/**
+ * The ephemeral containers subresource changes only spec.ephemeralContainers, and only by adding to it
+ * (pkg/registry/core/pod EphemeralContainersStrategy; validation.ValidatePodEphemeralContainersUpdate refuses
+ * changing or removing one, in the message used here).
+ */
+function ephemeralContainersUpdate(current: KubeObject, input: KubeObject): Containers {
+  const before = ((current.spec as { ephemeralContainers?: Containers } | undefined)?.ephemeralContainers ?? []);
+  const after = ((input.spec as { ephemeralContainers?: Containers } | undefined)?.ephemeralContainers ?? []);
+  before.forEach((old, i) => {
+    const kept = after.find((c) => c.name === old.name);
+    if (!kept || JSON.stringify(kept) !== JSON.stringify(old)) {
+      throw invalid({ kind: 'Pod', group: '' }, current.metadata.name ?? '', `spec.ephemeralContainers[${i}]`,
+        `Forbidden: existing ephemeral containers ${JSON.stringify(old.name)} may not be changed`, 'FieldValueInvalid');
+    }
+  });
+  return after;
+}
+
 export interface WriteResult {
   object: KubeObject;
   /** 201 for creates, 200 otherwise. */
@@ -181,7 +214,7 @@ export class Registry {
     current: KubeObject,
     input: KubeObject,
     dryRun: boolean,
-    part: 'main' | 'status',
+    part: Part,
   ): WriteResult {
     this.checkTypeAndNamespace(def, namespace, input);
     const obj = structuredClone(input);
@@ -194,6 +227,8 @@ export class Registry {
     if (part === 'status') {
       // The status subresource changes only .status (and metadata the user owns is ignored).
       next = { ...current, status: obj.status };
+    } else if (part === 'ephemeralcontainers') {
+      next = { ...current, spec: { ...((current.spec as object) ?? {}), ephemeralContainers: ephemeralContainersUpdate(current, obj) } };
     } else {
       next = { ...obj, metadata: { ...obj.metadata, name } };
       if (hasStatusSubresource(def) && def.kind !== 'Namespace') next.status = current.status;
@@ -216,7 +251,7 @@ export class Registry {
     body: Buffer,
     contentType: string,
     dryRun: boolean,
-    part: 'main' | 'status' = 'main',
+    part: Part = 'main',
   ): WriteResult {
     const current = this.store.find(def, namespace, name);
     const isApply = contentType.toLowerCase().startsWith('application/apply-patch+yaml');
@@ -233,6 +268,12 @@ export class Registry {
     const current = this.store.find(def, namespace, name);
     if (!current) throw notFound(def, name);
     return this.replace(def, namespace, name, current, input, dryRun, 'status');
+  }
+
+  updateEphemeralContainers(def: ResourceDef, namespace: string | undefined, name: string, input: KubeObject, dryRun: boolean): WriteResult {
+    const current = this.store.find(def, namespace, name);
+    if (!current) throw notFound(def, name);
+    return this.replace(def, namespace, name, current, input, dryRun, 'ephemeralcontainers');
   }
 
   delete(def: ResourceDef, namespace: string | undefined, name: string, dryRun: boolean): KubeObject {
@@ -311,6 +352,7 @@ function runPatch(current: object | undefined, body: Buffer, contentType: string
       const { status, message } = err as KubePatchError;
       if (status === 415) throw unsupportedPatchType();
       if (status === 422) throw patchNotApplicable();
+      if (status === 413) throw requestEntityTooLarge(message);
       throw badRequest(message);
     }
     throw err;

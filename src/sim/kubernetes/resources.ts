@@ -30,6 +30,8 @@ export interface ResourceDef {
 
 const CRUD = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const STATUS: Subresource = { name: 'status', kind: '', verbs: ['get', 'patch', 'update'] };
+/** Connect verbs of the proxy subresources, as discovery lists them. */
+const PROXY_VERBS = ['create', 'delete', 'get', 'patch', 'update'];
 const SCALE: Subresource = { name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] };
 
 function r(
@@ -55,7 +57,15 @@ export const RESOURCES: readonly ResourceDef[] = [
       { name: 'portforward', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
       { name: 'binding', kind: 'Binding', verbs: ['create'] },
       { name: 'eviction', kind: 'Eviction', group: 'policy', version: 'v1', verbs: ['create'] },
+      { name: 'ephemeralcontainers', kind: 'Pod', verbs: ['get', 'patch', 'update'] },
+      { name: 'proxy', kind: 'PodProxyOptions', verbs: PROXY_VERBS },
     ],
+  }),
+  // The pre-subresource way to bind a pod (POST namespaces/<ns>/bindings, metadata.name = the pod).
+  r('', 'v1', 'bindings', 'Binding', true, { verbs: ['create'] }),
+  r('', 'v1', 'nodes', 'Node', false, {
+    shortNames: ['no'],
+    subresources: [STATUS, { name: 'proxy', kind: 'NodeProxyOptions', verbs: PROXY_VERBS }],
   }),
   r('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
   r('', 'v1', 'secrets', 'Secret', true),
@@ -64,7 +74,11 @@ export const RESOURCES: readonly ResourceDef[] = [
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
     subresources: [STATUS],
   }),
-  r('', 'v1', 'services', 'Service', true, { shortNames: ['svc'], categories: ['all'], subresources: [STATUS] }),
+  r('', 'v1', 'services', 'Service', true, {
+    shortNames: ['svc'],
+    categories: ['all'],
+    subresources: [STATUS, { name: 'proxy', kind: 'ServiceProxyOptions', verbs: PROXY_VERBS }],
+  }),
   r('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
   r('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
   r('apps', 'v1', 'deployments', 'Deployment', true, { shortNames: ['deploy'], categories: ['all'], subresources: [SCALE, STATUS] }),

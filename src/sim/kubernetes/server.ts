@@ -31,10 +31,11 @@ import { createStreamServer, rejectUpgrade, serveStream } from './exec.js';
 import { Registry } from './objects.js';
 import { buildOpenApiV3 } from './openapi.js';
 import { parseResourcePath, type ResourcePath } from './paths.js';
-import { apiVersionOf, type ResourceDef } from './resources.js';
+import { apiVersionOf, findResource, type ResourceDef } from './resources.js';
 import { seed } from './seed.js';
 import { matchesSelectors } from './selectors.js';
 import {
+  alreadyBound,
   badRequest,
   detailsOf,
   invalid,
@@ -77,6 +78,11 @@ export interface KubeSim {
   clearRequests(): void;
   store: KubeStore;
 }
+
+const PODS = findResource('', 'v1', 'pods')!;
+
+/** {pods,services,nodes}/<name>/proxy[/<path>], with the namespace for pods and services. */
+const PROXY_PATH = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(pods|services|nodes)\/([^/]+)\/proxy(\/.*)?$/;
 
 /** Watches end after this long unless `timeoutSeconds` says otherwise. */
 const DEFAULT_WATCH_SECONDS = 1800;
@@ -288,9 +294,29 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
       return sendJSON(res, 200, doc);
     }
 
+    const proxied = PROXY_PATH.exec(path);
+    if (proxied) return proxy(req, res, proxied);
     const parsed = parseResourcePath(path);
     if (!parsed.ok) throw pathNotFound();
     return resource(req, res, url, parsed.path, body, user);
+  }
+
+  /**
+   * {pods,services,nodes}/<name>/proxy[/<path>]: the apiserver relays any method to the pod, the service's
+   * endpoints or the node's kubelet (pkg/registry/core/{pod,service,node}/rest ProxyREST). The simulator has
+   * none of those behind it, so it answers for them, after the same existence check.
+   */
+  function proxy(req: IncomingMessage, res: ServerResponse, m: RegExpExecArray): void {
+    const [, namespace, plural, target, rest] = m;
+    const parsed = parseResourcePath(`/api/v1/${namespace ? `namespaces/${namespace}/` : ''}${plural}`);
+    if (!parsed.ok || parsed.path.def.namespaced !== (namespace !== undefined)) throw pathNotFound();
+    // The name may carry a scheme and a port: [scheme:]name[:port] (net.SplitSchemeNamePort).
+    const segments = decodeURIComponent(target!).split(':');
+    const name = segments.length === 3 ? segments[1]! : segments[0]!;
+    if (!store.find(parsed.path.def, namespace, name)) throw notFound(parsed.path.def, name);
+    const text = `${req.method ?? 'GET'} ${rest ?? '/'} proxied to ${parsed.path.def.singular} ${name}\n`;
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   async function resource(
@@ -323,11 +349,19 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
         if (wantsTable(req.headers.accept)) return sendJSON(res, 200, toTable(def, items, store.resourceVersion, q.get('includeObject')));
         return sendJSON(res, 200, { kind: listKind(def), apiVersion: apiVersionOf(def), metadata: { resourceVersion: store.resourceVersion }, items });
       }
+      if (method === 'POST' && def.kind === 'Binding') {
+        const input = decodeBody(body, req.headers['content-type']);
+        const podName = input.metadata?.name;
+        if (typeof podName !== 'string' || !podName) throw badRequest('binding metadata.name (the pod) is required');
+        return bind(res, namespace, podName, input, dryRun);
+      }
       if (method === 'POST') {
         const created = registry.create(def, namespace, decodeBody(body, req.headers['content-type']), dryRun);
         return sendObject(req, res, created.code, created.object);
       }
-      if (method === 'DELETE' && def.verbs.includes('deletecollection')) {
+      // Across all namespaces the apiserver serves only list and watch (endpoints/installer.go registers no
+      // DELETECOLLECTION on the cluster-wide path of a namespaced resource).
+      if (method === 'DELETE' && def.verbs.includes('deletecollection') && (!def.namespaced || namespace !== undefined)) {
         const items = store.list(def, namespace).filter((o) => matchesSelectors(o, q));
         const deleted = items.map((o) => registry.delete(def, o.metadata.namespace, o.metadata.name!, dryRun));
         return sendJSON(res, 200, { kind: listKind(def), apiVersion: apiVersionOf(def), metadata: { resourceVersion: store.resourceVersion }, items: deleted });
@@ -385,14 +419,25 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
         const pod = store.find(def, namespace, name);
         if (!pod) throw notFound(def, name);
         const input = decodeBody(body, req.headers['content-type']);
-        if (subresource === 'binding') {
-          const target = (input.target as { name?: string } | undefined)?.name;
-          if (!target) throw badRequest('binding target name is required');
-          if (!dryRun) store.write(def, { ...pod, spec: { ...((pod.spec as object) ?? {}), nodeName: target } }, 'MODIFIED');
-        } else if (!dryRun) {
-          registry.delete(def, namespace, name, false);
-        }
+        if (subresource === 'binding') return bind(res, namespace, name, input, dryRun);
+        if (!dryRun) registry.delete(def, namespace, name, false);
         return sendJSON(res, 201, success(undefined, 201));
+      }
+      case 'ephemeralcontainers': {
+        if (def.kind !== 'Pod') throw pathNotFound();
+        if (method === 'GET') {
+          const pod = store.find(def, namespace, name);
+          if (!pod) throw notFound(def, name);
+          return sendObject(req, res, 200, pod);
+        }
+        if (method === 'PUT') {
+          const updated = registry.updateEphemeralContainers(def, namespace, name, decodeBody(body, req.headers['content-type']), dryRun);
+          return sendObject(req, res, 200, updated.object);
+        }
+        if (method === 'PATCH') {
+          return sendObject(req, res, 200, registry.patch(def, namespace, name, body, req.headers['content-type'] ?? '', dryRun, 'ephemeralcontainers').object);
+        }
+        throw methodNotAllowed();
       }
       default:
         throw pathNotFound();
@@ -418,6 +463,22 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
       default:
         throw methodNotAllowed();
     }
+  }
+
+  /**
+   * Binds a pod to a node: sets spec.nodeName, once (pkg/registry/core/pod/storage BindingREST.setPodNodeAndMetadata
+   * answers 409 for a pod that already has a node).
+   */
+  function bind(res: ServerResponse, namespace: string | undefined, name: string, input: KubeObject, dryRun: boolean): void {
+    const def = PODS;
+    const pod = store.find(def, namespace, name);
+    if (!pod) throw notFound(def, name);
+    const target = (input.target as { name?: string } | undefined)?.name;
+    if (!target) throw badRequest('binding target name is required');
+    const bound = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (bound) throw alreadyBound(name, bound);
+    if (!dryRun) store.write(def, { ...pod, spec: { ...((pod.spec as object) ?? {}), nodeName: target } }, 'MODIFIED');
+    sendJSON(res, 201, success(undefined, 201));
   }
 
   /**

@@ -71,6 +71,16 @@ export const conflict = (def: ResourceDef, name: string) =>
     detailsOf(def, name),
   );
 
+/** A binding of a pod that already has a node (BindingREST.assignPod: a storage conflict naming pods/binding). */
+export const alreadyBound = (name: string, node: string) =>
+  failure(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${node}"`, {
+    name,
+    kind: 'pods/binding',
+  });
+
+/** 413 for a patch beyond the server's limits (apierrors.NewRequestEntityTooLargeError). */
+export const requestEntityTooLarge = (message: string) => failure(413, 'RequestEntityTooLarge', `Request entity too large: ${message}`);
+
 export const badRequest = (message: string) => failure(400, 'BadRequest', message);
 
 /**
