@@ -210,6 +210,7 @@ export class Gate {
       reasons: f.reasons,
       warnings: f.warnings,
       ...(f.error ? { error: f.error } : {}),
+      ...(classified?.forward ? { precondition: classified.forward.precondition } : {}),
       upstream_status: null,
       latency_ms: Number((performance.now() - f.started).toFixed(3)),
     };

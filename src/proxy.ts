@@ -173,9 +173,12 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       return reply;
     }
     const forwardedAt = performance.now();
-    const contentType = request.headers['content-type'];
+    // The adapter may pin the write to the object version the policy judged: the client's body plus only a
+    // precondition, recorded in the decision (classified.forward).
+    const sent = classified.forward?.body ?? body;
+    const contentType = classified.forward?.contentType ?? request.headers['content-type'];
     return reply.from(source, {
-      ...(body && body.length ? { body, contentType: contentType ?? 'application/octet-stream' } : { body: null }),
+      ...(sent && sent.length ? { body: sent, contentType: contentType ?? 'application/octet-stream' } : { body: null }),
       rewriteRequestHeaders: (_req, headers) => ({ ...cleanRequestHeaders(headers), 'x-decision-id': verdict.decisionId }),
       rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {

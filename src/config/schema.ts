@@ -25,6 +25,12 @@ const kubernetesOptions = z.strictObject({
    * `none`: userInfo carries only what the request says (impersonation headers).
    */
   identity: z.enum(['selfsubjectreview', 'none']).default('selfsubjectreview'),
+  /**
+   * With `resolve: dryrun`, JSON and YAML creates and updates are replayed upstream with dryRun=All too, so the
+   * policy sees the object as the apiserver will store it (Go zero values for nulls, defaults, YAML 1.1), at the
+   * cost of one more upstream round trip per create and update. false: the body as sent (see policies/README.md).
+   */
+  dryRunWrites: z.boolean().default(true),
 });
 
 const upstream = z.strictObject({
@@ -47,7 +53,7 @@ const upstream = z.strictObject({
   tls: tlsClient.default({ insecureSkipVerify: false }),
   /** Per-request upstream timeout for non-streaming calls (ms). Watches and upgrades are not cut. */
   timeoutMs: z.number().int().positive().default(30_000),
-  kubernetes: kubernetesOptions.default({ resolve: 'dryrun', identity: 'selfsubjectreview' }),
+  kubernetes: kubernetesOptions.default({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true }),
 });
 
 export const configSchema = z.strictObject({

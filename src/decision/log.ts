@@ -31,6 +31,8 @@ export interface DecisionEvent {
   reasons: string[];
   warnings: string[];
   error?: { code: string; message: string };
+  /** A precondition the gateway added to the forwarded body (the client's body plus only this), e.g. {"resourceVersion": "4711"}. */
+  precondition?: Record<string, string>;
   /** Filled by the `writegate/upstream` event that follows an allowed write. */
   upstream_status: number | null;
   latency_ms: number;

@@ -20,6 +20,18 @@ export interface Classified {
   summary: string;
   /** Adapter-specific parse of the request, handed back to buildInput. */
   detail: unknown;
+  /**
+   * Set by buildInput when the bytes to forward are the client's body plus a precondition that pins the write to
+   * the object version the policy judged (src/upstreams/kubernetes/pin.ts); the decision log records it.
+   */
+  forward?: ForwardedBody;
+}
+
+export interface ForwardedBody {
+  body: Buffer;
+  contentType: string;
+  /** What was added, e.g. {"resourceVersion": "4711"}. */
+  precondition: Record<string, string>;
 }
 
 export interface Violation {

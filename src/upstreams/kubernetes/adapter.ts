@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseAllDocuments } from 'yaml';
 import type { UpstreamConfig } from '../../config/schema.js';
 import { WritegateError, isWritegateError } from '../../errors.js';
-import { parseJsonStrict } from '../../http/json.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient, UpstreamResponse } from '../client.js';
-import type { Classified, GateRequest, UpstreamAdapter } from '../types.js';
+import type { Classified, ForwardedBody, GateRequest, UpstreamAdapter } from '../types.js';
 import { KubeIdentity, impersonatedUser, credentialHeaders, type UserInfo } from './identity.js';
 import { kindOf, subresourceKind } from './kinds.js';
-import { applyKubePatch } from './patch.js';
+import { decodeJson, decodeWriteBody } from './body.js';
+import { maskKubeInput } from './mask.js';
+import { PROTOBUF, queryBool, writeOptions } from './options.js';
+import { applyKubePatch, KubePatchError } from './patch.js';
+import { pinJsonPatch, pinObjectBody } from './pin.js';
 import { decodeKubeProtobuf } from './protobuf.js';
 import { kubeRequestInfo, type KubeRequestInfo } from './request-info.js';
 import { renderDeny, renderError, warningHeaders } from './render.js';
@@ -32,7 +34,6 @@ const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-o
 const PATCH_TYPES = new Set([
   'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml',
 ]);
-const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 interface KubeDetail {
   info: KubeRequestInfo;
@@ -46,25 +47,6 @@ function mediaType(headers: IncomingHttpHeaders): string {
   return (typeof ct === 'string' ? ct.split(';')[0] ?? '' : '').trim().toLowerCase();
 }
 
-function parseYamlDocument(text: string): unknown {
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
-  if (!Array.isArray(docs) || docs.length !== 1) throw new WritegateError('WG_ERR_MALFORMED_BODY', 'expected exactly one YAML document');
-  const doc = docs[0]!;
-  if (doc.errors.length) throw new WritegateError('WG_ERR_MALFORMED_BODY', doc.errors[0]!.message);
-  return doc.toJSON();
-}
-
-/** Decodes a JSON or YAML write body; protobuf is handled by the resolver. */
-function decodeBody(body: Buffer, type: string): unknown {
-  const text = body.toString('utf8');
-  if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
-    // apply-patch+yaml bodies are usually JSON (kubectl sends JSON), which is YAML too; parse JSON strictly first.
-    const trimmed = text.trimStart();
-    return trimmed.startsWith('{') ? parseJsonStrict(text) : parseYamlDocument(text);
-  }
-  return parseJsonStrict(text);
-}
-
 function first(query: Record<string, string[]>, key: string): string | undefined {
   return query[key]?.[0];
 }
@@ -73,40 +55,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The options document admission carries, built from query parameters (and the DeleteOptions body). */
-function optionsFor(info: KubeRequestInfo, query: Record<string, string[]>, body: unknown): Record<string, unknown> | null {
-  const common = {
-    apiVersion: 'meta.k8s.io/v1',
-    ...(query.dryRun ? { dryRun: query.dryRun } : {}),
-    ...(first(query, 'fieldManager') !== undefined ? { fieldManager: first(query, 'fieldManager') } : {}),
-  };
-  switch (info.verb) {
-    case 'create': return { kind: 'CreateOptions', ...common, ...(query.fieldValidation ? { fieldValidation: first(query, 'fieldValidation') } : {}) };
-    case 'update': return { kind: 'UpdateOptions', ...common, ...(query.fieldValidation ? { fieldValidation: first(query, 'fieldValidation') } : {}) };
-    case 'patch': return {
-      kind: 'PatchOptions', ...common,
-      ...(query.force ? { force: first(query, 'force') === 'true' } : {}),
-      ...(query.fieldValidation ? { fieldValidation: first(query, 'fieldValidation') } : {}),
-    };
-    case 'delete':
-    case 'deletecollection': {
-      const fromBody = isObject(body) ? body : {};
-      const opts: Record<string, unknown> = { ...fromBody, kind: 'DeleteOptions', ...common };
-      const pp = first(query, 'propagationPolicy');
-      if (pp !== undefined) opts.propagationPolicy = pp;
-      const gp = first(query, 'gracePeriodSeconds');
-      if (gp !== undefined && /^-?\d+$/.test(gp)) opts.gracePeriodSeconds = Number(gp);
-      return opts;
-    }
-    default: return null;
-  }
-}
-
 /** PodExecOptions and friends, from the query the way the apiserver's connect handlers read it. */
 function connectOptions(info: KubeRequestInfo, query: Record<string, string[]>): Record<string, unknown> {
   const sk = subresourceKind(info.resource, info.subresource);
   const kind = sk?.kind ?? 'ConnectOptions';
-  const flag = (k: string): boolean => { const v = first(query, k); return v !== undefined && v !== '0' && v.toLowerCase() !== 'false'; };
+  const flag = (k: string): boolean => query[k] !== undefined && queryBool(query[k]);
   const opts: Record<string, unknown> = { kind, apiVersion: 'v1' };
   if (info.subresource === 'exec' || info.subresource === 'attach') {
     if (info.subresource === 'exec') opts.command = query.command ?? [];
@@ -166,21 +119,51 @@ function inRequestNamespace(obj: Record<string, unknown>, info: KubeRequestInfo)
   return { ...obj, metadata: { ...meta, namespace: info.namespace } };
 }
 
-const MASK = '**masked**';
+interface Resolved {
+  object: Record<string, unknown>;
+  oldObject: Record<string, unknown> | null;
+  created: boolean;
+  /** The object is the upstream's answer to a dry run of this very write. */
+  dryRun: boolean;
+}
 
-function maskSecret(obj: unknown): unknown {
-  if (!isObject(obj) || obj.kind !== 'Secret') return obj;
-  const out: Record<string, unknown> = { ...obj };
-  for (const key of ['data', 'stringData']) {
-    const v = out[key];
-    if (isObject(v)) out[key] = Object.fromEntries(Object.keys(v).map((k) => [k, MASK]));
+function resourceVersionOf(o: Record<string, unknown> | null): string {
+  return o && isObject(o.metadata) && typeof o.metadata.resourceVersion === 'string' ? o.metadata.resourceVersion : '';
+}
+
+/**
+ * The client's body plus a precondition on `rv` (./pin.ts), or undefined when the client's body already carries
+ * one. A YAML body that needs one is forwarded as the JSON it decoded to (./yaml.ts refuses what it cannot decode
+ * exactly as the apiserver does); a protobuf update must carry its own.
+ */
+function pinned(bytes: Buffer, type: string, parsed: unknown, rv: string, contentType: string): ForwardedBody | undefined {
+  const text = bytes.toString('utf8');
+  const precondition = { resourceVersion: rv };
+  const withText = (body: string | undefined, ct = contentType): ForwardedBody | undefined =>
+    body === undefined ? undefined : { body: Buffer.from(body), contentType: ct, precondition };
+  if (type === PROTOBUF) {
+    if (resourceVersionOf(decodeLocally(bytes))) return undefined;
+    throw new WritegateError('WG_ERR_BAD_REQUEST', 'a protobuf update must carry metadata.resourceVersion');
   }
-  const meta = out.metadata;
-  if (isObject(meta) && isObject(meta.annotations) && 'kubectl.kubernetes.io/last-applied-configuration' in meta.annotations) {
-    // kubectl apply copies the whole Secret, data included, into this annotation.
-    out.metadata = { ...meta, annotations: { ...meta.annotations, 'kubectl.kubernetes.io/last-applied-configuration': MASK } };
+  if (type === 'application/json-patch+json') return withText(pinJsonPatch(text, rv));
+  if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {
+    if (isJsonText(text)) return withText(pinObjectBody(text, rv));
+    if (!isObject(parsed)) throw new WritegateError('WG_ERR_MALFORMED_BODY', 'the body must be a YAML object');
+    if (resourceVersionOf(parsed)) return undefined;
+    const meta = isObject(parsed.metadata) ? parsed.metadata : {};
+    // apply-patch+yaml takes JSON as it is; a YAML update body becomes an application/json one.
+    return withText(JSON.stringify({ ...parsed, metadata: { ...meta, resourceVersion: rv } }), type === 'application/yaml' ? 'application/json' : contentType);
   }
-  return out;
+  return withText(pinObjectBody(text, rv));
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    decodeJson(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class KubernetesAdapter implements UpstreamAdapter {
@@ -231,15 +214,19 @@ export class KubernetesAdapter implements UpstreamAdapter {
     const { info, rawPath, rawQuery, query } = classified.detail as KubeDetail;
     const type = mediaType(req.headers);
 
+    // The options first: a DELETE takes them from its body, and whether they make this a dry run decides what the
+    // write does upstream.
+    const opts = writeOptions(info, query, info.operation === 'DELETE' ? bytes : Buffer.alloc(0), type);
+
     let parsed: unknown;
-    const hasBody = bytes.length > 0 && info.operation !== 'CONNECT';
+    const hasBody = bytes.length > 0 && (info.operation === 'CREATE' || info.operation === 'UPDATE');
     if (hasBody) {
       if (type === PROTOBUF) {
         if (info.verb === 'patch') throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', 'a patch body cannot be protobuf');
       } else if (info.verb === 'patch' ? !PATCH_TYPES.has(type) : !(type === '' || type === 'application/json' || type === 'application/yaml')) {
         throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content type "${type}" for ${info.verb}`);
       } else {
-        parsed = decodeBody(bytes, type);
+        parsed = decodeWriteBody(bytes, type);
       }
     }
 
@@ -252,43 +239,63 @@ export class KubernetesAdapter implements UpstreamAdapter {
       }
       return null;
     };
-    const replayDryRun = async (): Promise<Record<string, unknown>> => {
+    const replayDryRun = async (): Promise<{ object: Record<string, unknown>; created: boolean }> => {
       const headers: Record<string, string | string[] | undefined> = { ...creds, accept: 'application/json', 'content-type': req.headers['content-type'] };
       const res = await upstream.request(req.method, dryRunUrl(rawPath, rawQuery), headers, bytes);
       const obj = jsonOf(res);
       if (res.status >= 300 || !isObject(obj)) throw rejected(res, 'the dry run of this write');
-      if (res.status === 201) created = true;
-      return obj;
+      return { object: obj, created: res.status === 201 };
+    };
+
+    const local = this.cfg.kubernetes.resolve === 'local';
+    // The dry run of a create on a subresource answers with what its handler made, not with what admission
+    // sees: serviceaccounts/token with a freshly signed, valid token (which would land in the policy input and
+    // in both decision logs), pods/eviction and pods/binding with a Status. Those bodies are decoded here.
+    const subresourceCreate = info.operation === 'CREATE' && info.subresource !== '';
+    const viaDryRun = !local && !subresourceCreate && (type === PROTOBUF || info.verb === 'patch' || this.cfg.kubernetes.dryRunWrites);
+    const resolveObject = async (): Promise<Resolved> => {
+      const oldObject = info.operation === 'UPDATE' ? await getCurrent() : null;
+      if (viaDryRun) {
+        const { object, created } = await replayDryRun();
+        // A handler that stores nothing (e.g. bindings) answers a dry run with a Status; admission sees the body.
+        if (object.kind === 'Status' && isObject(parsed) && parsed.kind !== 'Status') return { object: inRequestNamespace(parsed, info), oldObject, created: false, dryRun: false };
+        return { object, oldObject, created, dryRun: true };
+      }
+      if (type === PROTOBUF) return { object: decodeLocally(bytes), oldObject, created: false, dryRun: false };
+      if (info.verb === 'patch') {
+        // An apply body is handed over as the JSON it decoded to (./yaml.ts), so no other YAML reading of it counts.
+        const patch = type === 'application/apply-patch+yaml' ? Buffer.from(JSON.stringify(parsed)) : bytes;
+        try {
+          // Only an apply patch succeeds on an object that does not exist: it creates it.
+          return { object: applyKubePatch(oldObject ?? undefined, patch, type) as Record<string, unknown>, oldObject, created: oldObject === null, dryRun: false };
+        } catch (err) {
+          const code = err instanceof KubePatchError ? err.code : 'WG_PATCH_INVALID';
+          throw new WritegateError('WG_ERR_MALFORMED_BODY', `the patch cannot be applied (${code})`, { cause: err });
+        }
+      }
+      if (!isObject(parsed)) throw new WritegateError('WG_ERR_MALFORMED_BODY', 'the body must be a JSON or YAML object');
+      return { object: inRequestNamespace(parsed, info), oldObject, created: false, dryRun: false };
     };
 
     let object: Record<string, unknown> | null = null;
     let oldObject: Record<string, unknown> | null = null;
     let created = false;
-    const local = this.cfg.kubernetes.resolve === 'local';
     switch (info.operation) {
       case 'CREATE':
       case 'UPDATE': {
-        if (info.operation === 'UPDATE') oldObject = await getCurrent();
-        if (type === PROTOBUF && hasBody) {
-          // The dry run of a create on a subresource answers with what its handler made, not with what admission
-          // sees: serviceaccounts/token with a freshly signed, valid token (which would land in the policy input and
-          // in both decision logs), pods/eviction and pods/binding with a Status. Those bodies are decoded here.
-          object = local || (info.operation === 'CREATE' && info.subresource) ? decodeLocally(bytes) : await replayDryRun();
-        } else if (info.verb === 'patch') {
-          if (local) {
-            try {
-              object = applyKubePatch(oldObject ?? undefined, bytes, type) as Record<string, unknown>;
-              // Only an apply patch succeeds on an object that does not exist: it creates it.
-              created = oldObject === null;
-            } catch (err) {
-              throw new WritegateError('WG_ERR_MALFORMED_BODY', (err as Error).message, { cause: err });
-            }
-          } else {
-            object = await replayDryRun();
+        let r = await resolveObject();
+        // The old object (a GET) and the dry-run result must be of one version: a write in between is retried once.
+        if (r.dryRun && r.oldObject && !r.created && resourceVersionOf(r.oldObject) !== resourceVersionOf(r.object)) {
+          r = await resolveObject();
+          if (r.oldObject && !r.created && resourceVersionOf(r.oldObject) !== resourceVersionOf(r.object)) {
+            throw new WritegateError('WG_ERR_RESOLVE_FAILED', 'the object changed while the gateway resolved this write; retry it');
           }
-        } else {
-          if (!isObject(parsed)) throw new WritegateError('WG_ERR_MALFORMED_BODY', 'the body must be a JSON or YAML object');
-          object = inRequestNamespace(parsed, info);
+        }
+        ({ object, oldObject, created } = r);
+        if (info.operation === 'UPDATE' && !created && !opts.dryRun) {
+          const rv = resourceVersionOf(r.dryRun ? r.object : r.oldObject);
+          if (rv) classified.forward = pinned(bytes, type, parsed, rv, req.headers['content-type'] ?? type);
+          else if (r.dryRun || r.oldObject) throw new WritegateError('WG_ERR_BAD_REQUEST', 'the object has no resourceVersion to pin this write to');
         }
         break;
       }
@@ -316,8 +323,9 @@ export class KubernetesAdapter implements UpstreamAdapter {
       const v = req.headers[h];
       if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(', ') : v;
     }
-    const dryRun = (query.dryRun ?? []).includes('All');
-    const name = info.name || (object && isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '');
+    // A create's name is the one its body gives ("" for generateName), not one a dry run generated.
+    const named = (o: unknown): string => (isObject(o) && isObject(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : '');
+    const name = info.name || (isObject(parsed) ? named(parsed) : named(object));
     // A create names its object in the body; let the log line say which.
     if (!info.name && name && classified.summary.endsWith('/')) classified.summary += name;
     return {
@@ -337,8 +345,8 @@ export class KubernetesAdapter implements UpstreamAdapter {
         userInfo: user,
         object,
         oldObject,
-        dryRun,
-        options: optionsFor(operation === info.operation ? info : { ...info, verb: 'create' }, query, parsed),
+        dryRun: opts.dryRun,
+        options: operation === info.operation ? opts.options : writeOptions({ verb: 'create' }, query, Buffer.alloc(0), type).options,
       },
       version: INPUT_VERSION,
       upstream: this.cfg.name,
@@ -356,8 +364,6 @@ export class KubernetesAdapter implements UpstreamAdapter {
   warningHeaders = warningHeaders;
 
   maskInput(input: Record<string, unknown>): Record<string, unknown> {
-    const request = input.request;
-    if (!isObject(request)) return input;
-    return { ...input, request: { ...request, object: maskSecret(request.object), oldObject: maskSecret(request.oldObject) } };
+    return maskKubeInput(input);
   }
 }

@@ -68,10 +68,11 @@ describe('Kubernetes input builder', () => {
 
   it('gives a body without a namespace the one of the path, as the apiserver does; a Namespace\'s own path none', async () => {
     const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bare' } });
-    const input = await build('dryrun', req('POST', '/api/v1/namespaces/default/configmaps', { 'content-type': 'application/json' }), body);
+    // resolve: local takes the body as sent (resolve: dryrun asks the apiserver, which does the same).
+    const input = await build('local', req('POST', '/api/v1/namespaces/default/configmaps', { 'content-type': 'application/json' }), body);
     expect(input.request.object.metadata).toEqual({ name: 'bare', namespace: 'default' });
     const ns = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-    const put = await build('dryrun', req('PUT', '/api/v1/namespaces/default', { 'content-type': 'application/json' }), ns);
+    const put = await build('local', req('PUT', '/api/v1/namespaces/default', { 'content-type': 'application/json' }), ns);
     expect(put.request.object.metadata).toEqual({ name: 'default' });
   });
 
@@ -97,9 +98,12 @@ describe('Kubernetes input builder', () => {
     expect(sim.requests.filter((q) => q.method === 'POST' && q.url.includes('eviction'))).toHaveLength(0);
   });
 
-  it('gives a delete its current object and DeleteOptions', async () => {
+  it('gives a delete its current object and DeleteOptions (from the body when there is one: the apiserver then ignores the query)', async () => {
     const input = await build('dryrun', req('DELETE', '/api/v1/namespaces/default/configmaps/c1?gracePeriodSeconds=0', { 'content-type': 'application/json' }), '{"propagationPolicy":"Background"}');
-    expect(input.request).toMatchObject({ operation: 'DELETE', object: null, oldObject: { data: { a: '1' } }, options: { kind: 'DeleteOptions', propagationPolicy: 'Background', gracePeriodSeconds: 0 } });
+    expect(input.request).toMatchObject({ operation: 'DELETE', object: null, oldObject: { data: { a: '1' } }, options: { kind: 'DeleteOptions', propagationPolicy: 'Background' } });
+    expect(input.request.options.gracePeriodSeconds).toBeUndefined();
+    const bare = await build('dryrun', req('DELETE', '/api/v1/namespaces/default/configmaps/c1?gracePeriodSeconds=0'));
+    expect(bare.request.options).toEqual({ kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', gracePeriodSeconds: 0 });
   });
 
   it('describes an exec as CONNECT with PodExecOptions', async () => {
