@@ -8,7 +8,7 @@ import { decodeKubeYaml } from './yaml.js';
 
 /** JSON.parse's message without its excerpt of the text: only "at position N" survives, if V8 gave one. */
 function jsonError(err: WritegateError): WritegateError {
-  if (err.message.startsWith('duplicate key')) return new WritegateError('WG_ERR_MALFORMED_BODY', 'a key repeats in a JSON object');
+  if (err.message.includes(': duplicate key')) return new WritegateError('WG_ERR_MALFORMED_BODY', 'a key repeats in a JSON object');
   const at = /position (\d+)/.exec(err.message);
   return new WritegateError('WG_ERR_MALFORMED_BODY', `malformed JSON${at ? ` at position ${at[1]}` : ''}`);
 }
