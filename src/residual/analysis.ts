@@ -163,6 +163,53 @@ function bodyVars(body: AstExpr[] | undefined): Set<string> {
   return out;
 }
 
+/**
+ * Whether a (compiled) body can have several solutions: some ref outside closures has a variable key that
+ * nothing else binds (not a function parameter, not a whole side of a unification), i.e. it iterates —
+ * compiled modules spell `some c in xs` and `xs[_]` that way (`__local2__ = input.cs[__local1__]`).
+ */
+function iterates(body: AstExpr[], params: Set<string>, r: Resolver): boolean {
+  const whole = new Set<string>();
+  for (const e of body) {
+    const t = e.terms;
+    if (!Array.isArray(t) || e.negated) continue;
+    for (const x of (t as Term[]).slice(1)) if (x.type === 'var') whole.add(String(x.value));
+  }
+  let found = false;
+  const visit = (t: Term): void => {
+    if (found) return;
+    switch (t.type) {
+      case 'ref':
+        for (const k of (t.value as Term[]).slice(1)) {
+          if (k.type === 'var' && r.isVar(String(k.value)) && !params.has(String(k.value)) && !whole.has(String(k.value))) found = true;
+          visit(k);
+        }
+        return;
+      case 'call':
+        for (const x of (t.value as Term[]).slice(1)) visit(x);
+        return;
+      case 'array':
+      case 'set':
+        for (const x of t.value as Term[]) visit(x);
+        return;
+      case 'object':
+        for (const [k, v] of t.value as [Term, Term][]) {
+          visit(k);
+          visit(v);
+        }
+        return;
+    }
+  };
+  for (const e of body) {
+    if (e.negated) continue;
+    const t = e.terms;
+    if (Array.isArray(t)) for (const x of (t as Term[]).slice(1)) visit(x);
+    else if (typeof t === 'object' && t !== null && 'type' in t) visit(t as Term);
+    else if (typeof t === 'object' && t !== null && 'domain' in t) visit((t as { domain: Term }).domain);
+  }
+  return found;
+}
+
 /** A literal without variables, refs or calls (`"x"`, `[1, {"a": true}]`). */
 function isConstant(t: Term): boolean {
   if (SCALAR.has(t.type)) return true;
@@ -393,7 +440,9 @@ export function inliningPlan(policiesBody: string): InliningPlan {
         shallowVars(p, pv);
         for (const x of pv) bound.delete(x);
       }
-      if ([...valueVars].some((x) => r.isVar(x) && bound.has(x))) g.multiValued = true;
+      const params = new Set<string>();
+      for (const p of head.args ?? []) shallowVars(p, params);
+      if ([...valueVars].some((x) => r.isVar(x) && bound.has(x)) && iterates(rule.body ?? [], params, r)) g.multiValued = true;
       if (rule.else) g.multiValued = true;
     }
   }
@@ -413,26 +462,26 @@ export function inliningPlan(policiesBody: string): InliningPlan {
       }
     }
   }
-  // Calls with non-constant arguments, per function path.
-  const dynamicCalls = new Set<string>();
+  // Calls per function path, with their operands (compiled modules add the output as a last operand).
+  const calls: [string, Term[]][] = [];
   for (const m of modules) {
     const r = resolvers.get(m)!;
-    walkTerms(m.rules ?? [], (t) => {
-      if (t.type !== 'call') return;
-      const call = t.value as Term[];
+    const note = (call: Term[]): void => {
       if (call[0]?.type !== 'ref') return;
       const target = r.target(call[0].value as Term[]);
-      if (target !== undefined && call.slice(1).some((a) => !isConstant(a))) dynamicCalls.add(target);
+      if (target !== undefined) calls.push([target, call.slice(1)]);
+    };
+    walkTerms(m.rules ?? [], (t) => {
+      if (t.type === 'call') note(t.value as Term[]);
     });
     for (const rule of m.rules ?? []) {
-      for (const e of flatExprs(rule)) {
-        const terms = e.terms;
-        if (!Array.isArray(terms) || (terms[0] as Term | undefined)?.type !== 'ref') continue;
-        const call = terms as Term[];
-        const target = r.target(call[0]!.value as Term[]);
-        if (target !== undefined && call.slice(1).some((a) => !isConstant(a))) dynamicCalls.add(target);
-      }
+      for (const e of flatExprs(rule)) if (Array.isArray(e.terms)) note(e.terms as Term[]);
     }
+  }
+  const dynamicCalls = new Set<string>();
+  for (const [target, args] of calls) {
+    const g = groups.get(target);
+    if (g && args.slice(0, g.arity).some((a) => !isConstant(a))) dynamicCalls.add(target);
   }
   const isRule = (path: string): boolean => [...groups.keys()].some((p) => related(p, path));
   const functions = new Set([...groups.values()].filter((g) => g.kind === 'function').map((g) => g.path));

@@ -20,7 +20,7 @@ import type { Body, CompileResponseV1, Every, Expr, Module, Rule, Term } from '.
 import { BUILTINS, NONDETERMINISTIC, ResidualUnsupported } from './builtins.js';
 import { renderResidual } from './explain.js';
 import { hoistNegation } from './negation.js';
-import { compareStrings, emptyObject, equal, isObject, lookup, RegoSet, type RegoObject, type Value } from './values.js';
+import { compareStrings, decidedByIdentity, emptyObject, equal, isObject, lookup, RegoSet, type RegoObject, type Value } from './values.js';
 
 export { ResidualUnsupported };
 
@@ -865,7 +865,9 @@ class Compiler {
       for (const t of exprOperands(h)) termVarsShallow(t, b);
     }
     if (this.guarded) {
-      for (const t of inPlace) {
+      // PE's own negation rules (`data.partial.__notN__`) hold a negated body's complement: no author's
+      // binding can have been put there, and undefined is their usual value.
+      for (const t of inPlace.filter((x) => !isNegationRule(x))) {
         const g = this.term(t, scope, b, nonlocal).get;
         if (!g) throw new CompileError('negation with local variables');
         steps.push((next) => (c, f) => {
@@ -893,7 +895,7 @@ class Compiler {
       return (next) => tb.build(pa(next));
     }
     const ta = this.term(a, scope, bound, nonlocal);
-    if (isScalarType(b.type) && ta.get) {
+    if (isScalarType(b.type) && ta.get && decidedByIdentity(literal(b))) {
       // `input.request.operation = "DELETE"`: for a scalar `K`, structural equality with `K` is `===` (one JS
       // number per Rego number; `equal` compares composites only with composites), and undefined never equals.
       const get = ta.get;
@@ -1452,6 +1454,12 @@ class Compiler {
 }
 
 const EQ: Term = { type: 'ref', value: [{ type: 'var', value: 'eq' }] };
+
+/** `data.partial.__notN__…`: a rule partial evaluation made for a negation it could not inline. */
+function isNegationRule(t: Term): boolean {
+  const ref = t.value as Term[];
+  return ref[0]?.value === 'data' && ref[1]?.value === 'partial' && String(ref[2]?.value ?? '').startsWith('__not');
+}
 
 function isEmptyCollection(v: Value): boolean {
   return v instanceof RegoSet ? v.size === 0 : Array.isArray(v) ? v.length === 0 : Object.keys(v as RegoObject).length === 0;

@@ -20,6 +20,7 @@ const COMPILED = [
   'writegate/tricky/iteration/decision',
   'writegate/tricky/defaults/allow',
   'writegate/tricky/conflict/decision',
+  'writegate/tricky/pkg',
 ];
 
 /** Decisions outside the fragment, and the reason each must be refused with (compiled by the real OPA). */
