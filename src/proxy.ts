@@ -4,7 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { WritegateError, isWritegateError } from './errors.js';
 import type { Gate, Verdict } from './gate.js';
-import { cleanRequestHeaders, cleanResponseHeaders } from './http/headers.js';
+import { cleanRequestHeaders, cleanResponseHeaders, endToEndRequestHeaders } from './http/headers.js';
+import { forwardedTarget } from './http/path.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest } from './upstreams/types.js';
 
@@ -24,24 +25,38 @@ function state(request: FastifyRequest): GateState {
   return s;
 }
 
-function gateRequestOf(request: FastifyRequest, prefix: string): GateRequest {
+/**
+ * The request as the gate reads it. Its headers are the ones the forwarder will send (the Connection-listed ones
+ * removed first; a request whose Connection header lists a protected header is refused). Node hands a request
+ * that asks for an upgrade to the server's 'upgrade' event (src/upgrade.ts); one that reaches Fastify is
+ * forwarded without Upgrade and Connection, so the upstream never upgrades it and it is what its method and
+ * path mean.
+ */
+function gateRequestOf(request: FastifyRequest, prefix: string): { gateRequest: GateRequest; refused?: WritegateError } {
   const raw = request.raw;
   const url = raw.url ?? '/';
-  return {
+  const { headers, refused } = endToEndRequestHeaders(raw.headers);
+  const gateRequest: GateRequest = {
     method: raw.method ?? 'GET',
     url: url.slice(prefix.length) || '/',
-    headers: raw.headers,
-    upgrade: raw.headers.upgrade !== undefined,
+    headers,
+    upgrade: false,
     remoteAddress: raw.socket.remoteAddress ?? '',
   };
+  return refused ? { gateRequest, refused } : { gateRequest };
 }
+
 
 /** onRequest: classify before the body is read, so reads can stream and writes are buffered. */
 export function classifyHook(gate: Gate, prefix: string) {
   return async (request: FastifyRequest): Promise<void> => {
-    const gateRequest = gateRequestOf(request, prefix);
+    const { gateRequest, refused } = gateRequestOf(request, prefix);
     const s: GateState = { gateRequest };
     (request as WithState)[STATE] = s;
+    if (refused) {
+      s.refused = refused;
+      return;
+    }
     const raw = request.raw.url ?? '';
     if (raw !== prefix && !raw.startsWith(`${prefix}/`) && !raw.startsWith(`${prefix}?`)) {
       // The router matched a spelling of the mount path other than the literal one (e.g. "/k8%73/..."): the rest
@@ -139,7 +154,7 @@ export function errorHandler(gate: Gate) {
     const e = isWritegateError(err) ? err
       : (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new WritegateError('WG_ERR_BODY_TOO_LARGE', err.message, { cause: err })
       : new WritegateError('WG_ERR_BAD_REQUEST', err.message, { cause: err });
-    const gateRequest = s?.gateRequest ?? gateRequestOf(request, '');
+    const gateRequest = s?.gateRequest ?? gateRequestOf(request, '').gateRequest;
     send(reply, gate.refuse(gateRequest, e, s?.classified));
     return reply;
   };
@@ -156,6 +171,13 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     }
     const classified = s.classified!;
     const source = client.basePath + gateRequest.url;
+    if (forwardedTarget(client.origin, source) !== source) {
+      // The forwarder builds its request line with WHATWG URL (reply-from buildURL); a target it would rewrite
+      // would reach the upstream as another request than the one classified.
+      send(reply, gate.refuse(gateRequest, new WritegateError('WG_ERR_BAD_PATH', 'the forwarder would rewrite this request target'), classified));
+      return reply;
+    }
+
 
     if (classified.isRead) {
       return reply.from(source, {

@@ -1,10 +1,10 @@
-import type { IncomingMessage } from 'node:http';
-import { connect as netConnect, type Socket } from 'node:net';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import { WritegateError, isWritegateError } from './errors.js';
-import type { Gate } from './gate.js';
-import { cleanRequestHeaders } from './http/headers.js';
+import type { Gate, Verdict } from './gate.js';
+import { cleanRequestHeaders, cleanResponseHeaders, endToEndRequestHeaders } from './http/headers.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { GateRequest, RenderedResponse } from './upstreams/types.js';
 
@@ -26,6 +26,16 @@ function writeResponse(socket: Duplex, r: RenderedResponse, extra: Record<string
   const lines = [`HTTP/1.1 ${r.status} ${REASONS[r.status] ?? 'Error'}`, ...headerLines(headers)];
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   socket.end(r.body);
+  discardInput(socket);
+}
+
+/**
+ * After a final answer the connection only closes: what the client sent or still sends (pipelined requests)
+ * is read and dropped, so that its end is seen and the socket closes instead of waiting on unread bytes.
+ */
+function discardInput(socket: Duplex): void {
+  socket.on('data', () => undefined);
+  socket.resume();
 }
 
 export function findMount(mounts: Mount[], url: string): Mount | undefined {
@@ -35,10 +45,13 @@ export function findMount(mounts: Mount[], url: string): Mount | undefined {
 /**
  * Protocol upgrades (exec, attach, port-forward over WebSocket or SPDY/3.1)
  * never reach Fastify: Node hands them to the server's 'upgrade' event. They
- * are gated like any write — before a single byte goes upstream — and, once
- * allowed, the request head is replayed to the upstream and the two sockets
- * are piped both ways. The upstream's response head is read so the decision
- * id can be added and its status logged.
+ * are gated like any write — before a single byte goes upstream — and only on
+ * the paths where the apiserver itself upgrades (the adapter refuses others).
+ * Once allowed, the request head is sent upstream on a connection of its own;
+ * the two sockets are piped both ways only after the upstream answered
+ * `101 Switching Protocols`. Any other answer is relayed and both connections
+ * are closed: a piped connection the upstream did not upgrade would carry the
+ * client's next requests upstream with no decision.
  */
 export function upgradeHandler(mounts: Mount[]) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -56,78 +69,101 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
     return;
   }
   const { gate, client } = mount;
+  // Connection-listed headers are gone before anything reads the request, as they are from what goes upstream.
+  const { headers, refused } = endToEndRequestHeaders(req.headers);
   const gateRequest: GateRequest = {
     method: req.method ?? 'GET',
     url: url.slice(mount.prefix.length) || '/',
-    headers: req.headers,
+    headers,
     upgrade: true,
     remoteAddress: req.socket.remoteAddress ?? '',
   };
   let verdict;
   try {
+    if (refused) throw refused;
     verdict = await gate.decide(gateRequest, gate.classify(gateRequest), undefined);
   } catch (err) {
     const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_BAD_REQUEST', (err as Error).message, { cause: err });
-    const refused = gate.refuse(gateRequest, e);
-    writeResponse(socket, refused.response!, refused.responseHeaders);
+    const rejected = gate.refuse(gateRequest, e);
+    writeResponse(socket, rejected.response!, rejected.responseHeaders);
     return;
   }
   if (!verdict.forward) {
     writeResponse(socket, verdict.response!, verdict.responseHeaders);
     return;
   }
+  forward(gate, client, gateRequest, verdict, socket, head);
+}
 
+function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, verdict: Verdict, socket: Duplex, head: Buffer): void {
   const forwardedAt = performance.now();
   const target = new URL(client.origin);
-  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
-  const upstream: Socket = target.protocol === 'https:'
-    ? tlsConnect({ host: target.hostname, port, ...client.tls, servername: client.tls.servername ?? (/^[\d.]+$|:/.test(target.hostname) ? '' : target.hostname), ALPNProtocols: ['http/1.1'] })
-    : netConnect({ host: target.hostname, port });
-
-  const headers = { ...cleanRequestHeaders(req.headers), host: target.host, 'x-decision-id': verdict.decisionId, connection: 'Upgrade', upgrade: String(req.headers.upgrade) };
-  const lines = [`${gateRequest.method} ${client.basePath}${gateRequest.url} HTTP/1.1`, ...headerLines(headers)];
+  const secure = target.protocol === 'https:';
+  const options: RequestOptions = {
+    host: target.hostname,
+    port: Number(target.port || (secure ? 443 : 80)),
+    method: gateRequest.method,
+    // The exact target that was classified (http.request sends `path` as given; no URL normalisation).
+    path: client.basePath + gateRequest.url,
+    headers: {
+      ...cleanRequestHeaders(gateRequest.headers),
+      host: target.host,
+      'x-decision-id': verdict.decisionId,
+      connection: 'Upgrade',
+      upgrade: String(gateRequest.headers.upgrade),
+    },
+    // A connection of its own: it becomes the tunnel, or is closed with the client's.
+    agent: false,
+  };
+  // No ALPN is offered, so the upstream speaks HTTP/1.1, the only version with Upgrade.
+  const upstream = secure ? httpsRequest({ ...options, ...client.tls }) : httpRequest(options);
 
   let settled = false;
-  upstream.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length) upstream.write(head);
-  });
+  socket.on('close', () => upstream.destroy());
   upstream.on('error', (err) => {
-    if (!settled) {
-      settled = true;
-      const e = upstreamTransportError(err, `${gateRequest.method} upgrade ${client.origin}`);
-      gate.completed(verdict, null, forwardedAt, e);
-      writeResponse(socket, gate.renderError(e, verdict.decisionId), verdict.responseHeaders);
-    } else {
+    if (settled) {
       socket.destroy();
-    }
-  });
-
-  // Read the upstream's response head, add the decision headers, then pipe.
-  let buffered = Buffer.alloc(0);
-  const onData = (chunk: Buffer): void => {
-    buffered = Buffer.concat([buffered, chunk]);
-    const end = buffered.indexOf('\r\n\r\n');
-    if (end === -1) {
-      if (buffered.length > 64 * 1024) upstream.destroy(new Error('upstream response head too large'));
       return;
     }
-    upstream.off('data', onData);
     settled = true;
-    const headText = buffered.subarray(0, end).toString('latin1');
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headText)?.[1] ?? 0) || null;
-    gate.completed(verdict, status, forwardedAt);
-    const extra = headerLines(verdict.responseHeaders);
-    const firstLineEnd = headText.indexOf('\r\n');
-    const newHead = firstLineEnd === -1
-      ? `${headText}\r\n${extra.join('\r\n')}`
-      : `${headText.slice(0, firstLineEnd)}\r\n${extra.join('\r\n')}${headText.slice(firstLineEnd)}`;
-    socket.write(Buffer.from(`${newHead}\r\n\r\n`, 'latin1'));
-    socket.write(buffered.subarray(end + 4));
-    upstream.pipe(socket);
-    socket.pipe(upstream);
-  };
-  upstream.on('data', onData);
-  upstream.on('close', () => socket.destroy());
-  socket.on('close', () => upstream.destroy());
+    const e = upstreamTransportError(err, `${gateRequest.method} upgrade ${client.origin}`);
+    gate.completed(verdict, null, forwardedAt, e);
+    writeResponse(socket, gate.renderError(e, verdict.decisionId), verdict.responseHeaders);
+  });
+
+  // 101: only now may bytes flow both ways, the client's buffered ones (`head`) included.
+  upstream.on('upgrade', (res: IncomingMessage, tunnel: Socket, upstreamHead: Buffer) => {
+    settled = true;
+    gate.completed(verdict, res.statusCode ?? null, forwardedAt);
+    const lines = [`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}`, ...rawHeaderLines(res.rawHeaders), ...headerLines(verdict.responseHeaders)];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (upstreamHead.length) socket.write(upstreamHead);
+    if (head.length) tunnel.write(head);
+    tunnel.on('error', () => socket.destroy());
+    tunnel.on('close', () => socket.destroy());
+    socket.on('close', () => tunnel.destroy());
+    tunnel.pipe(socket);
+    socket.pipe(tunnel);
+  });
+
+  // Any other answer: relay it and close both connections; the client's buffered bytes are dropped.
+  upstream.on('response', (res: IncomingMessage) => {
+    settled = true;
+    gate.completed(verdict, res.statusCode ?? null, forwardedAt);
+    const headers = { ...cleanResponseHeaders(res.headers), ...verdict.responseHeaders, connection: 'close' };
+    const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage || REASONS[res.statusCode ?? 502] || 'Error'}`, ...headerLines(headers)];
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    res.on('error', () => socket.destroy());
+    res.on('end', () => upstream.destroy());
+    res.pipe(socket);
+    discardInput(socket);
+  });
+  upstream.end();
+}
+
+/** Header lines of a raw header list (name, value, name, value, ...), spelled as the upstream sent them. */
+function rawHeaderLines(raw: string[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+  return lines;
 }

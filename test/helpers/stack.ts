@@ -35,6 +35,8 @@ export interface StackOptions {
   policy?: string;
   /** Decision log path (default: a file in the stack's temporary folder). */
   logPath?: string;
+  /** How the gateway identifies callers (default: selfsubjectreview). */
+  identity?: 'selfsubjectreview' | 'none';
 }
 
 export interface Stack {
@@ -90,7 +92,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       engine: options.engine ?? 'residual',
       failOpen: options.failOpen ?? false,
       tls: { ca: certs.caCert },
-      kubernetes: { resolve: options.resolve ?? 'dryrun', identity: 'selfsubjectreview' },
+      kubernetes: { resolve: options.resolve ?? 'dryrun', identity: options.identity ?? 'selfsubjectreview' },
     }],
   };
   const gateway = await startGateway(parseConfig(raw));

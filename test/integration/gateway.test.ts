@@ -176,13 +176,14 @@ describe('attacks on the gate (regression tests)', () => {
     expect(s.sim.requests.filter((r) => r.method === 'POST' && r.url.includes('configmaps'))).toHaveLength(0);
   });
 
-  it('gates an upgrade on a read path as a connect', async () => {
+  it('refuses an upgrade on a read path (the apiserver upgrades only connect subresources)', async () => {
+    s.sim.clearRequests();
     const res = await s.raw('GET', '/k8s/api/v1/namespaces/production/pods', { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    expect(res.status).toBe(400);
     const id = /x-decision-id: ([0-9a-f-]{36})/i.exec(res.text)?.[1];
-    expect(id).toBeDefined();
     const event = s.decisions().find((e) => e.decision_id === id)!;
-    expect(event.operation).toBe('CONNECT');
-    expect(event.engine).toBe('opa');
+    expect(event.error?.code).toBe('WG_ERR_BAD_REQUEST');
+    expect(s.sim.requests).toHaveLength(0);
   });
 
   it('returns an upstream refusal of the dry run unchanged, with the caller logged', async () => {

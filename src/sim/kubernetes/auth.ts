@@ -24,10 +24,28 @@ function withAuthenticated(user: UserInfo): UserInfo {
   return { ...user, groups };
 }
 
+const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
+
+/**
+ * The token of a WebSocket upgrade's `base64url.bearer.authorization.k8s.io.<token>` subprotocol, as the
+ * apiserver's websocket ProtocolAuthenticator reads it; '' (never a valid token) for what it refuses: two token
+ * subprotocols, or a token with no other subprotocol.
+ */
+function protocolToken(req: IncomingMessage): string | undefined {
+  const upgrade = (req.headers.upgrade ?? '').toLowerCase() === 'websocket' && /upgrade/i.test(String(req.headers.connection ?? ''));
+  if (!upgrade) return undefined;
+  const entries = (req.headersDistinct['sec-websocket-protocol'] ?? []).flatMap((v) => v.split(',')).map((p) => p.trim());
+  const tokens = entries.filter((p) => p.startsWith(BEARER_PROTOCOL));
+  if (tokens.length === 0) return undefined;
+  if (tokens.length > 1 || tokens.length === entries.length) return '';
+  return Buffer.from(tokens[0]!.slice(BEARER_PROTOCOL.length), 'base64url').toString('utf8');
+}
+
+/** The bearer token: the Authorization header's, else a WebSocket subprotocol's (the apiserver's authenticator order). */
 function bearer(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   const m = h ? /^Bearer\s+(.+)$/i.exec(h) : null;
-  return m ? m[1]!.trim() : undefined;
+  return m ? m[1]!.trim() : protocolToken(req);
 }
 
 /**

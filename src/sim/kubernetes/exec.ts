@@ -30,12 +30,15 @@ function frame(channel: number, data: string): Buffer {
   return Buffer.concat([Buffer.from([channel]), Buffer.from(data, 'utf8')]);
 }
 
-/** Writes a plain HTTP error (a Status body) on a socket that was not upgraded. */
+/**
+ * Writes a plain HTTP error (a Status body) on a socket that was not upgraded. Like the apiserver (Go's
+ * net/http answers before any hijack), the connection stays open for the client's next request.
+ */
 export function rejectUpgrade(socket: Duplex, status: KubeStatus): void {
   const body = JSON.stringify(status);
   const reason = status.reason ?? 'Error';
-  socket.end(
-    `HTTP/1.1 ${status.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  socket.write(
+    `HTTP/1.1 ${status.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 

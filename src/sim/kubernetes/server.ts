@@ -214,13 +214,33 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
 
   const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const parsed = parseResourcePath(url.pathname);
+    const sub = parsed.ok ? parsed.path.subresource : undefined;
+    if (!parsed.ok || (sub !== 'exec' && sub !== 'attach' && sub !== 'portforward' && sub !== 'proxy')) {
+      // The apiserver upgrades only connect subresources; anywhere else an Upgrade header changes nothing and the
+      // request is served as a plain one, on a connection that stays open.
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+      for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+        if (!/^(connection|upgrade)$/i.test(req.rawHeaders[i]!)) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      }
+      keepServing(socket, Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
+      return;
+    }
     requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.alloc(0) });
     try {
       upgrade(req, socket, head);
     } catch (err) {
       rejectUpgrade(socket, err instanceof StatusError ? err.status : badRequest(String(err)).status);
+      keepServing(socket, head);
     }
   });
+
+  /** Hands a connection that was not upgraded back to the HTTP parser, as Go's server keeps serving it. */
+  function keepServing(socket: Duplex, pending: Buffer): void {
+    if (pending.length) socket.unshift(pending);
+    server.emit(opts.tls ? 'secureConnection' : 'connection', socket);
+  }
 
   function identify(req: IncomingMessage, pathname: string): UserInfo | 'anonymous' {
     const user = authenticate(req, pathname, opts.tokens);

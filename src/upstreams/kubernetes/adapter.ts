@@ -5,7 +5,7 @@ import { WritegateError, isWritegateError } from '../../errors.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient, UpstreamResponse } from '../client.js';
 import type { Classified, ForwardedBody, GateRequest, UpstreamAdapter } from '../types.js';
-import { KubeIdentity, impersonatedUser, credentialHeaders, type UserInfo } from './identity.js';
+import { KubeIdentity, UNIDENTIFIED, credentialHeaders, isWebSocketUpgrade, type UserInfo } from './identity.js';
 import { kindOf, subresourceKind } from './kinds.js';
 import { decodeJson, decodeWriteBody } from './body.js';
 import { maskKubeInput } from './mask.js';
@@ -182,6 +182,12 @@ export class KubernetesAdapter implements UpstreamAdapter {
     const path = decodeRequestPath(rawPath);
     const query = parseQuery(rawQuery);
     const info = kubeRequestInfo(req.method, path, query, req.upgrade);
+    // The apiserver switches protocols only on connect subresources (exec, attach, portforward, proxy; their
+    // handlers take GET and POST). Anywhere else it answers an Upgrade as the plain request, which is not what a
+    // gated CONNECT judged (a read upgrade answered 200 once left a raw pipe to the upstream), so it is refused.
+    if (req.upgrade && !(info.verb === 'connect' && (req.method === 'GET' || req.method === 'POST'))) {
+      throw new WritegateError('WG_ERR_BAD_REQUEST', 'a protocol upgrade is accepted only on exec, attach, portforward and proxy (GET or POST)');
+    }
     const group = info.apiGroup ? `.${info.apiGroup}` : '';
     const target = info.isResourceRequest
       ? `${info.resource}${group}${info.subresource ? `/${info.subresource}` : ''} ${info.namespace ? `${info.namespace}/` : ''}${info.name}`.trim()
@@ -198,8 +204,8 @@ export class KubernetesAdapter implements UpstreamAdapter {
       throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content encoding "${encoding}" for a write`);
     }
     // Who the caller is comes first, so that a write refused below is still logged with its caller.
-    const creds = credentialHeaders(req.headers);
-    const user: UserInfo = this.identity ? await this.identity.resolve(creds) : impersonatedUser(req.headers);
+    const creds = credentialHeaders(req.headers, isWebSocketUpgrade(req.upgrade, req.headers));
+    const user: UserInfo = this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
     try {
       return await this.resolveInput(req, classified, bytes, upstream, user, creds);
     } catch (err) {
