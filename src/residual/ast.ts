@@ -94,24 +94,52 @@ export interface Module {
 }
 
 /**
- * Parses a Compile API response body. Number literals that a JavaScript double cannot hold exactly (more than 15
- * significant digits and not a safe integer) are kept as their source text so that `compileResidual` can refuse
- * them instead of comparing a rounded value: OPA compares numbers exactly (v1/ast/compare.go NumberCompare).
+ * Parses a Compile API response body. A number literal is kept as a JavaScript number only when the residual
+ * compares and formats it exactly as OPA does ({@link isExactLiteral}); any other is kept as its source text
+ * (a string) so that `compileResidual` refuses it ("number literal not exactly representable") instead of using a
+ * rounded value. Every number token outside strings is checked, wherever it sits in the response.
  */
 export function parseCompileResponse(text: string): CompileResponseV1 {
-  const guarded = text.replace(
-    /"type":"number","value":(-?[0-9][0-9.eE+-]*)/g,
-    (whole, raw: string) => (isExactDouble(raw) ? whole : `"type":"number","value":${JSON.stringify(raw)}`),
+  // The one accepted builtin that reads a number's text is sprintf; a response is self-contained (its support
+  // rules included), so a literal can only reach a sprintf of the same response.
+  const formats = text.includes('"sprintf"');
+  const guarded = text.replace(/"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*/g, (token) =>
+    token.startsWith('"') || isExactLiteral(token, formats) ? token : JSON.stringify(token),
   );
   return JSON.parse(guarded) as CompileResponseV1;
 }
 
-function isExactDouble(raw: string): boolean {
+/**
+ * OPA keeps a number as its decimal text and compares such texts exactly (v1/ast/compare.go NumberCompare);
+ * what OPA receives for an input number is JSON.stringify of a double, the shortest decimal that rounds to it.
+ * That map from doubles to decimals is strictly increasing, so for a literal `L` whose exact value *is* the
+ * shortest decimal of `Number(L)`, `x < L` on doubles holds exactly when it holds on OPA's decimals (and so for
+ * `==` and the other comparisons). Any other literal changes comparisons once rounded: `1e-400` becomes 0,
+ * `0.99999999999999999` becomes 1, `3e-324` becomes the subnormal `5e-324`, `9007199254740993` becomes
+ * `9007199254740992`. Trailing zeros (`1.50`) do not matter to the value.
+ *
+ * OPA's `sprintf` also reads the text: `8080.0` and `1e3` are floats there (v1/topdown/strings.go
+ * isFloatNumber), printed `%!d(float64=8080)`, while the residual would see the safe integers 8080 and 1000 and
+ * print them as integers. When `formats` (the residual calls sprintf), such literals are refused too; beyond
+ * 2^53 the residual refuses `sprintf` and arithmetic at run time anyway.
+ */
+export function isExactLiteral(raw: string, formats: boolean): boolean {
   const n = Number(raw);
   if (!Number.isFinite(n)) return false;
-  if (Number.isInteger(n)) return Number.isSafeInteger(n) || String(n) === raw;
-  const mantissa = raw.replace(/[eE].*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '');
-  // Any decimal with at most 15 significant digits round-trips through a double (DBL_DIG), so it orders
-  // against JSON input numbers exactly as OPA's exact decimal comparison does.
-  return mantissa.length <= 15;
+  if (formats && Number.isSafeInteger(n) && /[.eE]/.test(raw)) return false;
+  const a = decimal(raw);
+  const b = decimal(String(n));
+  return a !== undefined && b !== undefined && a.digits === b.digits && a.exp === b.exp && (a.neg === b.neg || a.digits === '');
+}
+/** `raw` as sign, significant digits (no leading or trailing zeros; '' for zero) and the exponent of the last. */
+function decimal(raw: string): { neg: boolean; digits: string; exp: number } | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(raw);
+  if (!m) return undefined;
+  const frac = m[3] ?? '';
+  const all = m[2]! + frac;
+  const lead = all.length - all.replace(/^0+/, '').length;
+  const digits = all.slice(lead).replace(/0+$/, '');
+  const trailing = all.length - lead - digits.length;
+  const exp = Number(m[4] ?? 0) - frac.length + trailing;
+  return { neg: m[1] === '-', digits, exp: digits === '' ? 0 : exp };
 }
