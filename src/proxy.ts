@@ -46,7 +46,6 @@ function gateRequestOf(request: FastifyRequest, prefix: string): { gateRequest: 
   return refused ? { gateRequest, refused } : { gateRequest };
 }
 
-
 /** onRequest: classify before the body is read, so reads can stream and writes are buffered. */
 export function classifyHook(gate: Gate, prefix: string) {
   return async (request: FastifyRequest): Promise<void> => {
@@ -177,7 +176,6 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       send(reply, gate.refuse(gateRequest, new WritegateError('WG_ERR_BAD_PATH', 'the forwarder would rewrite this request target'), classified));
       return reply;
     }
-
 
     if (classified.isRead) {
       return reply.from(source, {
