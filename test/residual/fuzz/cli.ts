@@ -67,7 +67,7 @@ function summary(t: FuzzTotals): string {
   const rate = t.comparisons === 0 ? 0 : (100 * t.localAllows) / t.comparisons;
   return [
     `policies ${t.policies} (OPA refused ${t.rejected}, residual compiled ${t.compiled})`,
-    `inputs ${t.inputs}, comparisons ${t.comparisons}`,
+    `inputs ${t.inputs} (refused by the gateway's input check: ${t.refusedInputs}), comparisons ${t.comparisons}`,
     `unsafe allows ${t.unsafeAllows} (in ${t.unsafePolicies} policies, ${classes.size} classes)`,
     `misses ${t.misses}, OPA clean allows ${t.opaCleanAllows}, local allows ${t.localAllows} (${rate.toFixed(1)} %)`,
     `time ${(t.ms / 1000).toFixed(1)} s`,

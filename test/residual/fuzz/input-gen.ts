@@ -14,17 +14,24 @@ import { Rng } from './rng.js';
 
 const STRINGS: readonly string[] = [
   ...STRING_LITERALS,
-  '\ud800', 'a\ud800', '\udc00b', '\ud83d\ude00', 'ÉCOLE', 'İ', 'ǅ', 'x/ADMIN', 'a,b,c', '%d', '\u0000', 'A\u030a',
-  'e\u0301', 'ß', '/admin/x', 'a/', ',',
+  '\ud83d\ude00', '\uffff', 'ÉCOLE', 'İ', 'ǅ', 'x/ADMIN', 'a,b,c', '%d', '\u0000', 'A\u030a', 'e\u0301', 'ß', '/admin/x',
+  'a/', ',',
 ];
 
 const NUMBERS: readonly number[] = [
-  0, -0, 1, 2, -1, 0.5, 1.5, 8080, 100, 3, 1e308, 5e-324, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 0.1, 0.30000000000000004,
-  1e21, 0.9999999999999999, Infinity, -Infinity, NaN, 1e-7,
+  0, -0, 1, 2, -1, 0.5, 1.5, 8080, 100, 3, 5e-324, 2 ** 53 - 1, -(2 ** 53 - 1), 0.1, 0.30000000000000004,
+  0.9999999999999999, 1e-7, 1e15 + 0.5,
 ];
 
+/**
+ * Values on which JavaScript and OPA would read the document differently; the gateway's input check
+ * (src/decision/input-value.ts) refuses them, so they are rare here (each input that holds one is not compared).
+ */
+const REFUSED_STRINGS: readonly string[] = ['\ud800', 'a\ud800', '\udc00b'];
+const REFUSED_NUMBERS: readonly number[] = [1e308, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e21, Infinity, -Infinity, NaN];
+
 const KEYS: readonly string[] = [
-  'a', 'b', 'A', 'flag', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '\ud800', '\ufffd', 'é',
+  'a', 'b', 'A', 'flag', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '\ufffd', 'é',
   'e\u0301', '', 'name',
 ];
 
@@ -39,10 +46,12 @@ class InputGen {
   constructor(private readonly r: Rng) {}
 
   str(): string {
+    if (this.r.chance(0.01)) return this.r.pick(REFUSED_STRINGS);
     return this.r.chance(0.75) ? this.r.pick(STRING_LITERALS) : this.r.pick(STRINGS);
   }
 
   num(): number {
+    if (this.r.chance(0.015)) return this.r.pick(REFUSED_NUMBERS);
     return this.r.chance(0.6) ? this.r.pick([0, 1, 2, -1, 8080, 100, 1.5]) : this.r.pick(NUMBERS);
   }
 
@@ -90,7 +99,7 @@ class InputGen {
       entries.push([k, value()]);
     }
     // Keys that Go decodes to the same string (both become U+FFFD): a duplicate key in what OPA reads.
-    if (this.r.chance(0.05)) entries.push(['\ud800', 1], ['\ufffd', 2]);
+    if (this.r.chance(0.01)) entries.push(['\ud800', 1], ['\ufffd', 2]);
     return jsonObject(entries.filter(([k], i) => entries.findIndex(([k2]) => k2 === k) === i));
   }
 

@@ -187,7 +187,7 @@ class Gen {
           ])();
         case 'num':
           return r.pick([
-            () => `count(${this.term('coll', sc, depth + 1)})`,
+            () => `count(${this.term(r.pick(['coll', 'str'] as const), sc, depth + 1)})`,
             () => `${this.term('num', sc, depth + 1)} ${r.pick(['+', '-', '*'])} ${this.numLit()}`,
             () => `${this.term('num', sc, depth + 1)} ${r.pick(['/', '%'])} ${r.pick(['2', '3'])}`,
             () => `count(object.keys(${this.ref('obj', sc)}))`,
@@ -338,6 +338,8 @@ class Gen {
       [depth < 1 ? 1 : 0, 'compr'],
       [0.4, 'beyond'],
       [0.5, 'unify'],
+      [0.6, 'self'],
+      [0.8, 'order'],
     ]);
     switch (form) {
       case 'cmp': {
@@ -428,6 +430,23 @@ class Gen {
             () => `count({${x}: ${x}v | some ${x}, ${x}v in ${coll}}) ${r.pick(CMP)} ${r.pick(['0', '1'])}`,
             () => `[${x} | some ${x} in ${coll}] == ${r.pick(['["a"]', '[]', '["a", "b"]'])}`,
           ])(),
+        ];
+      }
+      case 'self': {
+        // One term on both sides: OPA's partial evaluation folds some of these (fuzz-findings F2).
+        const t = r.chance(0.7) ? this.ref(r.pick(['str', 'num', 'any'] as const), sc) : this.term('num', sc, 1);
+        return [`${t} ${r.pick(CMP)} ${t}`];
+      }
+      case 'order': {
+        // Iteration order: OPA visits object keys and set members sorted (by code point), JS in insertion order.
+        const x = this.fresh('o');
+        return [
+          r.pick([
+            `[${x} | some ${x}, _ in ${this.ref('obj', sc)}] == ${r.pick(['["a", "b"]', '["b", "a"]', '["a"]', '[]'])}`,
+            `concat(",", [${x} | some ${x}, _ in ${this.ref('obj', sc)}]) ${r.pick(['==', '!=', '<'])} ${q(r.pick(['a,b', 'b,a', '__proto__,a', 'a']))}`,
+            `[${x} | some ${x} in {${x}2 | some ${x}2 in ${this.ref('coll', sc)}}][0] ${r.pick(CMP)} ${this.strLit()}`,
+            `[${x} | some ${x} in ${this.ref('coll', sc)}][${r.pick(['0', '1'])}] ${r.pick(CMP)} ${this.lit('any')}`,
+          ]),
         ];
       }
       case 'beyond':
@@ -650,8 +669,11 @@ class Gen {
         [10, 'if'],
         [1, 'countdeny'],
         [0.6, 'value'],
+        [0.6, 'else'],
       ]);
-      if (form === 'countdeny' && this.hasDeny) this.push({ head: 'allow', body: ['count(deny) == 0', ...(r.chance(0.5) ? this.body(new Scope(), 1) : [])] });
+      if (form === 'else') {
+        this.push({ head: 'allow := true', body: this.body(new Scope(), 2) }, { head: `else := ${r.pick(['false', 'true', '"no"'])}`, body: r.chance(0.5) ? this.body(new Scope(), 1) : [] });
+      } else if (form === 'countdeny' && this.hasDeny) this.push({ head: 'allow', body: ['count(deny) == 0', ...(r.chance(0.5) ? this.body(new Scope(), 1) : [])] });
       else if (form === 'value') this.push({ head: `allow := ${r.pick(['input.b', 'input.s', 'input.o.flag'])}`, body: r.chance(0.5) ? this.body(new Scope(), 1) : [] });
       else this.push({ head: 'allow', body: this.body(new Scope(), 3) });
     }

@@ -14,7 +14,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Pool } from 'undici';
+import { checkPolicyInput } from '../../../src/decision/input-value.js';
 import { normalizeDecision } from '../../../src/decision/normalize.js';
+import { WritegateError } from '../../../src/errors.js';
 import { opaBinary } from '../../../src/opa/binary.js';
 import { freePort } from '../../../src/net.js';
 import { ResidualEngine, residualOpaClient, type ResidualOutcome } from '../../../src/residual/engine.js';
@@ -104,13 +106,30 @@ export async function startFuzzOpa(): Promise<FuzzOpa> {
   };
 }
 
-export type Verdict = 'unsafe' | 'miss' | 'agree';
+/** `refused`: the gateway refuses the input itself (400 WG_ERR_MALFORMED_BODY), so neither engine decides. */
+export type Verdict = 'unsafe' | 'miss' | 'agree' | 'refused';
 
-export interface Comparison {
+export interface Decided {
   input: unknown;
   opa: OpaVerdict;
   residual: ResidualOutcome;
-  verdict: Verdict;
+  verdict: Exclude<Verdict, 'refused'>;
+}
+
+export type Comparison = Decided | { input: unknown; verdict: 'refused'; reason: string };
+
+/**
+ * What the gateway does with an input before either engine sees it (src/decision/input-value.ts): normalise it
+ * in place (`-0` → 0, …) or refuse it (non-finite numbers, lone surrogates, integers beyond 2^53 …).
+ */
+function admit(input: unknown): string | undefined {
+  try {
+    checkPolicyInput(input);
+    return undefined;
+  } catch (err) {
+    if (err instanceof WritegateError) return err.message;
+    throw err;
+  }
 }
 
 export interface PolicyCheck {
@@ -130,7 +149,7 @@ function evaluate(engine: ResidualEngine, path: string, input: unknown): Residua
   }
 }
 
-export function classify(opa: OpaVerdict, residual: ResidualOutcome): Verdict {
+export function classify(opa: OpaVerdict, residual: ResidualOutcome): Decided['verdict'] {
   const clean = cleanAllow(opa);
   if (residual.outcome === 'allow' && !clean) return 'unsafe';
   if (residual.outcome !== 'allow' && clean) return 'miss';
@@ -156,10 +175,12 @@ export async function checkPolicy(opa: FuzzOpa, text: string, path: string, inpu
     await engine.start([path]);
     const state = engine.residual(path);
     const residual = state === undefined ? `refresh failed: ${refreshError ?? '?'}` : state.reason !== undefined ? `not compilable: ${state.reason}` : 'compiled';
-    const opaVerdicts = await Promise.all(inputs.map((x) => opa.data(path, x)));
-    const comparisons = inputs.map((input, i) => {
+    const refusals = inputs.map(admit);
+    const opaVerdicts = await Promise.all(inputs.map((x, i) => (refusals[i] === undefined ? opa.data(path, x) : undefined)));
+    const comparisons = inputs.map((input, i): Comparison => {
+      const verdict = opaVerdicts[i];
+      if (verdict === undefined) return { input, verdict: 'refused', reason: refusals[i]! };
       const local = evaluate(engine, path, input);
-      const verdict = opaVerdicts[i]!;
       return { input, opa: verdict, residual: local, verdict: classify(verdict, local) };
     });
     return { residual, comparisons };
@@ -207,14 +228,14 @@ function inputShrinks(v: unknown, depth = 0): unknown[] {
   return [];
 }
 
-async function stillUnsafe(opa: FuzzOpa, p: PolicySrc, input: unknown): Promise<Comparison | undefined> {
+async function stillUnsafe(opa: FuzzOpa, p: PolicySrc, input: unknown): Promise<Decided | undefined> {
   const check = await checkPolicy(opa, renderPolicy(p), p.path, [input]);
   const c = check.comparisons[0];
   return c?.verdict === 'unsafe' ? c : undefined;
 }
 
 /** Greedy delta debugging: drop rules, `else` parts, literals and input parts while the unsafe allow remains. */
-export async function minimise(opa: FuzzOpa, p: PolicySrc, input: unknown, budget = 400): Promise<{ policy: PolicySrc; input: unknown; comparison: Comparison } | undefined> {
+export async function minimise(opa: FuzzOpa, p: PolicySrc, input: unknown, budget = 400): Promise<{ policy: PolicySrc; input: unknown; comparison: Decided } | undefined> {
   let best = await stillUnsafe(opa, p, input);
   if (!best) return undefined;
   let policy = p;
@@ -267,6 +288,8 @@ export interface FuzzTotals {
   compiled: number;
   notCompiled: Record<string, number>;
   inputs: number;
+  /** Inputs the gateway refuses before deciding (src/decision/input-value.ts). */
+  refusedInputs: number;
   comparisons: number;
   localAllows: number;
   opaCleanAllows: number;
@@ -300,7 +323,7 @@ function reasonLabel(r: string): string {
 export async function runFuzz(opa: FuzzOpa, o: FuzzOptions): Promise<FuzzTotals> {
   const t0 = Date.now();
   const totals: FuzzTotals = {
-    policies: 0, rejected: 0, compiled: 0, notCompiled: {}, inputs: 0, comparisons: 0, localAllows: 0,
+    policies: 0, rejected: 0, compiled: 0, notCompiled: {}, inputs: 0, refusedInputs: 0, comparisons: 0, localAllows: 0,
     opaCleanAllows: 0, unsafeAllows: 0, misses: 0, unsafePolicies: 0, ms: 0,
   };
   const first = o.first ?? 0;
@@ -321,6 +344,10 @@ export async function runFuzz(opa: FuzzOpa, o: FuzzOptions): Promise<FuzzTotals>
     let reported = false;
     for (const [j, c] of check.comparisons.entries()) {
       totals.inputs++;
+      if (c.verdict === 'refused') {
+        totals.refusedInputs++;
+        continue;
+      }
       totals.comparisons++;
       if (c.residual.outcome === 'allow') totals.localAllows++;
       if (cleanAllow(c.opa)) totals.opaCleanAllows++;
