@@ -37,13 +37,19 @@ export type PatchContentType = (typeof PATCH_CONTENT_TYPES)[number];
  * `WG_PATCH_NOT_APPLICABLE` (422): well-formed, but it cannot be applied to the
  * object (a JSON Patch `test` failed, a path does not exist, a non-apply patch of a
  * missing object).
+ * `WG_PATCH_TOO_LARGE` (413): applying it would take more work than `PatchLimits`
+ * allow (the apiserver answers 413 for its own JSON patch limits too).
+ *
+ * Messages never quote the patch or the object: they reach the client and the
+ * decision log, and either may hold a Secret's data.
  */
-export type KubePatchErrorCode = 'WG_PATCH_UNSUPPORTED_MEDIA_TYPE' | 'WG_PATCH_INVALID' | 'WG_PATCH_NOT_APPLICABLE';
+export type KubePatchErrorCode = 'WG_PATCH_UNSUPPORTED_MEDIA_TYPE' | 'WG_PATCH_INVALID' | 'WG_PATCH_NOT_APPLICABLE' | 'WG_PATCH_TOO_LARGE';
 
 const STATUS_OF: Record<KubePatchErrorCode, number> = {
   WG_PATCH_UNSUPPORTED_MEDIA_TYPE: 415,
   WG_PATCH_INVALID: 400,
   WG_PATCH_NOT_APPLICABLE: 422,
+  WG_PATCH_TOO_LARGE: 413,
 };
 
 export class KubePatchError extends Error {
@@ -57,6 +63,36 @@ export class KubePatchError extends Error {
     this.name = 'KubePatchError';
     this.status = STATUS_OF[code];
   }
+}
+
+/**
+ * Bounds on the work of applying one patch. A body is at most `limits.bodyBytes`
+ * (3 MiB by default), but a strategic merge patch can ask for more work than its
+ * size: elements that repeat a merge key merge again and again into the same
+ * element. `maxSteps` counts the units of work of a strategic merge (one per map
+ * key, list element and directive entry visited, and one per 64 bytes of merge-key
+ * values compared); `maxDepth` bounds the nesting of any patch body, so that
+ * applying it cannot exhaust the stack. Real patches stay far below both: a
+ * 3 MiB strategic merge patch of realistic shape takes well under a million steps.
+ */
+export interface PatchLimits {
+  maxSteps: number;
+  maxDepth: number;
+}
+
+export const PATCH_LIMITS: PatchLimits = { maxSteps: 1_000_000, maxDepth: 1_000 };
+
+/** The apiserver refuses JSON patches with more operations (maxJSONPatchOperations, handlers/patch.go; 413). */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+
+/**
+ * What all `copy` operations of one JSON patch may add (the apiserver's JSONPatchMaxCopyBytes, 3 MiB by default,
+ * given to evanphx/json-patch as AccumulatedCopySizeLimit): each copy can double the document.
+ */
+export const MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
+
+function tooLarge(message: string): never {
+  throw new KubePatchError('WG_PATCH_TOO_LARGE', message);
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -79,8 +115,25 @@ function parseJson(body: Buffer): Json {
   try {
     return JSON.parse(body.toString('utf8')) as Json;
   } catch (err) {
-    throw new KubePatchError('WG_PATCH_INVALID', `patch body is not valid JSON: ${(err as Error).message}`, { cause: err });
+    // V8's message quotes the text around the error.
+    throw new KubePatchError('WG_PATCH_INVALID', 'patch body is not valid JSON', { cause: err });
   }
+}
+
+/** Refuses a value nested deeper than `max` (iteratively: the check itself must not exhaust the stack). */
+function checkDepth(value: unknown, max: number): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) tooLarge(`the patch is nested deeper than ${max} levels`);
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+}
+
+/** A tree copy of a JSON document: the strategic merge then works in place, and no two paths share a node. */
+function jsonCopy(value: object): JsonObject {
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
 }
 
 /**
@@ -88,7 +141,7 @@ function parseJson(body: Buffer): Json {
  * `current`). `current` is undefined when the object does not exist; only an
  * apply patch can then succeed (it creates).
  */
-export function applyKubePatch(current: object | undefined, body: Buffer, contentType: string): object {
+export function applyKubePatch(current: object | undefined, body: Buffer, contentType: string, limits: PatchLimits = PATCH_LIMITS): object {
   const type = patchMediaType(contentType);
   if (!isPatchContentType(type)) {
     throw new KubePatchError(
@@ -101,36 +154,61 @@ export function applyKubePatch(current: object | undefined, body: Buffer, conten
     try {
       applied = parseYaml(body.toString('utf8'));
     } catch (err) {
-      throw new KubePatchError('WG_PATCH_INVALID', `apply patch is not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
+      const at = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
+      throw new KubePatchError('WG_PATCH_INVALID', `apply patch is not valid YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}`, { cause: err });
     }
     if (!isObject(applied)) throw new KubePatchError('WG_PATCH_INVALID', 'apply patch must be an object');
+    checkDepth(applied, limits.maxDepth);
     if (current === undefined) return structuredClone(applied);
-    return strategicMerge(structuredClone(current) as JsonObject, applied) as JsonObject;
+    return strategicMerge(jsonCopy(current), applied, new Budget(limits)) as JsonObject;
   }
   if (current === undefined) throw new KubePatchError('WG_PATCH_NOT_APPLICABLE', 'cannot patch an object that does not exist');
   const patch = parseJson(body);
+  checkDepth(patch, limits.maxDepth);
   switch (type) {
-    case 'application/json-patch+json': {
-      if (!Array.isArray(patch)) throw new KubePatchError('WG_PATCH_INVALID', 'json patch must be an array of operations');
-      const invalid = fastJsonPatch.validate(patch as unknown as Operation[]);
-      if (invalid) throw new KubePatchError('WG_PATCH_INVALID', `invalid json patch: ${invalid.message}`, { cause: invalid });
-      try {
-        let doc = structuredClone(current);
-        for (const op of patch as unknown as Operation[]) doc = fastJsonPatch.applyOperation(doc, asKubeApplies(doc, op), true, true).newDocument;
-        return doc;
-      } catch (err) {
-        throw new KubePatchError('WG_PATCH_NOT_APPLICABLE', `json patch could not be applied: ${(err as Error).message}`, { cause: err });
-      }
-    }
+    case 'application/json-patch+json':
+      return applyJsonPatch(current, patch);
     case 'application/merge-patch+json': {
       if (!isObject(patch)) throw new KubePatchError('WG_PATCH_INVALID', 'merge patch must be a JSON object');
       return jsonMergePatch.apply(structuredClone(current), patch) as object;
     }
     default: {
       if (!isObject(patch)) throw new KubePatchError('WG_PATCH_INVALID', 'strategic merge patch must be a JSON object');
-      return strategicMerge(structuredClone(current) as JsonObject, patch) as JsonObject;
+      return strategicMerge(jsonCopy(current), patch, new Budget(limits)) as JsonObject;
     }
   }
+}
+
+/** fast-json-patch's messages carry the operation and the whole document; only its error name and index are used. */
+function jsonPatchProblem(err: unknown): string {
+  const e = err as { name?: unknown; index?: unknown };
+  const name = typeof e.name === 'string' ? e.name : 'error';
+  return typeof e.index === 'number' ? `operation ${e.index}: ${name}` : name;
+}
+
+function applyJsonPatch(current: object, patch: Json): object {
+  if (!Array.isArray(patch)) throw new KubePatchError('WG_PATCH_INVALID', 'json patch must be an array of operations');
+  if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
+    tooLarge(`The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`);
+  }
+  const operations = patch as unknown as Operation[];
+  const invalid = fastJsonPatch.validate(operations);
+  if (invalid) throw new KubePatchError('WG_PATCH_INVALID', `invalid json patch: ${jsonPatchProblem(invalid)}`, { cause: invalid });
+  let doc: unknown = structuredClone(current);
+  let copied = 0;
+  try {
+    for (const op of operations) {
+      if (op.op === 'copy') {
+        copied += JSON.stringify(fastJsonPatch.getValueByPointer(doc, op.from) ?? null).length;
+        if (copied > MAX_JSON_PATCH_COPY_BYTES) tooLarge(`the copy operations of this JSON patch would copy more than ${MAX_JSON_PATCH_COPY_BYTES} bytes`);
+      }
+      doc = fastJsonPatch.applyOperation(doc, asKubeApplies(doc, op), true, true).newDocument;
+    }
+  } catch (err) {
+    if (err instanceof KubePatchError) throw err;
+    throw new KubePatchError('WG_PATCH_NOT_APPLICABLE', `json patch could not be applied: ${jsonPatchProblem(err)}`, { cause: err });
+  }
+  return doc as object;
 }
 
 /**
@@ -200,101 +278,205 @@ function invalid(message: string): never {
   throw new KubePatchError('WG_PATCH_INVALID', message);
 }
 
-function strategicMerge(original: Json | undefined, patch: JsonObject): Json | undefined {
-  const directive = patch.$patch;
+/**
+ * Counts the work of one strategic merge against `PatchLimits.maxSteps`, and
+ * gives list elements and merge-key values their identity: the JSON text, as
+ * the comparisons of the previous, quadratic implementation did, now computed
+ * once per value and looked up in maps.
+ */
+class Budget {
+  private steps = 0;
+  constructor(private readonly limits: PatchLimits) {}
+
+  spend(n: number): void {
+    this.steps += n;
+    if (this.steps > this.limits.maxSteps) tooLarge(`the strategic merge patch needs more than ${this.limits.maxSteps} steps to apply`);
+  }
+
+  /** The JSON text of `v`; a string is `"` and its characters, which only a JSON string text starts with. */
+  identity(v: Json | undefined): string | undefined {
+    const text = typeof v === 'string' ? `"${v}` : JSON.stringify(v);
+    this.spend(1 + (text === undefined ? 0 : text.length >> 6));
+    return text;
+  }
+}
+
+/** An own member: JSON.parse makes `__proto__` an own key, and the inherited accessor must never stand in for it. */
+function own(obj: JsonObject, key: string): Json | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function setOwn(obj: JsonObject, key: string, value: Json): void {
+  // Assigning `__proto__` would replace the prototype, which the residual engine's lookups could then see through.
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
+function isReplaceMarker(e: Json): boolean {
+  return isObject(e) && e.$patch === 'replace' && Object.keys(e).length === 1;
+}
+
+/**
+ * Merges `patch` into `original` in place: `original` is part of the tree copy
+ * made by applyKubePatch or was built here, so nothing outside sees the change.
+ */
+function strategicMerge(original: Json | undefined, patch: JsonObject, budget: Budget): Json | undefined {
+  const directive = own(patch, '$patch');
   if (directive !== undefined && directive !== 'replace' && directive !== 'delete' && directive !== 'merge') {
-    invalid(`unknown patch directive $patch: ${JSON.stringify(directive)}`);
+    invalid('unknown patch directive in $patch (expected replace, delete or merge)');
   }
   if (directive === 'delete') return undefined;
-  const base: JsonObject = directive === 'replace' || !isObject(original) ? {} : { ...original };
+  const base: JsonObject = directive === 'replace' || !isObject(original) ? {} : original;
+  const keys = Object.keys(patch);
+  budget.spend(keys.length);
 
-  for (const [key, value] of Object.entries(patch)) {
+  for (const key of keys) {
+    const value = patch[key]!;
     if (key === '$patch' || key === '$retainKeys' || key.startsWith(SET_ORDER)) continue;
     if (key.startsWith(DELETE_PRIMITIVES)) {
       const list = key.slice(DELETE_PRIMITIVES.length);
-      if (!Array.isArray(value)) invalid(`${key} must be a list`);
-      const current = base[list];
-      if (Array.isArray(current)) base[list] = current.filter((v) => !value.some((d) => JSON.stringify(d) === JSON.stringify(v)));
+      if (!Array.isArray(value)) invalid(`${DELETE_PRIMITIVES}${list} must be a list`);
+      const current = own(base, list);
+      if (Array.isArray(current)) {
+        const drop = new Set(value.map((v) => budget.identity(v)));
+        setOwn(base, list, current.filter((v) => !drop.has(budget.identity(v))));
+      }
       continue;
     }
     if (value === null) {
       delete base[key];
     } else if (Array.isArray(value)) {
-      const merged = mergeList(key, base[key], value);
-      if (merged === undefined) delete base[key];
-      else base[key] = merged;
+      setOwn(base, key, mergeList(key, own(base, key), value, budget));
     } else if (isObject(value)) {
-      const merged = strategicMerge(base[key], value);
+      const merged = strategicMerge(own(base, key), value, budget);
       if (merged === undefined) delete base[key];
-      else base[key] = merged;
+      else setOwn(base, key, merged);
     } else {
-      base[key] = value;
+      setOwn(base, key, value);
     }
   }
 
-  for (const [key, order] of Object.entries(patch)) {
+  for (const key of keys) {
     if (!key.startsWith(SET_ORDER)) continue;
     const list = key.slice(SET_ORDER.length);
-    if (!Array.isArray(order)) invalid(`${key} must be a list`);
-    const current = base[list];
-    if (Array.isArray(current)) base[list] = reorder(list, current, order);
+    const order = patch[key]!;
+    if (!Array.isArray(order)) invalid(`${SET_ORDER}${list} must be a list`);
+    const current = own(base, list);
+    if (Array.isArray(current)) setOwn(base, list, reorder(list, current, order, budget));
   }
 
-  if (patch.$retainKeys !== undefined) {
-    const retain = patch.$retainKeys;
+  const retain = own(patch, '$retainKeys');
+  if (retain !== undefined) {
     if (!Array.isArray(retain) || !retain.every((k) => typeof k === 'string')) invalid('$retainKeys must be a list of strings');
-    for (const key of Object.keys(base)) if (!retain.includes(key)) delete base[key];
+    const kept = new Set<Json>(retain);
+    const present = Object.keys(base);
+    budget.spend(retain.length + present.length);
+    for (const key of present) if (!kept.has(key)) delete base[key];
   }
   return base;
 }
 
-function mergeList(name: string, original: Json | undefined, patch: Json[]): Json[] | undefined {
+function mergeList(name: string, original: Json | undefined, patch: Json[], budget: Budget): Json[] {
   const current = Array.isArray(original) ? original : [];
+  budget.spend(patch.length);
   // A `{"$patch": "replace"}` element replaces the whole list with the other elements.
-  if (patch.some((e) => isObject(e) && e.$patch === 'replace' && Object.keys(e).length === 1)) {
-    return patch.filter((e) => !(isObject(e) && e.$patch === 'replace' && Object.keys(e).length === 1));
-  }
+  if (patch.some(isReplaceMarker)) return patch.filter((e) => !isReplaceMarker(e));
   if (patch.every((e) => !isObject(e))) {
     if (!MERGED_PRIMITIVE_LISTS.has(name)) return patch;
+    budget.spend(current.length);
     const out = [...current];
-    for (const v of patch) if (!out.some((c) => JSON.stringify(c) === JSON.stringify(v))) out.push(v);
+    const seen = new Set(out.map((v) => budget.identity(v)));
+    for (const v of patch) {
+      const id = budget.identity(v);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(v);
+    }
     return out;
   }
   const key = mergeKeyFor(name, patch);
   if (key === undefined) {
     // Atomic list (no merge key): the patch replaces it; directives inside are invalid.
-    return patch.map((e) => (isObject(e) ? (strategicMerge(undefined, e) as Json) : e));
+    return patch.map((e) => (isObject(e) ? (strategicMerge(undefined, e, budget) as Json) : e));
   }
-  const out = current.map((e) => (isObject(e) ? { ...e } : e));
+  // Each patch element merges into the first remaining element with its merge key, or is appended. `slots` keeps
+  // the positions and `removed` the deletions; `first` maps a key to its first remaining slot, `last` to its last
+  // slot, and `next` chains the slots of one key in order.
+  budget.spend(current.length);
+  const slots: Json[] = current;
+  const removed: boolean[] = [];
+  const first = new Map<string | undefined, number>();
+  const last = new Map<string | undefined, number>();
+  const next: number[] = [];
+  const remember = (i: number): void => {
+    const e = slots[i]!;
+    if (!isObject(e) || !Object.hasOwn(e, key)) return;
+    const id = budget.identity(e[key]);
+    const tail = last.get(id);
+    if (tail === undefined) first.set(id, i);
+    else next[tail] = i;
+    last.set(id, i);
+  };
+  for (let i = 0; i < slots.length; i++) remember(i);
   for (const element of patch) {
     if (!isObject(element)) invalid(`list ${name} mixes objects and primitives`);
-    if (!(key in element)) invalid(`an element of list ${name} has no merge key ${key}`);
-    const at = out.findIndex((e) => isObject(e) && JSON.stringify(e[key]) === JSON.stringify(element[key]));
+    if (!Object.hasOwn(element, key)) invalid(`an element of list ${name} has no merge key ${key}`);
+    const id = budget.identity(element[key]);
+    const at = first.get(id) ?? -1;
     if (element.$patch === 'delete') {
-      if (at >= 0) out.splice(at, 1);
+      if (at >= 0) {
+        removed[at] = true;
+        const after = next[at];
+        if (after === undefined) {
+          first.delete(id);
+          last.delete(id);
+        } else first.set(id, after);
+      }
       continue;
     }
-    const merged = strategicMerge(at >= 0 ? out[at] : undefined, element);
+    const merged = strategicMerge(at >= 0 ? slots[at] : undefined, element, budget);
     if (merged === undefined) continue;
-    if (at >= 0) out[at] = merged;
-    else out.push(merged);
+    if (at >= 0) {
+      slots[at] = merged;
+    } else {
+      slots.push(merged);
+      remember(slots.length - 1);
+    }
   }
-  return out;
+  return removed.length === 0 ? slots : slots.filter((_, i) => !removed[i]);
 }
 
 /**
  * `$setElementOrder/<list>` fixes the relative order of the listed elements; the
  * elements it does not mention (present only on the server) keep their place
  * after them, as the apiserver's mergeSortedSlice does for the common case.
+ * Each element's rank is the first position of its identity in the order.
  */
-function reorder(name: string, list: Json[], order: Json[]): Json[] {
-  if (order.every((e) => !isObject(e))) {
-    const rank = (v: Json) => order.findIndex((o) => JSON.stringify(o) === JSON.stringify(v));
-    return [...list.filter((v) => rank(v) >= 0).sort((a, b) => rank(a) - rank(b)), ...list.filter((v) => rank(v) < 0)];
-  }
-  const key = mergeKeyFor(name, order);
-  if (key === undefined) return list;
-  const rank = (v: Json) =>
-    isObject(v) ? order.findIndex((o) => isObject(o) && JSON.stringify(o[key]) === JSON.stringify(v[key])) : -1;
-  return [...list.filter((v) => rank(v) >= 0).sort((a, b) => rank(a) - rank(b)), ...list.filter((v) => rank(v) < 0)];
+function reorder(name: string, list: Json[], order: Json[], budget: Budget): Json[] {
+  budget.spend(list.length + order.length);
+  const primitive = order.every((e) => !isObject(e));
+  const key = primitive ? undefined : mergeKeyFor(name, order);
+  if (!primitive && key === undefined) return list;
+  const identity = (v: Json): string | undefined => (key === undefined ? budget.identity(v) : budget.identity(own(v as JsonObject, key)));
+  const rank = new Map<string | undefined, number>();
+  order.forEach((o, i) => {
+    if (!primitive && !isObject(o)) return;
+    const id = identity(o);
+    if (!rank.has(id)) rank.set(id, i);
+  });
+  const ranks: number[] = [];
+  const ranked: number[] = [];
+  const rest: Json[] = [];
+  list.forEach((v, i) => {
+    const r = primitive || isObject(v) ? rank.get(identity(v)) : undefined;
+    if (r === undefined) {
+      rest.push(v);
+    } else {
+      ranks[i] = r;
+      ranked.push(i);
+    }
+  });
+  // Equal ranks keep their list order, as the stable filter-then-sort this replaces did.
+  ranked.sort((a, b) => ranks[a]! - ranks[b]! || a - b);
+  return [...ranked.map((i) => list[i]!), ...rest];
 }
