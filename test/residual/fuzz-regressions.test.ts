@@ -38,7 +38,7 @@ describe('policy fuzzer regressions', () => {
 
   for (const f of files) {
     const c = JSON.parse(readFileSync(join(dir, f), 'utf8')) as RegressionCase;
-    test(`${f} (${guessClass(c)})`, async () => {
+    test(`${f}: ${c.note ?? `untriaged, class guess: ${guessClass(c)}`}`, async () => {
       const check = await checkPolicy(opa, c.policy, c.path, [decodeValue(c.input)]);
       expect(check.rejected).toBeUndefined();
       const got = check.comparisons[0]!;

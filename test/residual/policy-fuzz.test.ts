@@ -44,6 +44,8 @@ describe('policy-level differential fuzzing', () => {
     // The generators must produce policies OPA accepts and residuals the engine uses, on both sides of the
     // decision, or a clean run proves little.
     expect(totals.policies).toBe(POLICIES);
+    expect(totals.comparisons + totals.refusedInputs).toBe(totals.inputs);
+    expect(totals.refusedInputs).toBeLessThan(totals.inputs * 0.2);
     expect(totals.rejected).toBeLessThan(POLICIES * 0.05);
     expect(totals.compiled).toBeGreaterThan(POLICIES * 0.3);
     expect(totals.localAllows).toBeGreaterThan(totals.comparisons * 0.03);

@@ -376,6 +376,8 @@ export async function runFuzz(opa: FuzzOpa, o: FuzzOptions): Promise<FuzzTotals>
 
 /** A regression case: what `fuzz-regressions.test.ts` replays. */
 export interface RegressionCase {
+  /** What the case shows, written by whoever triaged it (absent in freshly saved cases). */
+  note?: string;
   /** How it was found: `npm run fuzz -- --seed S --only N`. */
   found: string;
   path: string;
