@@ -193,8 +193,9 @@ class Decoder {
     const v = resolvePlainScalar(raw);
     if (typeof v === 'string') return v;
     if (typeof v === 'boolean') return String(v);
-    // A key is a string in JSON whatever its size, so any int64 or uint64 key is exact (strconv.Itoa / FormatUint).
-    if (v instanceof GoInt) return v.value.toString();
+    // A key is a string in JSON whatever its size, so an int64 key is exact (strconv.Itoa); YAMLToJSON has no
+    // case for a uint64 key and the apiserver answers 400.
+    if (v instanceof GoInt && v.value <= INT64_MAX) return v.value.toString();
     throw malformed('null and floating-point YAML keys are not accepted', target, this.text);
   }
 }

@@ -58,6 +58,7 @@ describe('YAML bodies decoded as kube-apiserver decodes them (go-yaml v2, YAML 1
     expect(refused('1.5: a\n')).toMatch(/keys/);
     expect(refused('~: a\n')).toMatch(/keys/);
     expect(refused('[a]: b\n')).toMatch(/keys/);
+    expect(refused('18446744073709551615: a\n')).toMatch(/keys/);
     expect(refused('a: 1\n---\nb: 2\n')).toMatch(/one YAML document/);
     expect(refused('%YAML 1.1\n---\na: 1\n')).toMatch(/directives/);
     expect(refused('a: b\u2028c: d\n')).toMatch(/YAML 1\.1/);
