@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { UpstreamConfig } from './config/schema.js';
 import type { DecisionLog, DecisionEvent, Engine, Outcome } from './decision/log.js';
+import { checkPolicyInput } from './decision/input-value.js';
 import { normalizeDecision, type NormalizedDecision } from './decision/normalize.js';
 import type { ResidualVerifier } from './decision/verify.js';
 import { WritegateError, isWritegateError } from './errors.js';
@@ -81,6 +82,8 @@ export class Gate {
     let input: Record<string, unknown>;
     try {
       input = await adapter.buildInput(req, classified, body, this.deps.client);
+      // Both engines must judge one value: normalise it as OPA reads it, or refuse it (src/decision/input-value.ts).
+      checkPolicyInput(input);
     } catch (err) {
       const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', (err as Error).message, { cause: err });
       const verdict = this.refuse(req, e, classified);

@@ -40,7 +40,7 @@ export function checkPolicyInput(input: unknown): void {
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         const n = leaf(v[i]);
-        if (n !== v[i]) v[i] = n;
+        if (!Object.is(n, v[i])) v[i] = n;
         if (typeof n === 'object' && n !== null) stack.push({ v: n, depth: depth + 1 });
       }
       continue;
@@ -56,7 +56,7 @@ export function checkPolicyInput(input: unknown): void {
         continue;
       }
       const n = leaf(x);
-      if (n !== x) o[k] = n;
+      if (!Object.is(n, x)) o[k] = n;
       if (typeof n === 'object' && n !== null) stack.push({ v: n, depth: depth + 1 });
     }
   }
