@@ -169,11 +169,18 @@ function bodyVars(body: AstExpr[] | undefined): Set<string> {
  * compiled modules spell `some c in xs` and `xs[_]` that way (`__local2__ = input.cs[__local1__]`).
  */
 function iterates(body: AstExpr[], params: Set<string>, r: Resolver): boolean {
+  // Variables a unification binds to one value: the other side mentions no variable but parameters (so
+  // `x = i` after `input.xs[i]` does not count: `i` still iterates).
   const whole = new Set<string>();
   for (const e of body) {
     const t = e.terms;
-    if (!Array.isArray(t) || e.negated) continue;
-    for (const x of (t as Term[]).slice(1)) if (x.type === 'var') whole.add(String(x.value));
+    if (!Array.isArray(t) || e.negated || t.length !== 3) continue;
+    const [, a, b] = t as Term[];
+    for (const [x, other] of [[a!, b!], [b!, a!]] as const) {
+      const vs = new Set<string>();
+      shallowVars(other, vs);
+      if (x.type === 'var' && [...vs].every((v) => !r.isVar(v) || params.has(v))) whole.add(String(x.value));
+    }
   }
   let found = false;
   const visit = (t: Term): void => {
