@@ -126,7 +126,8 @@ function decodeBody(body: Buffer, contentType: string | undefined): KubeObject {
   const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
   try {
     if (type === 'application/json' || type === '') return JSON.parse(body.toString('utf8')) as KubeObject;
-    if (type === 'application/yaml') return parseYaml(body.toString('utf8')) as KubeObject;
+    // kube-apiserver reads YAML with go-yaml v2 (sigs.k8s.io/yaml): YAML 1.1, so `yes`/`on` are booleans and `<<` merges.
+    if (type === 'application/yaml') return parseYaml(body.toString('utf8'), { version: '1.1', merge: true }) as KubeObject;
     if (type === KUBE_PROTOBUF_CONTENT_TYPE) return decodeKubeProtobuf(body) as KubeObject;
   } catch (err) {
     throw badRequest(`the body of the request could not be decoded: ${(err as Error).message}`);
@@ -134,6 +135,12 @@ function decodeBody(body: Buffer, contentType: string | undefined): KubeObject {
   throw unsupportedMediaType(
     `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${KUBE_PROTOBUF_CONTENT_TYPE}`,
   );
+}
+
+/** `dryRun` of a JSON or YAML DeleteOptions body. */
+function deleteBodyDryRun(body: Buffer, contentType: string | undefined): string[] {
+  const options = decodeBody(body, contentType) as { dryRun?: unknown };
+  return Array.isArray(options.dryRun) ? options.dryRun.map(String) : [];
 }
 
 /** The options kind whose `dryRun` a write validates (CreateOptions, UpdateOptions, ...). */
@@ -350,8 +357,11 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     const { def, namespace, name, subresource } = rp;
     const method = req.method ?? 'GET';
     const q = url.searchParams;
-    const dryRun = q.getAll('dryRun').includes('All');
-    checkDryRun(method, q.getAll('dryRun'));
+    // A DELETE with a body takes its DeleteOptions from the body alone and ignores the query
+    // (k8s.io/apiserver/pkg/endpoints/handlers/delete.go).
+    const dryRunValues = method === 'DELETE' && body.length > 0 ? deleteBodyDryRun(body, req.headers['content-type']) : q.getAll('dryRun');
+    const dryRun = dryRunValues.includes('All');
+    checkDryRun(method, dryRunValues);
     if (method === 'PATCH' && (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/apply-patch+yaml') && !q.get('fieldManager')) {
       throw invalid({ kind: 'PatchOptions', group: 'meta.k8s.io' }, '', 'fieldManager', 'Required value: is required for apply patch');
     }
