@@ -34,3 +34,9 @@ test_other_group_secrets_untouched if {
 	masks := log.mask with input as event
 	count(masks) == 0
 }
+
+test_old_secret_kind_elsewhere if {
+	event := {"input": {"request": {"resource": {"group": "x.io", "resource": "things"}, "object": null, "oldObject": {"kind": "Secret", "stringData": {"p": "v"}}}}}
+	masks := log.mask with input as event
+	masks == {"/input/request/oldObject/stringData"}
+}
