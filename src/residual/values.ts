@@ -135,11 +135,8 @@ export function compareStrings(a: string, b: string): number {
     if (ys && !xs && x >= 0xe000) return -1;
     return x < y ? -1 : 1;
   }
-  // One is a prefix of the other. An unpaired high surrogate ending the shorter one would be U+FFFD in Go.
-  if (n > 0 && (a.charCodeAt(n - 1) & 0xfc00) === 0xd800) {
-    wellFormed(a);
-    wellFormed(b);
-  }
+  // One is a prefix of the other. If it ends in an unpaired high surrogate, its U+FFFD (EF BF BD) still orders
+  // before whatever the longer one continues with in Go: a pair (F0…) or U+FFFD followed by more.
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
