@@ -340,6 +340,8 @@ class Gen {
       [0.5, 'unify'],
       [0.6, 'self'],
       [0.8, 'order'],
+      [0.6, 'setop'],
+      [0.5, 'composite'],
     ]);
     switch (form) {
       case 'cmp': {
@@ -449,6 +451,22 @@ class Gen {
           ]),
         ];
       }
+      case 'setop': {
+        const x = this.fresh('s');
+        const set = `{${x} | some ${x} in ${this.ref('coll', sc)}}`;
+        return [`count(${set} ${r.pick(['|', '&', '-'])} ${r.pick(['{"a"}', 'set()', '{"a", 1}'])}) ${r.pick(CMP)} ${r.pick(['0', '1'])}`];
+      }
+      case 'composite':
+        // Composite literals holding refs: undefined members make the whole literal undefined.
+        return [
+          r.pick([
+            `{"a": ${this.ref('any', sc)}} ${r.pick(['==', '!='])} ${this.ref('obj', sc)}`,
+            `[${this.ref('str', sc)}, ${this.strLit()}] ${r.pick(['==', '!=', '<'])} ${this.ref('coll', sc)}`,
+            `{${this.ref('str', sc)}} ${r.pick(['==', '!='])} {${this.strLit()}}`,
+            // Unary minus on the right: a line that starts with `-` continues the previous expression.
+            `${this.ref('num', sc)} ${r.pick(CMP)} -${this.ref('num', sc)}`,
+          ]),
+        ];
       case 'beyond':
         // Builtins outside today's fragment: the residual must refuse them (or implement them exactly).
         return [
@@ -493,6 +511,7 @@ class Gen {
       [1.5, 'set'],
       [1.5, 'object'],
       [1, 'input'],
+      [1, 'cfg'],
     ]);
     switch (form) {
       case 'multi': {
@@ -540,6 +559,12 @@ class Gen {
         this.helpers.push({ ref: name, kind: 'set', values: [] });
         return;
       }
+      case 'cfg': {
+        // A constant object with keys JavaScript objects inherit (issue 7, class 6), looked up by input.
+        this.push({ head: `${name} := ${r.pick(['{"__proto__": 1, "a": 2}', '{"constructor": 1, "a": 2, "toString": 2}', '{"a": 1, "hasOwnProperty": 2}', '{"a": 2, "valueOf": null}'])}`, body: [] });
+        this.helpers.push({ ref: name, kind: 'object', values: ['1', '2', 'null'] });
+        return;
+      }
       case 'object': {
         const dynamic = r.chance(0.5);
         if (dynamic) {
@@ -573,6 +598,7 @@ class Gen {
       [1, 'value'],
       [0.7, 'two'],
       [0.5, 'default'],
+      [0.5, 'else'],
     ]);
     switch (form) {
       case 'bool': {
@@ -611,6 +637,10 @@ class Gen {
       case 'two':
         this.push({ head: `${name}(x, y)`, body: [r.pick(['startswith(x, y)', 'x == y', 'x != y', 'x < y', 'not contains(x, y)'])] });
         this.fns.push({ name, arity: 2, returns: 'bool', values: ['true'] });
+        return;
+      case 'else':
+        this.push({ head: `${name}(x) := 1`, body: this.body(new Scope([x]), 1) }, { head: 'else := 2', body: r.chance(0.5) ? this.body(new Scope([x]), 1) : [] });
+        this.fns.push({ name, arity: 1, returns: 'value', values: ['1', '2'] });
         return;
       default:
         this.push({ head: `default ${name}(_) := false`, body: [] });
