@@ -46,7 +46,7 @@ interface AstModule {
 type GroupKind = 'complete' | 'function' | 'object' | 'set' | 'refhead';
 
 /** `default`: a complete rule with a default (always defined); `set`: a partial set (always defined). */
-export type RuleShape = 'complete' | 'default' | 'set' | 'other';
+type RuleShape = 'complete' | 'default' | 'set' | 'other';
 
 interface Group {
   pkg: string;

@@ -20,7 +20,7 @@ import type { Expr, Term } from './ast.js';
 
 const EQ: Term = { type: 'ref', value: [{ type: 'var', value: 'eq' }] };
 
-export interface HoistedNegation {
+interface HoistedNegation {
   /** Expressions that run before the negation, in the enclosing body (positive). */
   hoisted: Expr[];
   /** The negated expression with its moved terms replaced by their variables. */
