@@ -10,7 +10,7 @@ describe('parseConfig', () => {
     const cfg = parseConfig(valid, '/etc/writegate');
     expect(cfg.upstreams[0]!.mode).toBe('enforce');
     expect(cfg.upstreams[0]!.failOpen).toBe(false);
-    expect(cfg.upstreams[0]!.kubernetes).toEqual({ resolve: 'dryrun', identity: 'selfsubjectreview' });
+    expect(cfg.upstreams[0]!.kubernetes).toEqual({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true });
     expect(cfg.opa.timeoutMs).toBe(2000);
     expect(cfg.decisionLog.path).toBe('/etc/writegate/decisions.log');
     expect(Object.isFrozen(cfg.upstreams[0])).toBe(true);
