@@ -249,7 +249,7 @@ class Gen {
       [1, 'every'],
       [1.5, 'local'],
       [0.3, 'destructure'],
-      [0.5, 'with'],
+      [0.2, 'with'],
     ]);
     switch (kind) {
       case 'some': {
@@ -336,7 +336,7 @@ class Gen {
       [1, 'lookup'],
       [1, 'edge'],
       [depth < 1 ? 1 : 0, 'compr'],
-      [0.4, 'beyond'],
+      [0.2, 'beyond'],
       [0.5, 'unify'],
       [0.6, 'self'],
       [0.8, 'order'],
@@ -379,7 +379,7 @@ class Gen {
       case 'fn': {
         const f = r.pick(this.fns);
         const args = Array.from({ length: f.arity }, () =>
-          f.constArg !== undefined && r.chance(0.8) ? f.constArg : r.chance(0.75) ? this.term('str', sc, depth) : this.strLit(),
+          f.constArg !== undefined && r.chance(0.95) ? f.constArg : r.chance(0.75) ? this.term('str', sc, depth) : this.strLit(),
         ).join(', ');
         return [f.returns === 'bool' && r.chance(0.7) ? `${f.name}(${args})` : `${f.name}(${args}) ${r.pick(CMP)} ${this.valueLit(f.values)}`];
       }
@@ -506,7 +506,7 @@ class Gen {
     const form = r.weighted<string>([
       [4, 'multi'],
       [1.5, 'iter'],
-      [1.5, 'else'],
+      [0.8, 'else'],
       [1.5, 'refhead'],
       [1.5, 'set'],
       [1.5, 'object'],
@@ -593,7 +593,7 @@ class Gen {
     const x = { name: 'x', kind: 'str' as const };
     const form = r.weighted<string>([
       [3, 'bool'],
-      [2, 'multi'],
+      [1, 'multi'],
       [1.5, 'const'],
       [1, 'value'],
       [0.7, 'two'],
