@@ -4,7 +4,7 @@
  *
  * - `application/json-patch+json`: RFC 6902, via fast-json-patch, with the
  *   apiserver's lenient `replace` of a missing object member (see `asKubeApplies`).
- * - `application/merge-patch+json`: RFC 7386, via json-merge-patch.
+ * - `application/merge-patch+json`: RFC 7386, as evanphx/json-patch applies it (see `mergeDocs`).
  * - `application/strategic-merge-patch+json`: merge patch plus list merging by
  *   merge key and the `$patch`, `$retainKeys`, `$setElementOrder/<list>` and
  *   `$deleteFromPrimitiveList/<list>` directives
@@ -19,7 +19,6 @@
  *   applies are not modelled.
  */
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import jsonMergePatch from 'json-merge-patch';
 import { parse as parseYaml } from 'yaml';
 
 export const PATCH_CONTENT_TYPES = [
@@ -170,11 +169,49 @@ export function applyKubePatch(current: object | undefined, body: Buffer, conten
       return applyJsonPatch(current, patch);
     case 'application/merge-patch+json': {
       if (!isObject(patch)) throw new KubePatchError('WG_PATCH_INVALID', 'merge patch must be a JSON object');
-      return jsonMergePatch.apply(structuredClone(current), patch) as object;
+      return mergeDocs(jsonCopy(current), patch);
     }
     default: {
       if (!isObject(patch)) throw new KubePatchError('WG_PATCH_INVALID', 'strategic merge patch must be a JSON object');
       return strategicMerge(jsonCopy(current), patch, new Budget(limits)) as JsonObject;
+    }
+  }
+}
+
+/**
+ * RFC 7386 merge patch as the apiserver applies it (evanphx/json-patch v4 MergePatch, merge.go): members are merged
+ * into objects in place (the target is a tree copy), a null member deletes, and a value added where there was no
+ * object has its null members pruned, in arrays too (pruneNulls). Every key is an ordinary member, `__proto__`,
+ * `constructor` and `prototype` included: json-merge-patch, used before, returned at the first such key and so
+ * dropped the rest of the patch, which the apiserver applies.
+ */
+function mergeDocs(doc: JsonObject, patch: JsonObject): JsonObject {
+  for (const key of Object.keys(patch)) {
+    const value = patch[key]!;
+    if (value === null) {
+      delete doc[key];
+      continue;
+    }
+    const cur = own(doc, key);
+    if (isObject(cur) && isObject(value)) {
+      mergeDocs(cur, value);
+    } else {
+      // merge(): a value replacing an object is kept as sent; one added where no object was is pruned.
+      if (!isObject(cur)) pruneNulls(value);
+      setOwn(doc, key, value);
+    }
+  }
+  return doc;
+}
+
+function pruneNulls(value: Json): void {
+  if (Array.isArray(value)) {
+    for (const e of value) if (e !== null) pruneNulls(e);
+  } else if (isObject(value)) {
+    for (const key of Object.keys(value)) {
+      const v = value[key]!;
+      if (v === null) delete value[key];
+      else pruneNulls(v);
     }
   }
 }

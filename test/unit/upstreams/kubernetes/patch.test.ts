@@ -69,6 +69,27 @@ describe('application/merge-patch+json (RFC 7386)', () => {
   });
 });
 
+describe('application/merge-patch+json as the apiserver applies it (evanphx/json-patch MergePatch)', () => {
+  // Regression: json-merge-patch stopped at a "__proto__", "constructor" or "prototype" key and dropped the rest of
+  // the patch, so with resolve: local the policy judged the stored object while the apiserver applied everything.
+  it('applies every key of a patch that also names constructor, prototype or __proto__', () => {
+    for (const key of ['constructor', 'prototype', '__proto__']) {
+      const patch = `{"${key}": {"x": 1}, "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "evil:latest", "securityContext": {"privileged": true}}]}}}}`;
+      const out = applyKubePatch(deployment(), body(patch), 'application/merge-patch+json') as ReturnType<typeof deployment>;
+      expect(out.spec.template.spec.containers, key).toEqual([{ name: 'web', image: 'evil:latest', securityContext: { privileged: true } }]);
+      expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+      expect(Object.hasOwn(out, key), key).toBe(true);
+    }
+  });
+
+  it('drops null members of a value it adds, inside arrays too, and keeps a null array element', () => {
+    const out = applyKubePatch({ a: 1, b: [1] }, body({ c: { d: null, e: 1 }, b: [{ f: null, g: 2 }, null] }), 'application/merge-patch+json');
+    expect(out).toEqual({ a: 1, b: [{ g: 2 }, null], c: { e: 1 } });
+    // An array replacing an object is kept as sent.
+    expect(applyKubePatch({ a: { x: 1 } }, body({ a: [{ f: null }] }), 'application/merge-patch+json')).toEqual({ a: [{ f: null }] });
+  });
+});
+
 describe('application/strategic-merge-patch+json', () => {
   it('merges containers by name, ports by containerPort, env by name, volumeMounts by mountPath', () => {
     const patch = {
