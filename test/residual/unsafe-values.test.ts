@@ -70,6 +70,18 @@ const CASES: Record<string, Record<string, Case>> = {
     type_name: { rules: ['type_name(input.x) == "number"'], inputs: each('x', WRONG_TYPES), local: [{ x: 1 }] },
     is_checks: { rules: ['not is_string(input.x)', 'not is_null(input.x)'], inputs: each('x', WRONG_TYPES) },
     array_concat: { rules: ['count(array.concat(input.a, ["x"])) == 2'], inputs: each('a', [...WRONG_TYPES, ['y']]) },
+    // A support rule whose value is null (kept by the inlining plan: two definitions) is defined: `not x` fails.
+    null_rule_value: {
+      extra: 'flag := true\n\nx := null if flag\n\nx := 1 if not flag\n',
+      rules: ['input.go', 'not x'],
+      inputs: [{ go: true }, { go: false }, {}],
+    },
+    null_rule_value_input: {
+      extra: 'x := null if input.n\n\nx := 1 if input.one\n',
+      rules: ['input.go', 'not x'],
+      inputs: [{ go: true, n: true }, { go: true, one: true }, { go: true }],
+      local: [{ go: true }],
+    },
   },
   // Class 4: number literals that are not exactly the shortest decimal of their double, and integer-valued literals
   // written as floats (OPA formats them as floats in sprintf).

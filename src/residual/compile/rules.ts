@@ -80,7 +80,11 @@ export abstract class RuleCompiler extends BodyCompiler {
     if (!usesInput) {
       let cached: Value | typeof NOTHING | undefined;
       g.value = (c) => {
-        if (cached === undefined) cached = evaluate(c) ?? NOTHING;
+        if (cached === undefined) {
+          // Not `??`: a rule whose value is null is defined (`not x` fails), it is not NOTHING.
+          const v = evaluate(c);
+          cached = v === undefined ? NOTHING : v;
+        }
         return cached === NOTHING ? undefined : cached;
       };
     } else {
