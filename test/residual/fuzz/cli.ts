@@ -1,6 +1,9 @@
 /**
  * Long policy-level fuzzing runs: `npm run fuzz -- --policies N --inputs M --seed S`.
  *
+ * Policy and input N of seed S are the same on every machine for one version of the generators (a change to
+ * policy-gen.ts or input-gen.ts changes what N is; saved regression cases hold the policy and input themselves).
+ *
  * Options: `--first I` (first policy index), `--only I` (just policy I, to reproduce a finding), `--time-limit
  * SECONDS` (stop starting policies after that), `--minimise N` (minimise the findings of the first N policies
  * with one; default 50), `--no-save` (do not write regression cases),

@@ -196,11 +196,19 @@ function without<T>(xs: T[], i: number): T[] {
   return [...xs.slice(0, i), ...xs.slice(i + 1)];
 }
 
-/** Smaller variants of a policy: one rule, one `else` part or one body literal fewer. */
+/**
+ * Smaller variants of a policy: one rule, one `else` part, one body literal or one field of the decision object
+ * fewer (so that the `deny`/`warn` rules it names can go too).
+ */
 function policyShrinks(p: PolicySrc): PolicySrc[] {
   const out: PolicySrc[] = [];
   p.rules.forEach((rule, ri) => {
     out.push({ ...p, rules: without(p.rules, ri) });
+    const fields = /^decision := \{(.*)\}$/.exec(rule.clauses[0]!.head)?.[1]?.split(', ') ?? [];
+    fields.forEach((_, fi) => {
+      const head = `decision := {${without(fields, fi).join(', ')}}`;
+      out.push({ ...p, rules: p.rules.map((r, j) => (j === ri ? { clauses: [{ head, body: [] }] } : r)) });
+    });
     rule.clauses.forEach((clause, ci) => {
       if (ci > 0) out.push({ ...p, rules: p.rules.map((r, j) => (j === ri ? { clauses: without(r.clauses, ci) } : r)) });
       clause.body.forEach((_, li) => {
