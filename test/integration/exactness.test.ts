@@ -84,6 +84,10 @@ describe.each(['dryrun', 'local'] as const)('exactness with the simulator (resol
     expect(decision(res).input.request.options).toMatchObject({ kind: 'PatchOptions', force: true });
     const bad = await s.call('DELETE', `/api/v1/namespaces/default/configmaps/f11-${resolve}?gracePeriodSeconds=1e3`);
     expect(bad.status).toBe(400);
+    // Go's url.ParseQuery drops a pair with a raw ";": the apiserver would not see what the policy saw.
+    const semicolon = await s.call('DELETE', `/api/v1/namespaces/default/configmaps/f11-${resolve}?dryRun=All;x=1`);
+    expect(semicolon.status).toBe(400);
+    expect(semicolon.json.message).toContain('";"');
     expect(s.sim.store.get(`/api/v1/namespaces/default/configmaps/f11-${resolve}`)).toBeDefined();
   });
 });

@@ -219,6 +219,9 @@ export class KubernetesAdapter implements UpstreamAdapter {
   ): Promise<Record<string, unknown>> {
     const { info, rawPath, rawQuery, query } = classified.detail as KubeDetail;
     const type = mediaType(req.headers);
+    // Go's url.ParseQuery (what the apiserver's req.URL.Query() runs) drops every pair with a raw ";" in it, so
+    // such a parameter would count for the policy and not upstream (an exec `command`, a `dryRun`).
+    if (rawQuery.includes(';')) throw new WritegateError('WG_ERR_BAD_REQUEST', 'a ";" in the query is not accepted (the apiserver drops such parameters); encode it as %3B');
 
     // The options first: a DELETE takes them from its body, and whether they make this a dry run decides what the
     // write does upstream.
