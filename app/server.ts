@@ -27,7 +27,10 @@ export interface GatewayOptions {
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const localOpa = config.opa.url ? undefined : await startLocalOpa({ paths: config.opa.policies, watch: true });
   const opa = new OpaClient({ url: config.opa.url ?? localOpa!.url, timeoutMs: config.opa.timeoutMs });
-  const decisionLog = new DecisionLog(config.decisionLog.path, VERSION);
+  const { path, maxBytes, keep, refusedInputBytes, refusedPerSecond, refusedBurst } = config.decisionLog;
+  const decisionLog = new DecisionLog(path, VERSION, {
+    maxBytes, keep, refused: { inputBytes: refusedInputBytes, perSecond: refusedPerSecond, burst: refusedBurst },
+  });
   let app: App;
   try {
     app = await buildApp(config, { opa, decisionLog, logger: options.logger ?? false });

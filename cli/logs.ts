@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, readSync, statSync, watchFile } from 'node:fs';
 import { Command } from 'commander';
+import type { SuppressedEvent } from '../src/decision/limits.js';
 import type { LogRecord } from '../src/decision/log.js';
 import { fail } from './exit.js';
 
@@ -13,7 +14,7 @@ interface LogsOptions {
 const COLORS: Record<string, string> = { allowed: '32', denied: '31', error: '31', dryrun_denied: '33', warn_denied: '33', fail_open: '35' };
 
 /** One line for a person: time, outcome, method, url, who, id, reasons. */
-export function formatEvent(e: LogRecord, color: boolean): string {
+export function formatEvent(e: LogRecord | SuppressedEvent, color: boolean): string {
   const paint = (code: string | undefined, s: string): string => (color && code ? `\x1b[${code}m${s}\x1b[0m` : s);
   const time = e.timestamp.replace('T', ' ').replace('Z', '');
   if (e.type === 'writegate/upstream') {
@@ -25,6 +26,11 @@ export function formatEvent(e: LogRecord, color: boolean): string {
     const opa = e.opa.error ? `opa error ${e.opa.error.code}` : `opa decision ${e.opa.decision_id ?? '-'}`;
     return `${time}  ${label}  ${e.decision_id}  ${opa}  revision=${e.revision}  ${e.latency_ms}ms`
       + (mismatch ? e.reasons.map((r) => `\n    ${r}`).join('') : '');
+  }
+  if (e.type === 'writegate/suppressed') {
+    const clients = e.clients.map((c) => `${c.client}: ${c.records} (${Object.entries({ ...c.outcomes, ...c.codes }).map(([k, n]) => `${k} ${n}`).join(', ')})`);
+    return `${time}  ${paint('33', 'SUPPRESSED'.padEnd(13))} ${e.suppressed} records of refused requests over their client's rate since ${e.since}`
+      + clients.map((c) => `\n    ${c}`).join('') + (e.other_clients ? `\n    ${e.other_clients.clients} more clients: ${e.other_clients.records}` : '');
   }
   const who = e.caller.username ? ` by ${e.caller.username}` : '';
   const detail = [...e.reasons.map((r) => `deny: ${r}`), ...e.warnings.map((w) => `warn: ${w}`), ...(e.error ? [`error: ${e.error.code} ${e.error.message}`] : [])];
@@ -60,13 +66,13 @@ export function logsCommand(): Command {
           partial = lines.pop() ?? '';
           for (const line of lines) {
             if (!line.trim()) continue;
-            let e: LogRecord;
+            let e: LogRecord | SuppressedEvent;
             try {
-              e = JSON.parse(line) as LogRecord;
+              e = JSON.parse(line) as LogRecord | SuppressedEvent;
             } catch {
               continue;
             }
-            if (opts.decisionId && e.decision_id !== opts.decisionId) continue;
+            if (opts.decisionId && (e.type === 'writegate/suppressed' || e.decision_id !== opts.decisionId)) continue;
             found = true;
             process.stdout.write(`${opts.json ? line : formatEvent(e, color)}\n`);
           }

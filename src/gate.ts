@@ -250,9 +250,12 @@ export class Gate {
     }
   }
 
-  /** Records a decision that forwards nothing (written within this event-loop turn). */
+  /**
+   * Records a decision that forwards nothing (written within this event-loop turn), bounded in size and rate:
+   * such a request costs its sender nothing upstream, so its record must not be a way to fill the disk.
+   */
   private finish(event: DecisionEvent): void {
-    this.deps.log.append(event);
+    this.deps.log.appendRefused(event);
     this.count(event);
   }
 

@@ -56,6 +56,15 @@ const upstream = z.strictObject({
   kubernetes: kubernetesOptions.default({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true }),
 });
 
+const DECISION_LOG_DEFAULTS = {
+  path: './decisions.log', maxBytes: 100 * 1024 * 1024, keep: 5, refusedInputBytes: 4096, refusedPerSecond: 5, refusedBurst: 20,
+};
+
+const LIMITS_DEFAULTS = {
+  bodyBytes: 3 * 1024 * 1024, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxConnections: 4096,
+  inflightBodyBytes: 64 * 1024 * 1024, streamsPerClient: 256,
+};
+
 export const configSchema = z.strictObject({
   listen: z.strictObject({
     host: z.string().default('127.0.0.1'),
@@ -83,13 +92,43 @@ export const configSchema = z.strictObject({
   decisionLog: z.strictObject({
     /** JSON lines file; `-` writes to stdout. */
     path: z.string().default('./decisions.log'),
-  }).default({ path: './decisions.log' }),
+    /** The file is rotated (renamed to PATH.1, PATH.1 to PATH.2, ...) before a batch would take it past this size. */
+    maxBytes: z.number().int().positive().default(DECISION_LOG_DEFAULTS.maxBytes),
+    /** Rotated files kept besides the current one (PATH.1 ... PATH.keep); older ones are removed. */
+    keep: z.number().int().min(1).default(DECISION_LOG_DEFAULTS.keep),
+    /** A record of a request that was not forwarded keeps its `input` and `result` only up to this size (serialised); a larger one becomes a summary. */
+    refusedInputBytes: z.number().int().min(256).default(DECISION_LOG_DEFAULTS.refusedInputBytes),
+    /** Records of requests that were not forwarded, per client address (IPv6: per /64) and second; the rest are counted in `writegate/suppressed` records. */
+    refusedPerSecond: z.number().positive().default(DECISION_LOG_DEFAULTS.refusedPerSecond),
+    /** Burst of such records a client may write at once. */
+    refusedBurst: z.number().int().positive().default(DECISION_LOG_DEFAULTS.refusedBurst),
+  }).default(DECISION_LOG_DEFAULTS),
   limits: z.strictObject({
     /** Largest write body buffered for evaluation (kube-apiserver's own limit is 3 MiB). */
-    bodyBytes: z.number().int().positive().default(3 * 1024 * 1024),
-  }).default({ bodyBytes: 3 * 1024 * 1024 }),
+    bodyBytes: z.number().int().positive().default(LIMITS_DEFAULTS.bodyBytes),
+    /** The request line and headers must arrive within this time (Node's server.headersTimeout). */
+    headersTimeoutMs: z.number().int().positive().default(LIMITS_DEFAULTS.headersTimeoutMs),
+    /**
+     * The whole request, headers and body, must arrive within this time of its first byte (Node's
+     * server.requestTimeout). Responses are not timed: watches, log follows and exec streams stay open.
+     */
+    bodyTimeoutMs: z.number().int().positive().default(LIMITS_DEFAULTS.bodyTimeoutMs),
+    /** Client connections open at once; more are closed as they arrive. */
+    maxConnections: z.number().int().positive().default(LIMITS_DEFAULTS.maxConnections),
+    /** Write bodies buffered at once across the gateway (bytes); a write beyond it gets 503 WG_ERR_OVERLOADED. */
+    inflightBodyBytes: z.number().int().positive().default(LIMITS_DEFAULTS.inflightBodyBytes),
+    /** Reads (watches, log follows, any GET) in flight at once per client address; more get 429 WG_ERR_TOO_MANY_STREAMS. */
+    streamsPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.streamsPerClient),
+  }).default(LIMITS_DEFAULTS),
   upstreams: z.array(upstream).min(1),
 }).superRefine((cfg, ctx) => {
+  // Node refuses a headersTimeout above requestTimeout (lib/_http_server.js storeHTTPOptions).
+  if (cfg.limits.headersTimeoutMs > cfg.limits.bodyTimeoutMs) {
+    ctx.addIssue({ code: 'custom', path: ['limits', 'headersTimeoutMs'], message: 'must not exceed limits.bodyTimeoutMs' });
+  }
+  if (cfg.limits.inflightBodyBytes < cfg.limits.bodyBytes) {
+    ctx.addIssue({ code: 'custom', path: ['limits', 'inflightBodyBytes'], message: 'must be at least limits.bodyBytes' });
+  }
   const seen = new Map<string, number>();
   cfg.upstreams.forEach((u, i) => {
     if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name "${u.name}"` });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { RefusedRecordLimiter, boundRefused, type RefusedRecordLimits, type SuppressedEvent } from './limits.js';
 
 export type Outcome = 'allowed' | 'denied' | 'dryrun_denied' | 'warn_denied' | 'fail_open' | 'error';
 export type Engine = 'opa' | 'residual' | 'none';
@@ -108,6 +109,18 @@ export type LogRecord = LogEvent | VerificationEvent | ResidualMismatchEvent;
 /** Longest time a lazily appended record waits for a batch to ride along with. */
 const LAZY_MS = 100;
 
+/** Longest time between a suppressed record and the `writegate/suppressed` record that counts it. */
+const SUPPRESSED_SUMMARY_MS = 10_000;
+
+export interface DecisionLogOptions {
+  /** Rotate before a batch would take the file past this size (bytes). */
+  maxBytes?: number;
+  /** Rotated files kept: PATH.1 (newest) ... PATH.keep. */
+  keep?: number;
+  /** Bounds and rate of the records of requests that were not forwarded (src/decision/limits.ts). */
+  refused?: RefusedRecordLimits;
+}
+
 /**
  * The decision log: JSON lines, separate from the (asynchronous) app log.
  *
@@ -120,18 +133,26 @@ const LAZY_MS = 100;
  */
 export class DecisionLog {
   readonly labels: Record<string, string>;
-  private readonly fd: number;
+  private fd: number;
+  /** Bytes in the current file, for rotation. */
+  private size = 0;
+  private readonly limiter: RefusedRecordLimiter | undefined;
+  private summaryTimer: NodeJS.Timeout | undefined;
+  /** Records of refused requests suppressed (rate) and rotations done, for the metrics. */
+  readonly counters = { suppressed: 0, rotations: 0, rotationFailures: 0 };
   private pending: string[] = [];
   private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private scheduled = false;
   private lazyTimer: NodeJS.Timeout | undefined;
 
-  constructor(path: string, version: string) {
+  constructor(private readonly path: string, version: string, private readonly options: DecisionLogOptions = {}) {
     // A plain append-mode descriptor and fs.writeSync, rather than pino's SonicBoom destination: an audit log
     // must report a failed write (ENOSPC, EIO) to the request waiting on it, and SonicBoom's sync mode retries
     // failed writes in a loop and keeps failed data queued. pino remains the app log (cli/serve.ts).
     if (path !== '-') mkdirSync(dirname(path), { recursive: true });
     this.fd = path === '-' ? 1 : openSync(path, 'a');
+    if (this.fd !== 1) this.size = fstatSync(this.fd).size;
+    this.limiter = options.refused ? new RefusedRecordLimiter(options.refused) : undefined;
     this.labels = { id: randomUUID(), app: 'writegate', version, host: hostname() };
   }
 
@@ -144,13 +165,42 @@ export class DecisionLog {
   }
 
   /** Queues a record that nothing waits on; it is written at the end of this event-loop turn. */
-  append(event: LogRecord): void {
+  append(event: LogRecord | SuppressedEvent): void {
     this.queue(event);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.commit);
     }
   }
+
+  /**
+   * Queues the record of a request that was not forwarded (denied, refused, unknown path): bounded in size
+   * (limits.ts boundRefused), and written only if its client is within its rate; otherwise it is counted in
+   * the next `writegate/suppressed` record, written within SUPPRESSED_SUMMARY_MS.
+   */
+  appendRefused(event: DecisionEvent): void {
+    const limiter = this.limiter;
+    if (!limiter) {
+      this.append(event);
+      return;
+    }
+    if (limiter.admit(event)) {
+      this.append(boundRefused(event, this.options.refused!.inputBytes));
+      return;
+    }
+    this.counters.suppressed++;
+    if (!this.summaryTimer) {
+      this.summaryTimer = setTimeout(this.summarise, SUPPRESSED_SUMMARY_MS);
+      this.summaryTimer.unref();
+    }
+  }
+
+  private readonly summarise = (): void => {
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
+    const summary = this.limiter?.takeSummary(this.labels);
+    if (summary) this.append(summary);
+  };
 
   /**
    * Queues a record that may wait for the next batch: it rides along with the next record that is committed,
@@ -165,7 +215,7 @@ export class DecisionLog {
     }
   }
 
-  private queue(event: LogRecord): void {
+  private queue(event: LogRecord | SuppressedEvent): void {
     // Events are plain data in OPA's event shape; inputs carry no credentials (the adapter copies only
     // allow-listed headers and masks Secret data), so they are serialised as they are.
     this.pending.push(`${JSON.stringify(event)}\n`);
@@ -180,9 +230,17 @@ export class DecisionLog {
     this.pending = [];
     this.waiters = [];
     let failure: Error | undefined;
+    const { maxBytes } = this.options;
+    // Rotation happens here, inside the synchronous group commit, so every record is in a file (the old one,
+    // renamed, or the new one) before the request that waits on it continues.
+    if (maxBytes !== undefined && this.fd !== 1 && this.size > 0 && this.size + bytes.length > maxBytes) this.rotate();
     try {
       // O_APPEND: each write lands at the end of the file; loop over short writes.
-      for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off, bytes.length - off);
+      for (let off = 0; off < bytes.length;) {
+        const n = writeSync(this.fd, bytes, off, bytes.length - off);
+        off += n;
+        this.size += n;
+      }
     } catch (err) {
       failure = err as Error;
     }
@@ -192,14 +250,42 @@ export class DecisionLog {
     }
   };
 
-  /** Writes whatever is queued now. */
+  /**
+   * PATH.(keep-1) -> PATH.keep (replacing the oldest), ..., PATH -> PATH.1, then a new PATH. If any step fails
+   * the batch still goes to the descriptor that is open (no record is lost) and the next batch tries again.
+   */
+  private rotate(): void {
+    const keep = this.options.keep ?? 1;
+    try {
+      for (let i = keep; i >= 1; i--) renameIfExists(i === 1 ? this.path : `${this.path}.${i - 1}`, `${this.path}.${i}`);
+      const fd = openSync(this.path, 'a');
+      closeSync(this.fd);
+      this.fd = fd;
+      this.size = fstatSync(fd).size;
+      this.counters.rotations++;
+    } catch {
+      this.counters.rotationFailures++;
+    }
+  }
+
+  /** Writes whatever is queued now, with the count of any suppressed records. */
   flush(): void {
+    if (this.limiter?.pending) this.summarise();
     if (this.pending.length) this.commit();
   }
 
   /** Writes whatever is queued and closes the file (shutdown). */
   close(): void {
     this.flush();
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
     if (this.fd !== 1) closeSync(this.fd);
+  }
+}
+
+function renameIfExists(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
