@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { opsRoutes } from '../routes/ops.js';
@@ -12,7 +13,8 @@ import { Gate } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
 import type { OpaClient } from '../src/opa/client.js';
 import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
-import { upgradeHandler, type Mount } from '../src/upgrade.js';
+import { Resources } from '../src/resources.js';
+import { findMount, upgradeHandler, type Mount } from '../src/upgrade.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
 import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
 
@@ -37,22 +39,46 @@ export interface App {
 /** Builds the gateway. It never listens: the server entry (or a test, on port 0) does. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const tls = config.listen.tls;
-  const serverFactory = (handler: RequestListener): Server => (tls
-    ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler) as unknown as Server
-    : createHttpServer(handler));
+  const { limits } = config;
+  const resources = new Resources(limits);
+  const mounts: Mount[] = [];
+  // Fastify applies its requestTimeout and keepAliveTimeout only to a server it creates (fastify lib/server.js
+  // getServerInstance returns a serverFactory's server as it is), so the limits are set on the server here.
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    // Node's requestTimeout covers receiving the request (headers and body), never the response: watches, log
+    // follows and upgraded exec streams are not cut by it (lib/_http_server.js checkConnections).
+    requestTimeout: limits.bodyTimeoutMs,
+    // Node checks both on a timer (default every 30 s); checking at a tenth of the headers timeout keeps the
+    // overrun of a stalled request small.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(limits.headersTimeoutMs / 10))),
+  };
+  const serverFactory = (handler: RequestListener): Server => {
+    const listener = resources.listener(
+      handler,
+      (req) => findMount(mounts, req.url ?? '/') !== undefined,
+      (req, res) => tooManyStreams(mounts, req, res, limits.streamsPerClient),
+    );
+    const server = tls
+      ? createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, listener) as unknown as Server
+      : createHttpServer(serverOptions, listener);
+    // Connections past the cap are closed as they arrive (net.Server maxConnections).
+    server.maxConnections = limits.maxConnections;
+    return server;
+  };
   const fastify = Fastify({
     serverFactory,
+    clientErrorHandler: clientError,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Per-request app logging would cost the hot path; every gated request is in the decision log instead.
     logController: new LogController({ disableRequestLogging: true }),
     // Bodies are read by writegate's own parser, which enforces limits.bodyBytes.
     bodyLimit: config.limits.bodyBytes + 1,
-    // Watches and log follows are long-lived; the upstream decides when they end.
-    requestTimeout: 0,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
   const metrics = deps.metrics ?? new Metrics();
+  metrics.observeLimits(resources, deps.decisionLog);
   const residualPaths = config.upstreams.filter((u) => u.engine === 'residual').map((u) => u.policy);
   const residual = residualPaths.length
     ? new ResidualEngine({
@@ -79,7 +105,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       },
     })
     : undefined;
-  const mounts: Mount[] = [];
   for (const upstream of config.upstreams) {
     const client = new UpstreamClient(upstream);
     const adapter = new KubernetesAdapter(upstream, client);
@@ -90,7 +115,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await fastify.register(opsRoutes, { opa: deps.opa, metrics });
   fastify.setNotFoundHandler((request, reply) => {
     const e = new WritegateError('WG_ERR_NOT_FOUND', request.url.split('?')[0]);
-    deps.decisionLog.append({
+    deps.decisionLog.appendRefused({
       type: 'writegate/decision', decision_id: crypto.randomUUID(), timestamp: new Date().toISOString(), path: '', input: undefined,
       labels: deps.decisionLog.labels, upstream: '', method: request.method, url: request.url, operation: undefined, summary: '',
       caller: { username: '', remote_addr: request.ip }, mode: '', outcome: 'error', engine: 'none', reasons: [], warnings: [],
@@ -114,4 +139,37 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       await Promise.all(mounts.map((m) => m.client.close()));
     },
   };
+}
+
+/** A read over its client's limits.streamsPerClient: refused and recorded by its mount's gate, in its kind's envelope. */
+function tooManyStreams(mounts: Mount[], req: IncomingMessage, res: ServerResponse, limit: number): void {
+  const url = req.url ?? '/';
+  const mount = findMount(mounts, url)!;
+  const refused = mount.gate.refuse(
+    { method: req.method ?? 'GET', url: url.slice(mount.prefix.length) || '/', headers: req.headers, upgrade: false, remoteAddress: req.socket.remoteAddress ?? '' },
+    new WritegateError('WG_ERR_TOO_MANY_STREAMS', `${limit} in flight`),
+  );
+  const r = refused.response!;
+  res.writeHead(r.status, { ...r.headers, ...refused.responseHeaders });
+  res.end(r.body);
+}
+
+/**
+ * Errors on a client connection before a request could be handled: a request that did not arrive within
+ * limits.headersTimeoutMs / limits.bodyTimeoutMs, or bytes that are not HTTP. Answered on the socket, which
+ * is then closed, as Node itself does (lib/_http_server.js socketOnError) — unless a response has started.
+ */
+function clientError(err: Error, socket: Socket): void {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNRESET' || socket.destroyed) return;
+  const e = code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? new WritegateError('WG_ERR_REQUEST_TIMEOUT')
+    : new WritegateError('WG_ERR_BAD_REQUEST', code === 'HPE_HEADER_OVERFLOW' ? 'request headers too large' : 'malformed HTTP request');
+  const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !started) {
+    const body = JSON.stringify({ code: e.code, message: e.message });
+    const reason = e.status === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.write(`HTTP/1.1 ${e.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

@@ -61,6 +61,21 @@ export const errorCatalogue = {
     message: 'request body is larger than the configured limit',
     fix: 'Raise limits.bodyBytes in the configuration, or send a smaller body.',
   },
+  WG_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'the request did not arrive in time',
+    fix: 'The request line and headers must arrive within limits.headersTimeoutMs and the whole request within limits.bodyTimeoutMs; check the client network, or raise the limits.',
+  },
+  WG_ERR_OVERLOADED: {
+    status: 503,
+    message: 'the gateway is buffering as many request bodies as it may',
+    fix: 'Write bodies being received or decided already take limits.inflightBodyBytes; retry shortly, or raise the limit.',
+  },
+  WG_ERR_TOO_MANY_STREAMS: {
+    status: 429,
+    message: 'too many reads in flight from this client',
+    fix: 'This client address already has limits.streamsPerClient watches, log follows or other reads open; close some, or raise the limit.',
+  },
   WG_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'request content type is not supported for a write',

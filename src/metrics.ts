@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DecisionLog } from './decision/log.js';
 import type { ResidualCounters } from './residual/engine.js';
+import type { Resources } from './resources.js';
 
 /** Prometheus metrics. Every way out of the gate is counted (Envoy ext_authz style). */
 export class Metrics {
@@ -31,6 +33,28 @@ export class Metrics {
     help: 'Shadow re-checks of residual allows: verified (OPA agreed), mismatch, unverified (OPA could not be asked), dropped (queue full), abandoned (shutdown).',
     labelNames: ['upstream', 'result'] as const, registers: [this.registry],
   });
+
+  /** Exposes what requests hold now, and the decision log's suppressed records and rotations, read at scrape time. */
+  observeLimits(resources: Resources, log: DecisionLog): void {
+    new Gauge({
+      name: 'writegate_inflight', help: 'Held now: write-body bytes buffered (body_bytes, limits.inflightBodyBytes), reads in flight (streams).',
+      labelNames: ['resource'] as const, registers: [this.registry],
+      collect() {
+        this.set({ resource: 'body_bytes' }, resources.bodyBytes);
+        this.set({ resource: 'streams' }, resources.streams);
+      },
+    });
+    new Gauge({
+      name: 'writegate_decision_log_counters',
+      help: 'Decision log: records of refused requests over their client rate (suppressed, counted in writegate/suppressed records), rotations, rotation_failures.',
+      labelNames: ['counter'] as const, registers: [this.registry],
+      collect() {
+        this.set({ counter: 'suppressed' }, log.counters.suppressed);
+        this.set({ counter: 'rotations' }, log.counters.rotations);
+        this.set({ counter: 'rotation_failures' }, log.counters.rotationFailures);
+      },
+    });
+  }
 
   /** Exposes the residual engine's own counters (hits, misses, compiles, fallbacks by reason). */
   observeResidual(counters: ResidualCounters): void {

@@ -6,6 +6,7 @@ import { WritegateError, isWritegateError } from './errors.js';
 import type { Gate, Verdict } from './gate.js';
 import { cleanRequestHeaders, cleanResponseHeaders, endToEndRequestHeaders } from './http/headers.js';
 import { forwardedTarget } from './http/path.js';
+import { takeBodyBytes } from './resources.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest } from './upstreams/types.js';
 
@@ -98,6 +99,14 @@ export function bodyParser(limit: number) {
       if (size > limit) {
         failed = true;
         done(new WritegateError('WG_ERR_BODY_TOO_LARGE', `more than ${limit} bytes`));
+        return;
+      }
+      // Bodies buffered across the gateway are bounded too (limits.inflightBodyBytes): many slow bodies at once
+      // must not hold the gateway's memory.
+      if (!takeBodyBytes(request.raw, chunk.length)) {
+        failed = true;
+        chunks.length = 0;
+        done(new WritegateError('WG_ERR_OVERLOADED', 'limits.inflightBodyBytes reached'));
         return;
       }
       chunks.push(chunk);

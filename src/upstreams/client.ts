@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool } from 'undici';
+import { Dispatcher, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
 
@@ -44,17 +44,40 @@ export function upstreamTransportError(err: unknown, what: string): WritegateErr
   return new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
+/** Connections of the pool for writes and the gateway's own calls. */
+const CALL_CONNECTIONS = 64;
+
 /**
- * One keep-alive pool per upstream, shared by the proxy (reply-from) and by
- * the gateway's own side calls (dry-runs, current-object lookups, identity).
+ * What the proxy forwards through: reads to one pool, everything else to the other. undici's Pool queues a
+ * request until one of its connections is free, and a watch holds its connection for as long as it lasts, so
+ * reads sharing a bounded pool with writes let one client's watches stall every write (issue 8, F16).
+ */
+class ForwardingDispatcher extends Dispatcher {
+  constructor(private readonly reads: Pool, private readonly calls: Pool) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return (options.method === 'GET' || options.method === 'HEAD' ? this.reads : this.calls).dispatch(options, handler);
+  }
+}
+
+/**
+ * Two keep-alive pools per upstream. Reads forwarded by the proxy (watches and log follows among them) use a
+ * pool without a connection limit: each one holds a client connection too, so limits.maxConnections and
+ * limits.streamsPerClient bound it. Writes and the gateway's own side calls (dry runs, current-object
+ * lookups, identity) use a pool of CALL_CONNECTIONS that no read can occupy.
  */
 export class UpstreamClient {
   readonly origin: string;
   /** Path of the target URL (e.g. "" or "/cluster-a"), prepended to every forwarded path. */
   readonly basePath: string;
-  readonly pool: Pool;
+  /** The proxy's dispatcher (reads and writes on separate pools). */
+  readonly pool: Dispatcher;
   readonly tls: UpstreamTls;
   private readonly timeoutMs: number;
+  private readonly reads: Pool;
+  private readonly calls: Pool;
 
   constructor(cfg: UpstreamConfig) {
     const target = new URL(cfg.target);
@@ -62,20 +85,22 @@ export class UpstreamClient {
     this.basePath = target.pathname.replace(/\/$/, '');
     this.tls = upstreamTls(cfg);
     this.timeoutMs = cfg.timeoutMs;
-    this.pool = new Pool(this.origin, {
-      connections: 64,
+    const options = {
       headersTimeout: cfg.timeoutMs,
       // Watches and log follows stay open for minutes with no bytes; the body is never timed out.
       bodyTimeout: 0,
       connect: { ...this.tls },
-    });
+    };
+    this.reads = new Pool(this.origin, options);
+    this.calls = new Pool(this.origin, { ...options, connections: CALL_CONNECTIONS });
+    this.pool = new ForwardingDispatcher(this.reads, this.calls);
   }
 
   async request(method: string, path: string, headers: Record<string, string | string[] | undefined>, body?: Buffer): Promise<UpstreamResponse> {
     const clean: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) clean[k] = v;
     try {
-      const res = await this.pool.request({
+      const res = await this.calls.request({
         method: method as 'GET',
         path: this.basePath + path,
         headers: clean,
@@ -92,6 +117,6 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([this.reads.close(), this.calls.close()]);
   }
 }

@@ -35,6 +35,10 @@ export interface StackOptions {
   policy?: string;
   /** Decision log path (default: a file in the stack's temporary folder). */
   logPath?: string;
+  /** Other `limits` keys (timeouts, connection and stream caps). */
+  limits?: Omit<NonNullable<RawConfig['limits']>, 'bodyBytes'>;
+  /** Other `decisionLog` keys (rotation, refused-record bounds). */
+  decisionLog?: Omit<NonNullable<RawConfig['decisionLog']>, 'path'>;
   /** How the gateway identifies callers (default: selfsubjectreview). */
   identity?: 'selfsubjectreview' | 'none';
 }
@@ -80,8 +84,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const raw: RawConfig = {
     listen: { host: '127.0.0.1', port: 0, tls: { cert: certs.cert, key: certs.key } },
     opa: { url: opa.url, timeoutMs: options.opaTimeoutMs ?? 2000 },
-    decisionLog: { path: logPath },
-    limits: { bodyBytes: options.bodyBytes ?? 3 * 1024 * 1024 },
+    decisionLog: { path: logPath, ...options.decisionLog },
+    limits: { bodyBytes: options.bodyBytes ?? 3 * 1024 * 1024, ...options.limits },
     upstreams: [{
       name: 'k8s',
       kind: 'kubernetes',

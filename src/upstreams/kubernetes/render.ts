@@ -28,6 +28,7 @@ function reasonFor(status: number): string {
     case 404: return 'NotFound';
     case 413: return 'RequestEntityTooLarge';
     case 415: return 'UnsupportedMediaType';
+    case 429: return 'TooManyRequests';
     case 502: return 'InternalError';
     case 503: return 'ServiceUnavailable';
     case 504: return 'Timeout';

@@ -1,0 +1,108 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { clientKey } from './decision/limits.js';
+
+/** What a client may hold in the gateway at once (limits.inflightBodyBytes, limits.streamsPerClient). */
+export interface ResourceLimits {
+  inflightBodyBytes: number;
+  streamsPerClient: number;
+}
+
+const OWNER = Symbol('writegate.resources');
+const RESPONSE = Symbol('writegate.response');
+const HELD = Symbol('writegate.bodyBytes');
+const STREAM = Symbol('writegate.stream');
+
+interface TrackedRequest extends IncomingMessage {
+  [OWNER]?: Resources;
+  [RESPONSE]?: ServerResponse;
+  [HELD]?: number;
+}
+
+interface TrackedResponse extends ServerResponse {
+  [STREAM]?: string;
+}
+
+// Listeners shared by every request (no closure per request): `this` is the response, `this.req` its request.
+function releaseBody(this: ServerResponse): void {
+  const req = this.req as TrackedRequest;
+  req[OWNER]!.bodyBytes -= req[HELD] ?? 0;
+  req[HELD] = 0;
+}
+
+function releaseStream(this: TrackedResponse): void {
+  (this.req as TrackedRequest)[OWNER]!.closeStream(this[STREAM]!);
+}
+
+/**
+ * Accounting of what requests hold while they are in flight: buffered write bodies across the gateway, and
+ * reads (watches, log follows, any GET) per client. Both are released when the response closes, whether it
+ * finished or the connection was cut, so a stalled or abandoned request gives back what it held.
+ */
+export class Resources {
+  /** Write-body bytes buffered now (received, being decided, or being forwarded). */
+  bodyBytes = 0;
+  /** Reads in flight now. */
+  streams = 0;
+  private readonly perClient = new Map<string, number>();
+
+  constructor(private readonly limits: ResourceLimits) {}
+
+  /**
+   * Wraps the server's request listener. A read for which `isStream` holds counts against its client's
+   * streamsPerClient until its response closes; one over the cap is answered by `tooMany` and goes no further.
+   */
+  listener(handler: RequestListener, isStream: (req: IncomingMessage) => boolean, tooMany: (req: IncomingMessage, res: ServerResponse) => void): RequestListener {
+    return (req, res) => {
+      const tracked = req as TrackedRequest;
+      tracked[OWNER] = this;
+      tracked[RESPONSE] = res;
+      if ((req.method === 'GET' || req.method === 'HEAD') && isStream(req) && !this.openStream(req, res)) {
+        tooMany(req, res);
+        return;
+      }
+      handler(req, res);
+    };
+  }
+
+  private openStream(req: IncomingMessage, res: ServerResponse): boolean {
+    const key = clientKey(req.socket.remoteAddress ?? '');
+    const open = this.perClient.get(key) ?? 0;
+    if (open >= this.limits.streamsPerClient) return false;
+    this.perClient.set(key, open + 1);
+    this.streams++;
+    (res as TrackedResponse)[STREAM] = key;
+    res.once('close', releaseStream);
+    return true;
+  }
+
+  /** @internal called when a counted read's response closes. */
+  closeStream(key: string): void {
+    this.streams--;
+    const open = (this.perClient.get(key) ?? 1) - 1;
+    if (open <= 0) this.perClient.delete(key);
+    else this.perClient.set(key, open);
+  }
+
+  /** @internal see takeBodyBytes. */
+  take(req: TrackedRequest, n: number): boolean {
+    const res = req[RESPONSE];
+    if (!res || res.closed || this.bodyBytes + n > this.limits.inflightBodyBytes) return false;
+    if (req[HELD] === undefined) {
+      req[HELD] = 0;
+      res.once('close', releaseBody);
+    }
+    req[HELD] += n;
+    this.bodyBytes += n;
+    return true;
+  }
+}
+
+/**
+ * Accounts `n` more buffered body bytes to the request; false when that would take the gateway past
+ * limits.inflightBodyBytes (the caller refuses the write). The bytes are given back when the response closes.
+ * A request that did not come through Resources.listener (no limits configured) is not accounted.
+ */
+export function takeBodyBytes(req: IncomingMessage, n: number): boolean {
+  const owner = (req as TrackedRequest)[OWNER];
+  return owner === undefined || owner.take(req as TrackedRequest, n);
+}
