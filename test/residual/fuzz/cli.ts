@@ -74,6 +74,10 @@ function summary(t: FuzzTotals): string {
     `unsafe allows ${t.unsafeAllows} (in ${t.unsafePolicies} policies, ${classes.size} classes)`,
     `misses ${t.misses}, OPA clean allows ${t.opaCleanAllows}, local allows ${t.localAllows} (${rate.toFixed(1)} %)`,
     `time ${(t.ms / 1000).toFixed(1)} s`,
+    ...Object.entries(t.byShape).map(
+      ([shape, s]) =>
+        `  ${shape} decisions: ${s.policies} policies, ${s.compiled} compiled, ${s.comparisons} comparisons, ${s.localAllows} local allows, ${s.unsafeAllows} unsafe`,
+    ),
   ].join('\n');
 }
 

@@ -22,7 +22,7 @@ import { freePort } from '../../../src/net.js';
 import { ResidualEngine, residualOpaClient, type ResidualOutcome } from '../../../src/residual/engine.js';
 import { encodeValue } from './codec.js';
 import { generateInput, jsonObject } from './input-gen.js';
-import { generatePolicy, renderPolicy, type PolicySrc } from './policy-gen.js';
+import { generatePolicy, renderPolicy, type PolicySrc, type Shape } from './policy-gen.js';
 
 /** OPA's Data API answer: a result, no result (undefined decision), or an evaluation error. */
 export type OpaVerdict = { result: unknown } | { undefined: true } | { error: string };
@@ -305,6 +305,8 @@ export interface FuzzTotals {
   misses: number;
   /** Policies with at least one unsafe allow. */
   unsafePolicies: number;
+  /** Per decision shape: how many policies compiled, and the comparisons and local allows on them. */
+  byShape: Record<Shape, { policies: number; compiled: number; comparisons: number; localAllows: number; unsafeAllows: number }>;
   ms: number;
 }
 
@@ -333,6 +335,11 @@ export async function runFuzz(opa: FuzzOpa, o: FuzzOptions): Promise<FuzzTotals>
   const totals: FuzzTotals = {
     policies: 0, rejected: 0, compiled: 0, notCompiled: {}, inputs: 0, refusedInputs: 0, comparisons: 0, localAllows: 0,
     opaCleanAllows: 0, unsafeAllows: 0, misses: 0, unsafePolicies: 0, ms: 0,
+    byShape: {
+      boolean: { policies: 0, compiled: 0, comparisons: 0, localAllows: 0, unsafeAllows: 0 },
+      object: { policies: 0, compiled: 0, comparisons: 0, localAllows: 0, unsafeAllows: 0 },
+      package: { policies: 0, compiled: 0, comparisons: 0, localAllows: 0, unsafeAllows: 0 },
+    },
   };
   const first = o.first ?? 0;
   for (let index = first; index < first + o.policies; index++) {
@@ -347,7 +354,12 @@ export async function runFuzz(opa: FuzzOpa, o: FuzzOptions): Promise<FuzzTotals>
       o.onRejected?.(index, check.rejected);
       continue;
     }
-    if (check.residual === 'compiled') totals.compiled++;
+    const shape = totals.byShape[policy.shape];
+    shape.policies++;
+    if (check.residual === 'compiled') {
+      totals.compiled++;
+      shape.compiled++;
+    }
     else totals.notCompiled[reasonLabel(check.residual)] = (totals.notCompiled[reasonLabel(check.residual)] ?? 0) + 1;
     let reported = false;
     for (const [j, c] of check.comparisons.entries()) {
@@ -357,11 +369,16 @@ export async function runFuzz(opa: FuzzOpa, o: FuzzOptions): Promise<FuzzTotals>
         continue;
       }
       totals.comparisons++;
-      if (c.residual.outcome === 'allow') totals.localAllows++;
+      shape.comparisons++;
+      if (c.residual.outcome === 'allow') {
+        totals.localAllows++;
+        shape.localAllows++;
+      }
       if (cleanAllow(c.opa)) totals.opaCleanAllows++;
       if (c.verdict === 'miss') totals.misses++;
       if (c.verdict !== 'unsafe') continue;
       totals.unsafeAllows++;
+      shape.unsafeAllows++;
       if (reported) continue;
       // One finding per policy: the first unsafe input (the others are usually the same cause).
       reported = true;
