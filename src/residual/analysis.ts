@@ -59,6 +59,10 @@ interface Group {
   /** Some definition's value depends on a variable its body binds (several solutions, several values). */
   multiValued: boolean;
   hasDefault: boolean;
+  /** Some definition has a variable key (`h[k] := v`, `a.b[k] := v`). */
+  varKeyed: boolean;
+  /** Ref-head definitions' values per document (`limits.max` → {1, 5}). */
+  docValues: Map<string, Set<string>>;
   readsInput: boolean;
   /** Paths of other groups its definitions refer to. */
   refs: Set<string>;
@@ -72,6 +76,8 @@ interface PackageFacts {
   unsafe: string[];
   /** Rules whose negations may have lost a binding to copy propagation (see the module comment). */
   guarded: string[];
+  /** Rules kept out of inlining because they may conflict (refs): every decision depending on them checks them. */
+  conflicting: string[];
   /** The package's non-function rules by first segment (what the package object holds), with their shape. */
   rules: Record<string, RuleShape>;
 }
@@ -91,6 +97,13 @@ export interface PathPlan {
   others: string[];
   /** Package decisions: the shapes of the package's own allow, deny and warn rules (absent: no such rule). */
   shapes: Partial<Record<'allow' | 'deny' | 'warn', RuleShape>>;
+  /**
+   * Rules that may conflict, kept as support rules, in the packages the path depends on. OPA evaluates a rule
+   * body's expressions in order and fails on a conflict as soon as it evaluates the rule, while partial
+   * evaluation drops a definition whose later expression is known false, together with its use of the rule;
+   * so every decision query evaluates them (`not R = input`), and a conflict falls back to OPA.
+   */
+  force: string[];
   unsafe?: string;
   /** Set when negations must refuse undefined operands (a rule that may have lost a binding, named). */
   guarded?: string;
@@ -215,6 +228,36 @@ function iterates(body: AstExpr[], params: Set<string>, r: Resolver): boolean {
     else if (typeof t === 'object' && t !== null && 'domain' in t) visit((t as { domain: Term }).domain);
   }
   return found;
+}
+
+/**
+ * `R = R` (or `[R, 1] = [R, x]`) with a non-constant `R`: partial evaluation unifies a term with itself
+ * without evaluating it (true even where `R` is undefined, so `not R = R` becomes false), while OPA's
+ * evaluation of an undefined `R` fails the unification.
+ */
+function selfComparison(e: AstExpr): boolean {
+  const t = e.terms;
+  if (!Array.isArray(t) || t.length !== 3) return false;
+  const op = (t[0] as Term).type === 'ref' ? refParts((t[0] as Term).value as Term[]) : undefined;
+  if (!op || (dotted(op) !== 'eq' && dotted(op) !== 'equal')) return false;
+  const same = (a: Term, b: Term): boolean => {
+    if (isConstant(a) || isConstant(b)) return false;
+    if (JSON.stringify(a, ['type', 'value']) === JSON.stringify(b, ['type', 'value'])) return true;
+    if (a.type === 'array' && b.type === 'array') {
+      const xs = a.value as Term[];
+      const ys = b.value as Term[];
+      return xs.length === ys.length && xs.some((x, i) => same(x, ys[i]!));
+    }
+    if (a.type === 'object' && b.type === 'object') {
+      const ys = b.value as [Term, Term][];
+      return (a.value as [Term, Term][]).some(([k, v]) => {
+        const match = ys.find(([k2]) => JSON.stringify(k2, ['type', 'value']) === JSON.stringify(k, ['type', 'value']));
+        return match !== undefined && same(v, match[1]);
+      });
+    }
+    return false;
+  };
+  return same(t[1] as Term, t[2] as Term);
 }
 
 /** A literal without variables, refs or calls (`"x"`, `[1, {"a": true}]`). */
@@ -369,7 +412,7 @@ export function inliningPlan(policiesBody: string): InliningPlan {
   const localRules = new Map<string, Set<string>>();
   for (const m of modules) {
     const pkg = pkgOf(m);
-    facts[pkg] ??= { refs: [], unsafe: [], guarded: [], rules: {} };
+    facts[pkg] ??= { refs: [], unsafe: [], guarded: [], conflicting: [], rules: {} };
     const names = localRules.get(pkg) ?? new Set<string>();
     localRules.set(pkg, names);
     for (const rule of m.rules ?? []) {
@@ -407,12 +450,40 @@ export function inliningPlan(policiesBody: string): InliningPlan {
       else if (ref.length === 1 && head.key && !head.value) [kind, parts] = ['set', [String(ref[0].value)]];
       else if (ref.length === 1) [kind, parts] = ['complete', [String(ref[0].value)]];
       else if (ref.length === 2 && !strings) [kind, parts] = ['object', [String(ref[0].value)]];
-      else [kind, parts] = ['refhead', strings ?? [String(ref[0].value), ...dataPrefix(ref)]];
+      else [kind, parts] = ['refhead', [String(ref[0].value)]];
       const path = dotted([pkg, ...parts].filter((s) => s !== ''));
       let g = groups.get(path);
       if (!g) {
-        g = { pkg, path, kind, arity: head.args?.length ?? 0, defs: [], values: new Set(), multiValued: false, hasDefault: false, readsInput: false, refs: new Set() };
+        g = {
+          pkg,
+          path,
+          kind,
+          arity: head.args?.length ?? 0,
+          defs: [],
+          values: new Set(),
+          multiValued: false,
+          hasDefault: false,
+          readsInput: false,
+          refs: new Set(),
+          varKeyed: false,
+          docValues: new Map(),
+        };
         groups.set(path, g);
+      }
+      // `h[k] := v` and `h["a"] := 2` define one document: ref heads and partial objects under one name are
+      // one group (OPA merges them and reports a conflict on a shared key).
+      if (g.kind !== kind && (kind === 'refhead' || kind === 'object') && (g.kind === 'refhead' || g.kind === 'object')) {
+        g.kind = 'refhead';
+      }
+      if (kind === 'object' || (kind === 'refhead' && !strings)) g.varKeyed = true;
+      if (kind === 'refhead' && strings && head.value && !rule.default) {
+        const doc = dotted(strings);
+        const vs = g.docValues.get(doc) ?? new Set<string>();
+        vs.add(isConstant(head.value) && !rule.else ? JSON.stringify(head.value) : `#${vs.size}`);
+        g.docValues.set(doc, vs);
+      }
+      for (const e of flatExprs(rule)) {
+        if (selfComparison(e)) facts[pkg]!.unsafe.push(`self-comparison folded by partial evaluation: data.${path}`);
       }
       walkTerms(rule, (t) => {
         if (t.type !== 'ref') return;
@@ -501,11 +572,20 @@ export function inliningPlan(policiesBody: string): InliningPlan {
       const rules = facts[g.pkg]!.rules;
       rules[name] = rules[name] === undefined || rules[name] === shape ? shape : 'other';
     }
+    const ref = 'data.' + g.path;
+    if (g.kind === 'refhead') {
+      const docs = [...g.docValues.entries()].filter(([, vs]) => vs.size > 1).map(([d]) => d);
+      if (g.varKeyed || g.multiValued || docs.length > 0) {
+        facts[g.pkg]!.unsafe.push(`rule may conflict: data.${docs[0] === undefined ? g.path : dotted([g.pkg, docs[0]].filter((x) => x !== ''))}`);
+      }
+      continue;
+    }
     const mayConflict = g.kind !== 'set' && (g.multiValued || (g.defs.length > 1 && g.values.size > 1));
     if (!mayConflict) continue;
-    const ref = 'data.' + g.path;
-    if (g.kind === 'complete' || g.kind === 'object') disable.push(ref);
-    else if (g.kind === 'refhead') facts[g.pkg]!.unsafe.push(`rule may conflict: ${ref}`);
+    if (g.kind === 'complete' || g.kind === 'object') {
+      disable.push(ref);
+      facts[g.pkg]!.conflicting.push(ref);
+    }
     else if (dynamicCalls.has(g.path) || g.readsInput) facts[g.pkg]!.unsafe.push(`function may conflict: ${ref}`);
   }
   for (const m of modules) {
@@ -522,6 +602,7 @@ export function inliningPlan(policiesBody: string): InliningPlan {
     f.refs = [...new Set(f.refs)].sort();
     f.unsafe = [...new Set(f.unsafe)].sort();
     f.guarded = [...new Set(f.guarded)].sort();
+    f.conflicting = [...new Set(f.conflicting)].sort();
     f.rules = sortedKeys(f.rules);
   }
   return { disableInlining: [...new Set(disable)].sort(), packages: sortedKeys(facts) };
@@ -576,6 +657,7 @@ export function pathPlan(plan: InliningPlan, path: string): PathPlan {
   const sorted = [...reach].sort();
   const unsafe = sorted.flatMap((p) => plan.packages[p]!.unsafe)[0];
   const guarded = sorted.flatMap((p) => plan.packages[p]!.guarded)[0];
+  const force = sorted.flatMap((p) => plan.packages[p]!.conflicting);
   const others: string[] = [];
   const shapes: PathPlan['shapes'] = {};
   if (isPackage) {
@@ -594,6 +676,7 @@ export function pathPlan(plan: InliningPlan, path: string): PathPlan {
   return {
     kind: isPackage ? 'package' : 'rule',
     others,
+    force,
     shapes,
     ...(unsafe ? { unsafe } : {}),
     ...(guarded ? { guarded } : {}),

@@ -69,20 +69,29 @@ interface Entry {
  * `deny`/`warn` must be collections: `count` also accepts strings and objects, which are excluded explicitly.
  * A path that names a package gets {@link packageQueries} instead.
  */
-export function decisionQueries(path: string, plan: PathPlan = { kind: 'rule', others: [], shapes: {} }): string[] {
-  if (plan.kind === 'package') return packageQueries(path, plan);
+export function decisionQueries(path: string, plan: PathPlan = { kind: 'rule', others: [], force: [], shapes: {} }): string[] {
+  const force = plan.force.filter((r) => !plan.others.includes(r)).map(evaluated);
+  if (plan.kind === 'package') return packageQueries(path, plan).map((q) => [q, ...force].join('; '));
   const ref = dataRef(path);
   return [
-    `${ref} == true`,
+    [`${ref} == true`, ...force].join('; '),
     [
       `__wg_x := ${ref}`,
       'is_object(__wg_x)',
       'object.get(__wg_x, "allow", true) == true',
       emptyCollection('__wg_d', 'object.get(__wg_x, "deny", [])'),
       emptyCollection('__wg_w', 'object.get(__wg_x, "warn", [])'),
+      ...force,
     ].join('; '),
   ];
 }
+
+/**
+ * Evaluates the rule `r` whatever its value: true whether `r` is undefined or not (unless it equals the whole
+ * input, which only loses a local allow), while a conflict in `r` is still raised. A unification under `not`
+ * keeps its whole-ref operands in place (OPA's rewriteDynamics), and `input` type-checks against any type.
+ */
+const evaluated = (r: string): string => `not ${r} = input`;
 
 const emptyCollection = (v: string, value: string): string =>
   `${v} := ${value}; count(${v}) == 0; not is_string(${v}); not is_object(${v})`;
@@ -95,9 +104,8 @@ const emptyCollection = (v: string, value: string): string =>
  * `not R; not R = false` (a term or a unification under `not` is not hoisted by OPA's compiler, so an
  * undefined `R` makes both hold; `false` fails the second). Each variant that the rule's shape allows is one
  * query. The package object exists only if every rule in it evaluates without error (a conflict in any
- * helper fails the Data API call), so each other rule `H` is evaluated too, by `not H = input`: true whether
- * `H` is undefined or not (unless it equals the whole input, which only loses a local allow), while a
- * conflict in `H` is still found (`H` may conflict only if it is kept as a support rule, see analysis.ts).
+ * helper fails the Data API call), so each other rule is {@link evaluated} too (one that may conflict is kept
+ * as a support rule, see analysis.ts, so the evaluator checks it).
  */
 function packageQueries(path: string, plan: PathPlan): string[] {
   const ref = dataRef(path);
@@ -110,7 +118,7 @@ function packageQueries(path: string, plan: PathPlan): string[] {
     if (shape === 'default' || (shape === 'set' && field !== 'allow')) return [present];
     return [present, absent(r)];
   };
-  const others = plan.others.map((o) => `not ${o} = input`);
+  const others = plan.others.map(evaluated);
   const out: string[] = [];
   for (const a of variants('allow')) {
     for (const d of variants('deny')) {

@@ -15,6 +15,14 @@ export class Compiler extends RuleCompiler {
       if (pkg === undefined) throw new CompileError('unknown package path');
       for (const rule of m.rules ?? []) this.addRule(pkg, rule);
     }
+    // PE writes a constant-key definition of a partial object (`h["a"] := 2`) as a rule of a package below the
+    // object's path; the document then has parts this evaluator would not see.
+    for (const path of this.groups.keys()) {
+      const parts = path.split('.');
+      for (let i = 1; i < parts.length; i++) {
+        if (this.groups.has(parts.slice(0, i).join('.'))) throw new CompileError(`rule inside a rule's document: data.${path}`);
+      }
+    }
     countClosedTerms(modules, queries, this.uses);
   }
 
