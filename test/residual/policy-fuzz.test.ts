@@ -50,6 +50,8 @@ describe('policy-level differential fuzzing', () => {
     expect(totals.compiled).toBeGreaterThan(POLICIES * 0.25);
     expect(totals.localAllows).toBeGreaterThan(totals.comparisons * 0.03);
     expect(totals.opaCleanAllows).toBeLessThan(totals.comparisons);
+    // Every decision shape (boolean allow, {allow, deny, warn} object, package) is decided locally somewhere.
+    for (const [shape, s] of Object.entries(totals.byShape)) expect(s.localAllows, shape).toBeGreaterThan(0);
     expect(cases.slice(0, 5), JSON.stringify(cases.slice(0, 5), null, 1).slice(0, 6000)).toEqual([]);
     expect(totals.unsafeAllows).toBe(0);
   });
