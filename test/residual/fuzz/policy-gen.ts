@@ -243,9 +243,10 @@ class Gen {
   /** One condition of one or more literals; single-literal conditions may be negated by the caller. */
   cond(sc: Scope, depth = 0): string[] {
     const r = this.r;
-    const kind = r.weighted<'single' | 'some' | 'every' | 'local' | 'destructure' | 'with'>([
+    const kind = r.weighted<'single' | 'some' | 'index' | 'every' | 'local' | 'destructure' | 'with'>([
       [12, 'single'],
       [2, 'some'],
+      [0.7, 'index'],
       [1, 'every'],
       [1.5, 'local'],
       [0.3, 'destructure'],
@@ -261,6 +262,12 @@ class Gen {
         const k = this.fresh('k');
         const inner = sc.with({ name: k, kind: 'str' }).with({ name: x, kind: 'any' });
         return [`some ${k}, ${x} in ${this.ref('coll', sc)}`, this.using([k, x], inner, depth)];
+      }
+      case 'index': {
+        // An index variable: arrays by position, objects by key, sets by member.
+        const i = this.fresh('i');
+        const coll = this.ref('coll', sc);
+        return [`some ${i}`, `${coll}[${i}] ${r.pick(CMP)} ${this.lit('any')}`, `${i} ${r.pick(CMP)} ${r.pick(['0', '1', '"a"'])}`];
       }
       case 'every': {
         const x = this.fresh('x');
@@ -431,6 +438,8 @@ class Gen {
             () => `{${x} | some ${x} in ${coll}} == ${r.pick(['{"a"}', 'set()', '{"a", "b"}'])}`,
             () => `count({${x}: ${x}v | some ${x}, ${x}v in ${coll}}) ${r.pick(CMP)} ${r.pick(['0', '1'])}`,
             () => `[${x} | some ${x} in ${coll}] == ${r.pick(['["a"]', '[]', '["a", "b"]'])}`,
+            // Two values for one key in an object comprehension: an evaluation error in OPA.
+            () => `count({"a": ${x} | some ${x} in ${coll}}) ${r.pick(CMP)} ${r.pick(['0', '1'])}`,
           ])(),
         ];
       }
