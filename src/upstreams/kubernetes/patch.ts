@@ -12,14 +12,14 @@
  *   The real server reads merge keys from the Go struct tags of each type; here the
  *   merge key is chosen by list name for the well-known lists of the built-in
  *   workload types (see `mergeKeyFor`). Lists without a known key are replaced.
- * - `application/apply-patch+yaml` (server-side apply): the body is YAML or JSON.
+ * - `application/apply-patch+yaml` (server-side apply): the body is YAML or JSON, decoded as the apiserver does.
  *   Approximated as "create when absent, else strategic merge of the applied
  *   configuration over the current object". Field ownership (managedFields),
  *   conflicts between managers and the removal of fields a manager no longer
  *   applies are not modelled.
  */
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { parse as parseYaml } from 'yaml';
+import { decodeKubeYaml } from './yaml.js';
 
 export const PATCH_CONTENT_TYPES = [
   'application/json-patch+json',
@@ -151,10 +151,11 @@ export function applyKubePatch(current: object | undefined, body: Buffer, conten
   if (type === 'application/apply-patch+yaml') {
     let applied: unknown;
     try {
-      applied = parseYaml(body.toString('utf8'));
+      // YAML 1.1 as the apiserver reads it (sigs.k8s.io/yaml): `privileged: yes` is true there, not "yes".
+      applied = decodeKubeYaml(body.toString('utf8'));
     } catch (err) {
-      const at = (err as { linePos?: { line: number; col: number }[] }).linePos?.[0];
-      throw new KubePatchError('WG_PATCH_INVALID', `apply patch is not valid YAML or JSON${at ? ` (line ${at.line}, column ${at.col})` : ''}`, { cause: err });
+      // decodeKubeYaml's messages give a position, never body text.
+      throw new KubePatchError('WG_PATCH_INVALID', `apply patch is not valid YAML or JSON: ${(err as Error).message}`, { cause: err });
     }
     if (!isObject(applied)) throw new KubePatchError('WG_PATCH_INVALID', 'apply patch must be an object');
     checkDepth(applied, limits.maxDepth);

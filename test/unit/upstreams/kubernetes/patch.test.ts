@@ -204,6 +204,12 @@ describe('application/apply-patch+yaml', () => {
     expect(out.spec.replicas).toBe(2);
   });
 
+  it('reads YAML 1.1 as the apiserver does: yes is true, 0777 is octal', () => {
+    const out = applyKubePatch(undefined, body('apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    securityContext:\n      privileged: yes\n  volumes:\n  - name: v\n    secret:\n      defaultMode: 0777\n'), 'application/apply-patch+yaml') as any;
+    expect(out.spec.containers[0].securityContext.privileged).toBe(true);
+    expect(out.spec.volumes[0].secret.defaultMode).toBe(511);
+  });
+
   it('rejects a body that is not an object', () => {
     expect(() => applyKubePatch(undefined, body('- a\n- b\n'), 'application/apply-patch+yaml')).toThrow(expect.objectContaining({ code: 'WG_PATCH_INVALID' }));
     expect(() => applyKubePatch(undefined, body('a: [\n'), 'application/apply-patch+yaml')).toThrow(expect.objectContaining({ code: 'WG_PATCH_INVALID' }));
