@@ -13,7 +13,7 @@ import { Gate } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
 import type { OpaClient } from '../src/opa/client.js';
 import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
-import { Resources } from '../src/resources.js';
+import { Resources, markTimedOut } from '../src/resources.js';
 import { findMount, upgradeHandler, type Mount } from '../src/upgrade.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
 import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
@@ -162,6 +162,7 @@ function tooManyStreams(mounts: Mount[], req: IncomingMessage, res: ServerRespon
 function clientError(err: Error, socket: Socket): void {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ECONNRESET' || socket.destroyed) return;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') markTimedOut(socket);
   const e = code === 'ERR_HTTP_REQUEST_TIMEOUT'
     ? new WritegateError('WG_ERR_REQUEST_TIMEOUT')
     : new WritegateError('WG_ERR_BAD_REQUEST', code === 'HPE_HEADER_OVERFLOW' ? 'request headers too large' : 'malformed HTTP request');

@@ -6,7 +6,7 @@ import { WritegateError, isWritegateError } from './errors.js';
 import type { Gate, Verdict } from './gate.js';
 import { cleanRequestHeaders, cleanResponseHeaders, endToEndRequestHeaders } from './http/headers.js';
 import { forwardedTarget } from './http/path.js';
-import { takeBodyBytes } from './resources.js';
+import { takeBodyBytes, timedOut } from './resources.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { Classified, GateRequest } from './upstreams/types.js';
 
@@ -112,7 +112,7 @@ export function bodyParser(limit: number) {
       chunks.push(chunk);
     });
     payload.on('end', () => { if (!failed) done(null, Buffer.concat(chunks)); });
-    payload.on('error', (err) => { if (!failed) { failed = true; done(err); } });
+    payload.on('error', (err) => { if (!failed) { failed = true; done(timedOut(request.raw) ? new WritegateError('WG_ERR_REQUEST_TIMEOUT') : err); } });
   };
 }
 

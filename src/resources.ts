@@ -11,6 +11,7 @@ const OWNER = Symbol('writegate.resources');
 const RESPONSE = Symbol('writegate.response');
 const HELD = Symbol('writegate.bodyBytes');
 const STREAM = Symbol('writegate.stream');
+const TIMED_OUT = Symbol('writegate.timedOut');
 
 interface TrackedRequest extends IncomingMessage {
   [OWNER]?: Resources;
@@ -95,6 +96,16 @@ export class Resources {
     this.bodyBytes += n;
     return true;
   }
+}
+
+/** Marks a client connection that is closed because its request did not arrive within the limits. */
+export function markTimedOut(socket: object): void {
+  (socket as { [TIMED_OUT]?: boolean })[TIMED_OUT] = true;
+}
+
+/** Whether the request's connection was closed because the request did not arrive in time (a stalled body). */
+export function timedOut(req: IncomingMessage): boolean {
+  return (req.socket as { [TIMED_OUT]?: boolean } | null)?.[TIMED_OUT] === true;
 }
 
 /**

@@ -73,6 +73,8 @@ describe('F8: slow requests are timed out, responses are not', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toContain('WG_ERR_REQUEST_TIMEOUT');
     expect(await gaugeReaches(s, BODY_BYTES, 0)).toBe(0);
+    const event = s.decisions().find((e) => e.caller.remote_addr === '127.0.1.1');
+    expect(event).toMatchObject({ outcome: 'error', method: 'POST', error: { code: 'WG_ERR_REQUEST_TIMEOUT' } });
   });
 
   it('request headers that never end are cut after limits.headersTimeoutMs', async () => {
@@ -101,6 +103,21 @@ describe('F8: slow requests are timed out, responses are not', () => {
       text += (next.value as Buffer).toString('utf8');
     }
     expect(text).toContain('"late-event"');
+    res.body.destroy();
+  });
+
+  it('a log follow flows on far past both timeouts', async () => {
+    const res = await request(`${s.k8s}/api/v1/namespaces/default/pods/web-0/log?follow=true`, {
+      dispatcher: s.dispatcher, headers: { authorization: `Bearer ${TOKENS.admin}` },
+    });
+    expect(res.statusCode).toBe(200);
+    // The simulator writes a line every 100 ms: line 30 comes about three seconds in.
+    let text = '';
+    for await (const chunk of res.body) {
+      text += (chunk as Buffer).toString('utf8');
+      if (text.includes('log line 30 ')) break;
+    }
+    expect(text).toContain('log line 30 ');
     res.body.destroy();
   });
 });
