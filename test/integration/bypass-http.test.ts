@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { bearerProtocol, converse as converseRaw, decisionIdOf, rawRequest, statusOf, WS_UPGRADE } from '../helpers/raw-http.js';
 import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
 
 /**
@@ -10,39 +10,8 @@ import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
  * normalisation) through the gateway in front of the Kubernetes simulator.
  */
 
-const WS_UPGRADE = 'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
-
-/** A request head (and body) as raw HTTP/1.1 bytes; `auth` false sends no Authorization header. */
-function head(method: string, target: string, lines = '', body = '', auth: string | false = TOKENS.admin): string {
-  const length = body || method === 'POST' || method === 'PUT' ? `content-length: ${Buffer.byteLength(body)}\r\n` : '';
-  return `${method} ${target} HTTP/1.1\r\nhost: gateway\r\n${auth ? `authorization: Bearer ${auth}\r\n` : ''}${lines}${length}\r\n${body}`;
-}
-
-/**
- * Writes `first` on one connection; once a response head has come back, writes `next` (when given) on the same
- * connection. Resolves with everything the gateway sent when the gateway closes the connection.
- */
-function converse(s: Stack, first: string, next?: string): Promise<string> {
-  return new Promise((resolve) => {
-    const url = new URL(s.gateway.url);
-    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: readFileSync(s.certs.caCert) }, () => socket.write(first));
-    let text = '';
-    let sent = false;
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (next !== undefined && !sent && text.includes('\r\n\r\n')) {
-        sent = true;
-        socket.write(next);
-      }
-    });
-    // A write after the gateway closed fails; what matters is what reached the upstream.
-    socket.on('error', () => undefined);
-    socket.on('close', () => resolve(text));
-  });
-}
-
-const status = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-const decisionId = (text: string): string | undefined => /x-decision-id: ([0-9a-f-]{36})/i.exec(text)?.[1];
+const head = (method: string, target: string, lines = '', body = '', auth: string | false = TOKENS.admin): string => rawRequest(method, target, auth, lines, body);
+const converse = (s: Stack, first: string, next?: string): Promise<string> => converseRaw(s.gateway.url, readFileSync(s.certs.caCert), first, next);
 
 const PRIVILEGED_POD = JSON.stringify({
   apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root-shell', namespace: 'default' },
@@ -57,7 +26,7 @@ describe('F1: the forwarded request target is byte for byte the classified one',
   it('refuses "#" in the path: a pod delete in "production#" would reach the apiserver as a delete of the namespace', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('DELETE', '/k8s/api/v1/namespaces/production#/pods/x', 'connection: close\r\n'));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(text).toContain('WG_ERR_BAD_PATH');
     expect(s.sim.requests).toHaveLength(0);
     expect((await s.call('GET', '/api/v1/namespaces/production')).status).toBe(200);
@@ -66,7 +35,7 @@ describe('F1: the forwarded request target is byte for byte the classified one',
   it('refuses "#" that would turn a judged exec into a pod create upstream', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('POST', '/k8s/api/v1/namespaces/default/pods#/x/exec', 'content-type: application/json\r\nconnection: close\r\n', PRIVILEGED_POD));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(s.sim.requests).toHaveLength(0);
     expect((await s.call('GET', '/api/v1/namespaces/default/pods/root-shell')).status).toBe(404);
   });
@@ -87,7 +56,7 @@ describe('F1: the forwarded request target is byte for byte the classified one',
   ])('refuses %s', async (_why, method, target) => {
     s.sim.clearRequests();
     const text = await converse(s, head(method, target, 'connection: close\r\n'));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(text).toContain('WG_ERR_BAD_PATH');
     expect(s.sim.requests).toHaveLength(0);
   });
@@ -96,7 +65,7 @@ describe('F1: the forwarded request target is byte for byte the classified one',
     s.sim.clearRequests();
     const url = new URL(s.gateway.url);
     const text = await converse(s, head('DELETE', `https://${url.host}/k8s/api/v1/namespaces/production`, 'connection: close\r\n'));
-    expect(status(text)).toBeGreaterThanOrEqual(400);
+    expect(statusOf(text)).toBeGreaterThanOrEqual(400);
     expect(s.sim.requests).toHaveLength(0);
   });
 
@@ -125,25 +94,25 @@ describe('F2: an upgrade is piped only after 101 Switching Protocols', () => {
   it('refuses an upgrade on a non-connect path (GET /version), and the request pipelined behind it never reaches the upstream', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('GET', '/k8s/version', WS_UPGRADE) + head('DELETE', jewels), head('DELETE', jewels));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(text).toContain('WG_ERR_BAD_REQUEST');
     expect(s.sim.requests).toHaveLength(0);
     expect(await jewelsExist()).toBe(true);
-    const event = s.decisions().find((e) => e.decision_id === decisionId(text))!;
+    const event = s.decisions().find((e) => e.decision_id === decisionIdOf(text))!;
     expect(event.outcome).toBe('error');
   });
 
   it('refuses an upgrade on a read path (a watch)', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('GET', '/k8s/api/v1/namespaces/default/configmaps?watch=1', WS_UPGRADE));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(s.sim.requests).toHaveLength(0);
   });
 
   it('refuses an upgrade on a write method: its body would reach the upstream unjudged', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('POST', '/k8s/api/v1/namespaces/default/pods', `${WS_UPGRADE}content-type: application/json\r\n`, PRIVILEGED_POD));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(s.sim.requests).toHaveLength(0);
     expect((await s.call('GET', '/api/v1/namespaces/default/pods/root-shell')).status).toBe(404);
   });
@@ -152,14 +121,14 @@ describe('F2: an upgrade is piped only after 101 Switching Protocols', () => {
     s.sim.clearRequests();
     const exec = head('GET', '/k8s/api/v1/namespaces/default/pods/no-such-pod/exec?command=ls&stdout=1', WS_UPGRADE);
     const text = await converse(s, exec + head('DELETE', jewels), head('DELETE', jewels));
-    expect(status(text)).toBe(404);
+    expect(statusOf(text)).toBe(404);
     expect(text).toMatch(/^connection: close$/im);
     expect(text).toContain('"kind":"Status"');
     // The upstream saw the exec and nothing after it.
     expect(s.sim.requests.map((r) => `${r.method} ${r.url.split('?')[0]}`)).toEqual(['GET /api/v1/namespaces/default/pods/no-such-pod/exec']);
     expect(deletes()).toBe(0);
     expect(await jewelsExist()).toBe(true);
-    const id = decisionId(text)!;
+    const id = decisionIdOf(text)!;
     expect(s.decisions().find((e) => e.decision_id === id)?.outcome).toBe('allowed');
     expect(s.events().find((e) => e.type === 'writegate/upstream' && e.decision_id === id)?.upstream_status).toBe(404);
   });
@@ -182,11 +151,9 @@ describe('F6: a WebSocket bearer token subprotocol is the identity the policy se
   beforeAll(async () => { s = await startStack({ engine: 'opa' }); });
   afterAll(async () => { await s?.close(); });
 
-  const protocol = (token: string): string => `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString('base64url')}`;
-
   it('identifies the caller of an exec authenticated only by the subprotocol token', async () => {
     const url = `${s.k8s.replace(/^https/, 'wss')}/api/v1/namespaces/default/pods/web-0/exec?command=id&stdout=1`;
-    const ws = new WebSocket(url, [protocol(TOKENS.alice), 'v5.channel.k8s.io'], { ca: readFileSync(s.certs.caCert) });
+    const ws = new WebSocket(url, [bearerProtocol(TOKENS.alice), 'v5.channel.k8s.io'], { ca: readFileSync(s.certs.caCert) });
     let id = '';
     ws.on('upgrade', (res) => { id = String(res.headers['x-decision-id']); });
     await new Promise<void>((resolve, reject) => { ws.on('close', () => resolve()); ws.on('error', reject); });
@@ -198,15 +165,15 @@ describe('F6: a WebSocket bearer token subprotocol is the identity the policy se
   });
 
   it.each([
-    ['an Authorization header next to a token subprotocol', TOKENS.ops, `${protocol(TOKENS.alice)}, v5.channel.k8s.io`],
-    ['two token subprotocols', false, `${protocol(TOKENS.alice)}, ${protocol(TOKENS.admin)}, v5.channel.k8s.io`],
-    ['a token subprotocol alone', false, protocol(TOKENS.alice)],
+    ['an Authorization header next to a token subprotocol', TOKENS.ops, `${bearerProtocol(TOKENS.alice)}, v5.channel.k8s.io`],
+    ['two token subprotocols', false, `${bearerProtocol(TOKENS.alice)}, ${bearerProtocol(TOKENS.admin)}, v5.channel.k8s.io`],
+    ['a token subprotocol alone', false, bearerProtocol(TOKENS.alice)],
     ['a token that is not base64url', false, 'base64url.bearer.authorization.k8s.io.a+b/, v5.channel.k8s.io'],
     ['an empty token', false, 'base64url.bearer.authorization.k8s.io., v5.channel.k8s.io'],
   ] as const)('refuses %s', async (_why, auth, protocols) => {
     s.sim.clearRequests();
     const text = await converse(s, head('GET', '/k8s/api/v1/namespaces/default/pods/web-0/exec?command=id&stdout=1', `${WS_UPGRADE}sec-websocket-protocol: ${protocols}\r\n`, '', auth));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(text).toContain('WG_ERR_BAD_REQUEST');
     expect(s.sim.requests).toHaveLength(0);
   });
@@ -221,7 +188,7 @@ describe('F7: Connection-listed headers are gone before anything reads the reque
     s.sim.clearRequests();
     const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'f7-intern' } });
     const text = await converse(s, head('POST', '/k8s/api/v1/namespaces/default/configmaps', 'content-type: application/json\r\nimpersonate-user: intern\r\nconnection: close, impersonate-user\r\n', body));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(text).toContain('WG_ERR_BAD_REQUEST');
     expect(s.sim.requests).toHaveLength(0);
   });
@@ -229,7 +196,7 @@ describe('F7: Connection-listed headers are gone before anything reads the reque
   it('refuses the same on an upgrade', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('GET', '/k8s/api/v1/namespaces/default/pods/web-0/exec?command=id&stdout=1', 'connection: Upgrade, Impersonate-User\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nimpersonate-user: intern\r\n'));
-    expect(status(text)).toBe(400);
+    expect(statusOf(text)).toBe(400);
     expect(s.sim.requests).toHaveLength(0);
   });
 
@@ -237,7 +204,7 @@ describe('F7: Connection-listed headers are gone before anything reads the reque
     'refuses a Connection header listing %s', async (name) => {
       s.sim.clearRequests();
       const text = await converse(s, head('GET', '/k8s/api/v1/namespaces/default/configmaps', `connection: close, ${name}\r\n`));
-      expect(status(text)).toBe(400);
+      expect(statusOf(text)).toBe(400);
       expect(text).toContain('WG_ERR_BAD_REQUEST');
       expect(text).toContain(name);
       expect(s.sim.requests).toHaveLength(0);
@@ -247,7 +214,7 @@ describe('F7: Connection-listed headers are gone before anything reads the reque
   it('still strips other Connection-listed headers and serves the request', async () => {
     s.sim.clearRequests();
     const text = await converse(s, head('GET', '/k8s/api/v1/namespaces/default/configmaps', 'x-trace-hop: 1\r\nconnection: close, x-trace-hop\r\n'));
-    expect(status(text)).toBe(200);
+    expect(statusOf(text)).toBe(200);
     expect(s.sim.requests.at(-1)!.headers['x-trace-hop']).toBeUndefined();
   });
 });
