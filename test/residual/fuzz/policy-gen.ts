@@ -488,6 +488,10 @@ class Gen {
             `indexof(${this.term('str', sc, depth)}, "a") == 0`,
             `substring(${this.term('str', sc, depth)}, 0, 1) == "a"`,
             `union({${this.ref('coll', sc)}}) == set()`,
+            `print(${this.term('any', sc, depth)})`,
+            `trace(${this.term('str', sc, depth)})`,
+            `glob.match("a*", [], ${this.term('str', sc, depth)})`,
+            `time.now_ns() > 0`,
           ]),
         ];
       default:
