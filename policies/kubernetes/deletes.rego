@@ -10,11 +10,27 @@ namespace_resource if {
 	input.request.resource.resource == "namespaces"
 }
 
+# deletion holds for every write that deletes the object it names: a DELETE,
+# and an eviction (POST pods/<name>/eviction, what `kubectl drain` sends),
+# which deletes the pod once its disruption budgets allow it
+# (k8s.io/kubernetes pkg/registry/core/pod/storage/eviction.go calls the pod
+# store's Delete). Rules about deleting should test `deletion`, not the
+# operation, so that an eviction gets the rules of the delete it amounts to.
+# The subresource is matched whatever the operation: every form of it deletes.
+deletion if input.request.operation == "DELETE"
+
+deletion if input.request.subResource == "eviction"
+
+# deleting names the action in messages.
+deleting := "evicting" if input.request.subResource == "eviction"
+
+deleting := "deleting" if not input.request.subResource == "eviction"
+
 deny contains violation(
 	"protected-namespace-delete",
-	sprintf("deleting %s %q in protected namespace %q is not allowed", [input.request.resource.resource, input.request.name, input.request.namespace]),
+	sprintf("%s %s %q in protected namespace %q is not allowed", [deleting, input.request.resource.resource, input.request.name, input.request.namespace]),
 ) if {
-	input.request.operation == "DELETE"
+	deletion
 	input.request.namespace in protected_namespaces
 	input.request.name != ""
 	not namespace_resource
@@ -47,19 +63,6 @@ deny contains violation(
 	input.request.operation == "DELETE"
 	namespace_resource
 	input.request.name == ""
-}
-
-# An eviction (POST pods/<name>/eviction, what `kubectl drain` sends) deletes
-# the pod once its disruption budgets allow it
-# (k8s.io/kubernetes pkg/registry/core/pod/storage/eviction.go calls the pod
-# store's Delete), so it is judged as the DELETE of that pod. The subresource
-# is matched whatever the operation or resource: every form of it deletes.
-deny contains violation(
-	"protected-namespace-delete",
-	sprintf("evicting %s %q in protected namespace %q deletes it and is not allowed", [input.request.resource.resource, input.request.name, input.request.namespace]),
-) if {
-	input.request.subResource == "eviction"
-	input.request.namespace in protected_namespaces
 }
 
 # A deletecollection without a namespace deletes every matching object of the

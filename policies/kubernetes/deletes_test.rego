@@ -76,7 +76,7 @@ test_eviction_in_protected_namespace_denied if {
 	d := kubernetes.deny with input as eviction_input("kube-system", "coredns-0")
 	d == {{
 		"rule": "protected-namespace-delete",
-		"msg": `evicting pods "coredns-0" in protected namespace "kube-system" deletes it and is not allowed [protected-namespace-delete]`,
+		"msg": `evicting pods "coredns-0" in protected namespace "kube-system" is not allowed [protected-namespace-delete]`,
 	}}
 }
 
@@ -91,6 +91,12 @@ test_eviction_gets_the_decision_of_the_delete_it_amounts_to if {
 test_eviction_elsewhere_allowed if {
 	d := kubernetes.decision with input as eviction_input("staging", "web-0")
 	d == {"allow": true, "deny": set(), "warn": set()}
+}
+
+test_deletion_covers_deletes_and_evictions if {
+	kubernetes.deletion with input as delete_input("pods", "staging", "web-0")
+	kubernetes.deletion with input as eviction_input("staging", "web-0")
+	not kubernetes.deletion with input as pod_input(pod_spec([container("app", "app:1.0")]))
 }
 
 test_eviction_honours_operator_namespaces if {

@@ -55,7 +55,7 @@ describe('destructive subresources through the gateway (F10)', () => {
 
     const res = await s.call('POST', '/api/v1/namespaces/kube-system/pods/coredns-evict/eviction', { body: eviction('kube-system', 'coredns-evict') });
     expect(res.status).toBe(403);
-    expect(res.json.message).toContain('evicting pods "coredns-evict" in protected namespace "kube-system" deletes it and is not allowed [protected-namespace-delete]');
+    expect(res.json.message).toContain('evicting pods "coredns-evict" in protected namespace "kube-system" is not allowed [protected-namespace-delete]');
     expect(forwarded('POST', '/coredns-evict/eviction')).toHaveLength(0);
     expect(s.sim.store.find(PODS, 'kube-system', 'coredns-evict')).toBeDefined();
   });
