@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DecisionLog, type DecisionEvent } from '../../../src/decision/log.js';
+import { projectRoot } from '../../../src/opa/binary.js';
+
+const run = promisify(execFile);
 
 function decision(n: number, pad = 0): DecisionEvent {
   return {
@@ -70,5 +75,25 @@ describe('decision log rotation (decisionLog.maxBytes, decisionLog.keep)', () =>
     second.close();
     expect(ids(`${path}.1`)).toEqual(['d-0', 'd-1']);
     expect(ids(path)).toEqual(['d-2']);
+  });
+
+  it('`writegate logs` reads the current file after a rotation, suppressed summaries included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wg-rotate-'));
+    const path = join(dir, 'decisions.log');
+    // Records of about 2.4 KiB: the second rotates the first out; the refused one and the summary fit beside it.
+    const log = new DecisionLog(path, 'test', { maxBytes: 4000, keep: 1, refused: { inputBytes: 4096, perSecond: 0.001, burst: 1 } });
+    await log.record(decision(0, 2000));
+    await log.record(decision(1, 2000));
+    const refused = { ...decision(2), outcome: 'denied' as const };
+    log.appendRefused(refused);
+    log.appendRefused({ ...refused, decision_id: 'd-3' });
+    log.close();
+    const { stdout } = await run(process.execPath, [join(projectRoot(), 'dist', 'cli', 'index.js'), 'logs', '--file', path]);
+    expect(stdout).not.toContain('d-0');
+    expect(stdout).toContain('d-1');
+    expect(stdout).toContain('d-2');
+    expect(stdout).not.toContain('d-3');
+    expect(stdout).toMatch(/SUPPRESSED\s+1 records/);
+    expect(stdout).toContain('127.0.0.1: 1 (denied 1)');
   });
 });
