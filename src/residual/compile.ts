@@ -30,6 +30,7 @@ import { renderResidual } from './explain.js';
 import type { Value } from './values.js';
 
 export { ResidualUnsupported };
+export { FORCE_MARKER } from './compile/core.js';
 
 export interface CompiledResidual {
   /**

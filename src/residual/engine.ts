@@ -16,7 +16,7 @@ import { LRUCache } from 'lru-cache';
 import { request } from 'undici';
 import { dataRefOf, inliningPlan, pathPlan, type InliningPlan, type PathPlan } from './analysis.js';
 import { parseCompileResponse, type CompileRequestV1, type Module } from './ast.js';
-import { compileResidual, isNotCompilable, ResidualUnsupported, type CompiledResidual } from './compile.js';
+import { compileResidual, FORCE_MARKER, isNotCompilable, ResidualUnsupported, type CompiledResidual } from './compile.js';
 
 export { inliningPlan, pathPlan, type InliningPlan } from './analysis.js';
 
@@ -87,11 +87,12 @@ export function decisionQueries(path: string, plan: PathPlan = { kind: 'rule', o
 }
 
 /**
- * Evaluates the rule `r` whatever its value: true whether `r` is undefined or not (unless it equals the whole
- * input, which only loses a local allow), while a conflict in `r` is still raised. A unification under `not`
- * keeps its whole-ref operands in place (OPA's rewriteDynamics), and `input` type-checks against any type.
+ * Evaluates the rule `r` whatever its value, so that a conflict in `r` is raised: `not r = input.__wg_force__`
+ * holds whether `r` is undefined or not, since the gateway's input has no such field (its top-level keys are
+ * the gateway's own). A unification under `not` keeps its whole-ref operands in place (OPA's rewriteDynamics),
+ * and an input ref type-checks against any type. The evaluator knows the marker (compile/bodies.ts).
  */
-const evaluated = (r: string): string => `not ${r} = input`;
+const evaluated = (r: string): string => `not ${r} = input.${FORCE_MARKER}`;
 
 const emptyCollection = (v: string, value: string): string =>
   `${v} := ${value}; count(${v}) == 0; not is_string(${v}); not is_object(${v})`;

@@ -6,7 +6,7 @@ import type { Body, Every, Expr, Term } from '../ast.js';
 import { ResidualUnsupported } from '../builtins.js';
 import { hoistNegation } from '../negation.js';
 import { compareStrings, decidedByIdentity, isObject, RegoSet, type Value } from '../values.js';
-import { CompileError, isNegationRule, isScalarType, literal, refName, type Ctx, type Frame, type Scope, type Step, type VStep } from './core.js';
+import { CompileError, isForcing, isNegationRule, isScalarType, literal, refName, type Ctx, type Frame, type Scope, type Step, type VStep } from './core.js';
 import {
   exprOperands,
   exprReady,
@@ -180,7 +180,7 @@ export abstract class BodyCompiler extends TermCompiler {
       steps.push(this.expr(h, scope, b, nonlocal));
       for (const t of exprOperands(h)) termVarsShallow(t, b);
     }
-    if (this.guarded) {
+    if (this.guarded && !isForcing(e)) {
       // PE's own negation rules (`data.partial.__notN__`) hold a negated body's complement: no author's
       // binding can have been put there, and undefined is their usual value.
       for (const t of inPlace.filter((x) => !isNegationRule(x))) {

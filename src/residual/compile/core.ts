@@ -2,7 +2,7 @@
  * The runtime shapes every part of the residual compiler shares: frames and steps (the closures a compiled
  * residual is made of), compiled terms, scopes, rule groups, and the small helpers that build them.
  */
-import type { Rule, Term } from '../ast.js';
+import type { Expr, Rule, Term } from '../ast.js';
 import { compareStrings, isObject, RegoSet, type RegoObject, type Value } from '../values.js';
 
 export type Frame = (Value | undefined)[];
@@ -98,6 +98,24 @@ export function literal(t: Term): Value {
 
 export const isScalarType = (type: string): boolean =>
   type === 'null' || type === 'boolean' || type === 'string' || type === 'number';
+
+/**
+ * The input field the engine's queries compare a rule with only to have it evaluated (engine.ts `evaluated`):
+ * `not R = input.__wg_force__`. Such an expression is the engine's, not the policy's, so guarded mode does
+ * not apply to it.
+ */
+export const FORCE_MARKER = '__wg_force__';
+
+/** `not R = input.__wg_force__` (see {@link FORCE_MARKER}). */
+export function isForcing(e: Expr): boolean {
+  const t = e.terms;
+  if (!e.negated || !Array.isArray(t) || t.length !== 3 || refName((t[0] as Term).value as Term[]) !== 'eq') return false;
+  const marker = (x: Term): boolean => {
+    const ref = x.type === 'ref' ? (x.value as Term[]) : [];
+    return ref.length === 2 && ref[0]!.value === 'input' && ref[1]!.value === FORCE_MARKER;
+  };
+  return marker(t[1] as Term) || marker(t[2] as Term);
+}
 
 export const EQ: Term = { type: 'ref', value: [{ type: 'var', value: 'eq' }] };
 
