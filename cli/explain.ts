@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadConfigFile } from '../src/config/load.js';
 import type { OpaVerdict } from '../src/decision/log.js';
+import { checkPolicyInput } from '../src/decision/input-value.js';
 import { normalizeDecision } from '../src/decision/normalize.js';
 import { verifyAllow } from '../src/decision/verify.js';
 import { OpaClient } from '../src/opa/client.js';
@@ -61,6 +62,8 @@ export function explainCommand(): Command {
         if (!upstream) throw new Error(`no upstream named "${opts.upstream}" (have: ${config.upstreams.map((u) => u.name).join(', ')})`);
         if (opts.engine !== 'residual' && opts.engine !== 'opa') throw new Error('--engine is residual or opa');
         const input: unknown = JSON.parse(readFileSync(opts.input, 'utf8'));
+        // As the gate does: one value for both engines, or the refusal the gateway would answer with.
+        checkPolicyInput(input);
         const local = config.opa.url ? undefined : await startLocalOpa({ paths: config.opa.policies });
         const url = config.opa.url ?? local!.url;
         const opa = new OpaClient({ url, timeoutMs: config.opa.timeoutMs });
