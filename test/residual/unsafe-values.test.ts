@@ -66,6 +66,13 @@ const CASES: Record<string, Record<string, Case>> = {
     member_proto_key: { rules: ['"__proto__", "x" in input.c'], inputs: each('c', [...WRONG_TYPES, protoKey('x'), protoKey('y')]), local: [{ c: protoKey('x') }] },
     plus: { rules: ['input.a + input.b == 3'], inputs: [{ a: 1, b: 2 }, { a: 1.5, b: 1.5 }, { a: '1', b: 2 }, { a: null, b: 3 }, { a: 2 ** 53, b: -(2 ** 53) + 3 }, { a: 1 }] },
     not_plus: { rules: ['not input.a + 1 == 2'], inputs: [{}, { a: null }, { a: '1' }, { a: [] }, { a: 1 }, { a: 2 }] },
+    mul: { rules: ['input.a * input.b == 6'], inputs: [{ a: 2, b: 3 }, { a: 1.5, b: 4 }, { a: '2', b: 3 }, { a: null, b: 6 }, { a: 2 ** 30, b: 2 ** 30 }, { a: [2], b: 3 }], local: [{ a: 2, b: 3 }] },
+    cross_type_order: {
+      rules: ['input.a < input.b'],
+      inputs: [{ a: null, b: false }, { a: true, b: 0 }, { a: 1, b: '' }, { a: 'z', b: [] }, { a: [], b: {} }, { a: {}, b: null }, { a: [1, 2], b: [1] }, { a: { a: 1 }, b: { b: 0 } }, { a: '', b: '😀' }],
+      local: [{ a: null, b: false }, { a: [], b: {} }],
+    },
+    neq_composites: { rules: ['input.a != input.b'], inputs: [{ a: [1], b: [1.0] }, { a: { k: [] }, b: { k: [] } }, { a: [], b: {} }, { a: {}, b: null }, { a: 1, b: '1' }], local: [{ a: [], b: {} }] },
     minus_sets: { rules: ['count({1, 2} - input.s) == 1'], inputs: [{}, { s: [1] }, { s: 1 }, { s: null }] },
     type_name: { rules: ['type_name(input.x) == "number"'], inputs: each('x', WRONG_TYPES), local: [{ x: 1 }] },
     is_checks: { rules: ['not is_string(input.x)', 'not is_null(input.x)'], inputs: each('x', WRONG_TYPES) },
