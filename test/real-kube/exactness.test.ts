@@ -128,7 +128,8 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
       const raw: RawConfig = {
         listen: { host: '127.0.0.1', port: 0 },
         opa: { url: opa.url, timeoutMs: 5000 },
-        decisionLog: { path: logPath },
+        // Denied records keep their whole input (the tests read what the policy saw), and none is rate-limited.
+        decisionLog: { path: logPath, refusedInputBytes: 1 << 20, refusedPerSecond: 10_000, refusedBurst: 10_000 },
         upstreams: [{
           name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target, policy: 'writegate/kubernetes/decision', mode: 'enforce',
           // Every write asks OPA's Data API, so OPA's own decision log sees every input.
@@ -366,6 +367,25 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
           expect(JSON.parse(sent)).toEqual({ ...client, metadata: { ...client.metadata, resourceVersion: rv } });
         }
       });
+    });
+
+    it('a write between the read of the old object and the dry run: the dry run is pinned too, so the policy judges one version', async () => {
+      const name = 'race-read';
+      const path = `${DEPLOYMENTS}/${name}`;
+      expect((await direct('POST', DEPLOYMENTS, deployment(name))).status).toBe(201);
+      interleave = { match: (m, url) => m === 'GET' && url === path, run: removeOwner(name) };
+      seen.length = 0;
+      const res = await via('dryrun', 'PATCH', path, { spec: { replicas: 3 } }, 'application/merge-patch+json');
+      expect(interleave).toBeUndefined();
+      // The first dry run (pinned to the version read) met the concurrent write and was refused with 409; the
+      // gateway read and dry-ran once more, so old and new object both lack the owner label, and the policy denies.
+      expect(seen.filter((r) => r.method === 'PATCH' && r.url.includes('dryRun=All'))).toHaveLength(2);
+      expect(res.status, res.text).toBe(403);
+      expect(res.json.message).toContain('[require-owner-label]');
+      const { request: r } = decision('dryrun', res).input;
+      expect(r.oldObject.metadata.labels.owner).toBeUndefined();
+      expect(r.object.metadata.resourceVersion).toBe(r.oldObject.metadata.resourceVersion);
+      expect((await direct('GET', path)).json.spec.replicas).toBe(1);
     });
 
     it('without a concurrent write the pinned write goes through', async () => {

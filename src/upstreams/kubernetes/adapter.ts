@@ -125,6 +125,13 @@ interface Resolved {
   created: boolean;
   /** The object is the upstream's answer to a dry run of this very write. */
   dryRun: boolean;
+  /** The precondition on the old object's version: the body to forward (undefined: the client's carries its own). */
+  pin: { forward: ForwardedBody | undefined } | undefined;
+}
+
+/** A dry run the apiserver answered with 409 Conflict. */
+function isConflict(err: unknown): boolean {
+  return isWritegateError(err) && (err.details.upstreamResponse as { status?: number } | undefined)?.status === 409;
 }
 
 function resourceVersionOf(o: Record<string, unknown> | null): string {
@@ -248,9 +255,10 @@ export class KubernetesAdapter implements UpstreamAdapter {
       }
       return null;
     };
-    const replayDryRun = async (): Promise<{ object: Record<string, unknown>; created: boolean }> => {
-      const headers: Record<string, string | string[] | undefined> = { ...creds, accept: 'application/json', 'content-type': req.headers['content-type'] };
-      const res = await upstream.request(req.method, dryRunUrl(rawPath, rawQuery), headers, bytes);
+    /** The write replayed with dryRun=All: the client's body, or the one that will be forwarded (pinned). */
+    const replayDryRun = async (send: ForwardedBody | undefined): Promise<{ object: Record<string, unknown>; created: boolean }> => {
+      const headers: Record<string, string | string[] | undefined> = { ...creds, accept: 'application/json', 'content-type': send?.contentType ?? req.headers['content-type'] };
+      const res = await upstream.request(req.method, dryRunUrl(rawPath, rawQuery), headers, send?.body ?? bytes);
       const obj = jsonOf(res);
       if (res.status >= 300 || !isObject(obj)) throw rejected(res, 'the dry run of this write');
       return { object: obj, created: res.status === 201 };
@@ -262,28 +270,34 @@ export class KubernetesAdapter implements UpstreamAdapter {
     // in both decision logs), pods/eviction and pods/binding with a Status. Those bodies are decoded here.
     const subresourceCreate = info.operation === 'CREATE' && info.subresource !== '';
     const viaDryRun = !local && !subresourceCreate && (type === PROTOBUF || info.verb === 'patch' || this.cfg.kubernetes.dryRunWrites);
+    const contentType = req.headers['content-type'] ?? type;
     const resolveObject = async (): Promise<Resolved> => {
       const oldObject = info.operation === 'UPDATE' ? await getCurrent() : null;
+      // An update is pinned to the version of the old object the policy is shown (./pin.ts), and dry-run pinned
+      // too: a write in between makes the dry run itself a 409, so object and oldObject are of one version and the
+      // forwarded write is exactly the one dry-run.
+      const oldVersion = opts.dryRun ? '' : resourceVersionOf(oldObject);
+      const pin = oldVersion ? { forward: pinned(bytes, type, parsed, oldVersion, contentType) } : undefined;
       if (viaDryRun) {
-        const { object, created } = await replayDryRun();
+        const { object, created } = await replayDryRun(pin?.forward);
         // A handler that stores nothing (e.g. bindings) answers a dry run with a Status; admission sees the body.
-        if (object.kind === 'Status' && isObject(parsed) && parsed.kind !== 'Status') return { object: inRequestNamespace(parsed, info), oldObject, created: false, dryRun: false };
-        return { object, oldObject, created, dryRun: true };
+        if (object.kind === 'Status' && isObject(parsed) && parsed.kind !== 'Status') return { object: inRequestNamespace(parsed, info), oldObject, created: false, dryRun: false, pin };
+        return { object, oldObject, created, dryRun: true, pin };
       }
-      if (type === PROTOBUF) return { object: decodeLocally(bytes), oldObject, created: false, dryRun: false };
+      if (type === PROTOBUF) return { object: decodeLocally(bytes), oldObject, created: false, dryRun: false, pin };
       if (info.verb === 'patch') {
         // An apply body is handed over as the JSON it decoded to (./yaml.ts), so no other YAML reading of it counts.
         const patch = type === 'application/apply-patch+yaml' ? Buffer.from(JSON.stringify(parsed)) : bytes;
         try {
           // Only an apply patch succeeds on an object that does not exist: it creates it.
-          return { object: applyKubePatch(oldObject ?? undefined, patch, type) as Record<string, unknown>, oldObject, created: oldObject === null, dryRun: false };
+          return { object: applyKubePatch(oldObject ?? undefined, patch, type) as Record<string, unknown>, oldObject, created: oldObject === null, dryRun: false, pin };
         } catch (err) {
           const code = err instanceof KubePatchError ? err.code : 'WG_PATCH_INVALID';
           throw new WritegateError('WG_ERR_MALFORMED_BODY', `the patch cannot be applied (${code})`, { cause: err });
         }
       }
       if (!isObject(parsed)) throw new WritegateError('WG_ERR_MALFORMED_BODY', 'the body must be a JSON or YAML object');
-      return { object: inRequestNamespace(parsed, info), oldObject, created: false, dryRun: false };
+      return { object: inRequestNamespace(parsed, info), oldObject, created: false, dryRun: false, pin };
     };
 
     let object: Record<string, unknown> | null = null;
@@ -292,19 +306,25 @@ export class KubernetesAdapter implements UpstreamAdapter {
     switch (info.operation) {
       case 'CREATE':
       case 'UPDATE': {
-        let r = await resolveObject();
-        // The old object (a GET) and the dry-run result must be of one version: a write in between is retried once.
-        if (r.dryRun && r.oldObject && !r.created && resourceVersionOf(r.oldObject) !== resourceVersionOf(r.object)) {
+        let r: Resolved;
+        try {
           r = await resolveObject();
-          if (r.oldObject && !r.created && resourceVersionOf(r.oldObject) !== resourceVersionOf(r.object)) {
-            throw new WritegateError('WG_ERR_RESOLVE_FAILED', 'the object changed while the gateway resolved this write; retry it');
-          }
+        } catch (err) {
+          // The object changed between the read and the pinned dry run: read and resolve once more. A second
+          // conflict goes back to the client as the apiserver's own 409.
+          if (!isConflict(err)) throw err;
+          r = await resolveObject();
         }
         ({ object, oldObject, created } = r);
         if (info.operation === 'UPDATE' && !created && !opts.dryRun) {
-          const rv = resourceVersionOf(r.dryRun ? r.object : r.oldObject);
-          if (rv) classified.forward = pinned(bytes, type, parsed, rv, req.headers['content-type'] ?? type);
-          else if (r.dryRun || r.oldObject) throw new WritegateError('WG_ERR_BAD_REQUEST', 'the object has no resourceVersion to pin this write to');
+          if (r.pin) {
+            classified.forward = r.pin.forward;
+          } else if (r.dryRun) {
+            // The old object could not be read (no get permission): the write is pinned to the version dry-run.
+            const rv = resourceVersionOf(r.object);
+            if (!rv) throw new WritegateError('WG_ERR_BAD_REQUEST', 'the object has no resourceVersion to pin this write to');
+            classified.forward = pinned(bytes, type, parsed, rv, contentType);
+          }
         }
         break;
       }
