@@ -131,7 +131,8 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
     writeResponse(socket, gate.renderError(e, verdict.decisionId), verdict.responseHeaders);
   });
 
-  // 101: only now may bytes flow both ways, the client's buffered ones (`head`) included.
+  // 101 (Node emits 'upgrade' for nothing else; a 200 carrying Upgrade headers is a 'response'): only now may
+  // bytes flow both ways, the client's buffered ones (`head`) included.
   upstream.on('upgrade', (res: IncomingMessage, tunnel: Socket, upstreamHead: Buffer) => {
     settled = true;
     gate.completed(verdict, res.statusCode ?? null, forwardedAt);
@@ -150,15 +151,21 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
   upstream.on('response', (res: IncomingMessage) => {
     settled = true;
     gate.completed(verdict, res.statusCode ?? null, forwardedAt);
-    const headers = { ...cleanResponseHeaders(res.headers), ...verdict.responseHeaders, connection: 'close' };
-    const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage || REASONS[res.statusCode ?? 502] || 'Error'}`, ...headerLines(headers)];
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    relayHead(socket, res, verdict);
     res.on('error', () => socket.destroy());
     res.on('end', () => upstream.destroy());
     res.pipe(socket);
     discardInput(socket);
   });
   upstream.end();
+}
+
+/** The status line and end-to-end headers of an answer that did not switch protocols; the connection then closes. */
+function relayHead(socket: Duplex, res: IncomingMessage, verdict: Verdict): void {
+  const status = res.statusCode ?? 502;
+  const headers = { ...cleanResponseHeaders(res.headers), ...verdict.responseHeaders, connection: 'close' };
+  const lines = [`HTTP/1.1 ${status} ${res.statusMessage || REASONS[status] || 'Error'}`, ...headerLines(headers)];
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`);
 }
 
 /** Header lines of a raw header list (name, value, name, value, ...), spelled as the upstream sent them. */
