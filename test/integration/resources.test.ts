@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,8 @@ import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
 function openSocket(s: Stack, localAddress = '127.0.0.1'): Promise<TLSSocket> {
   const url = new URL(s.gateway.url);
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), localAddress, ca: readFileSync(s.certs.caCert) });
+    const tcp = netConnect({ host: url.hostname, port: Number(url.port), localAddress });
+    const socket = tlsConnect({ socket: tcp, host: url.hostname, ca: readFileSync(s.certs.caCert) });
     socket.once('secureConnect', () => resolve(socket));
     socket.once('error', reject);
   });
