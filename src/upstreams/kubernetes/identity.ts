@@ -37,17 +37,15 @@ function websocketToken(headers: IncomingHttpHeaders): string | undefined {
   if (tokens.length === 0) return undefined;
   if (tokens.length > 1) throw new WritegateError('WG_ERR_BAD_REQUEST', 'more than one bearer token subprotocol');
   const encoded = tokens[0]!.slice(BEARER_PROTOCOL.length);
-  // Go's base64.RawURLEncoding: the URL alphabet, no padding, and no length of 1 mod 4.
+  // Go's base64.RawURLEncoding: the URL alphabet, no padding, no length of 1 mod 4; like Node's decoder it is not
+  // strict about the unused bits of the last character, so both decode the same bytes.
   if (encoded === '' || !/^[A-Za-z0-9_-]*$/.test(encoded) || encoded.length % 4 === 1) {
     throw new WritegateError('WG_ERR_BAD_REQUEST', 'malformed bearer token subprotocol');
   }
   const bytes = Buffer.from(encoded, 'base64url');
-  // Go also rejects non-zero trailing bits; re-encoding tells them apart.
-  if (bytes.toString('base64url') !== encoded) throw new WritegateError('WG_ERR_BAD_REQUEST', 'malformed bearer token subprotocol');
-  const token = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let text: string;
   try {
-    text = token.decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (err) {
     throw new WritegateError('WG_ERR_BAD_REQUEST', 'bearer token subprotocol is not UTF-8', { cause: err });
   }
@@ -55,7 +53,10 @@ function websocketToken(headers: IncomingHttpHeaders): string | undefined {
   return text;
 }
 
-/** True when the apiserver sees a WebSocket request (wsstream.IsWebSocketRequest: Upgrade is "websocket"). */
+/**
+ * True when the apiserver sees a WebSocket request (wsstream.IsWebSocketRequest: `Connection` lists upgrade,
+ * which src/upgrade.ts always sends for an upgrade, and `Upgrade` is "websocket" in any case).
+ */
 export function isWebSocketUpgrade(upgrade: boolean, headers: IncomingHttpHeaders): boolean {
   const value = headers.upgrade;
   return upgrade && typeof value === 'string' && value.toLowerCase() === 'websocket';
