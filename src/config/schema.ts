@@ -22,7 +22,7 @@ const kubernetesOptions = z.strictObject({
   /**
    * How the caller is identified for `request.userInfo`.
    * `selfsubjectreview`: ask the upstream who the caller's credentials are (cached per credential).
-   * `none`: userInfo carries only what the request says (impersonation headers).
+   * `none`: the caller is not identified: userInfo is empty, and impersonation headers are only in input.headers.
    */
   identity: z.enum(['selfsubjectreview', 'none']).default('selfsubjectreview'),
   /**
