@@ -140,6 +140,19 @@ const CASES: Record<string, Record<string, Case>> = {
     literal_polluted: { rules: ['o := {input.k: input.v}', 'object.get(o, "polluted", false) == true'], inputs: [{ k: '__proto__', v: { polluted: true } }, { k: 'polluted', v: true }], local: [{ k: 'polluted', v: true }] },
     literal_count: { rules: ['o := {input.k: 1, "a": 2}', 'count(o) == 1'], inputs: [{ k: '__proto__' }, { k: 'a' }, { k: 'constructor' }], local: [{ k: 'a' }] },
     literal_keys: { rules: ['o := {input.k: 1}', 'object.keys(o) == {"__proto__"}'], inputs: [{ k: '__proto__' }, { k: 'a' }], local: [{ k: '__proto__' }] },
+    // A key repeated in an object literal (`{input.a: 1, input.b: 2}` with a = b): OPA's readings of it differ
+    // (`o.k` answers the first value, object.get and equality the last); the residual must agree or refuse.
+    rk_get2: { rules: ['o := {input.a: 1, input.b: 2}', 'object.get(o, "k", 0) == 2'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_get1: { rules: ['o := {input.a: 1, input.b: 2}', 'object.get(o, "k", 0) == 1'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_eq2: { rules: ['o := {input.a: 1, input.b: 2}', 'o == {"k": 2}'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_eq1: { rules: ['o := {input.a: 1, input.b: 2}', 'o == {"k": 1}'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_count1: { rules: ['o := {input.a: 1, input.b: 2}', 'count(o) == 1'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_count2: { rules: ['o := {input.a: 1, input.b: 2}', 'count(o) == 2'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_in2: { rules: ['o := {input.a: 1, input.b: 2}', '2 in o'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_in1: { rules: ['o := {input.a: 1, input.b: 2}', '1 in o'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_same_eq: { rules: ['o := {input.a: 1, input.b: 1}', 'o == {"k": 1}'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_same_count: { rules: ['o := {input.a: 1, input.b: 1}', 'count(o) == 1'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    rk_keys: { rules: ['o := {input.a: 1, input.b: 2}', 'object.keys(o) == {"k"}'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
     inherited: {
       rules: ['not input.o.constructor', 'not input.o.toString', 'not input.o.hasOwnProperty', 'not input.o.__proto__', 'not input.o.valueOf'],
       inputs: [{ o: {} }, { o: { constructor: false } }, { o: protoKey(1) }, { o: protoKey(null) }, { o: [] }, { o: 'abc' }],
