@@ -50,6 +50,8 @@ export function renderPolicy(p: PolicySrc): string {
 export const STRING_LITERALS = [
   'a', 'b', 'ab', '', 'A', 'é', '/admin', 'x/admin', '__proto__', 'constructor', 'toString', '\ufffd', '8080', 'a,b',
   'a/b', 'true', 'null', ' a ',
+  // Above U+FFFF vs just below it: UTF-16 order (JavaScript's <) and code point order (Go's) disagree.
+  '\ud83d\ude00', '\uffff',
 ] as const;
 
 /** Number literals, including the ones that are not exact as doubles (issue 7, class 4). */
