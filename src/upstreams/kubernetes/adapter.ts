@@ -312,7 +312,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
         } catch (err) {
           // The object changed between the read and the pinned dry run: read and resolve once more. A second
           // conflict goes back to the client as the apiserver's own 409.
-          if (!isConflict(err)) throw err;
+          if (info.operation !== 'UPDATE' || !isConflict(err)) throw err;
           r = await resolveObject();
         }
         ({ object, oldObject, created } = r);
