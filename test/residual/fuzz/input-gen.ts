@@ -32,7 +32,7 @@ const REFUSED_NUMBERS: readonly number[] = [1e308, 2 ** 53, 2 ** 53 + 2, -(2 ** 
 
 const KEYS: readonly string[] = [
   'a', 'b', 'A', 'flag', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '\ufffd', 'é',
-  'e\u0301', '', 'name',
+  'e\u0301', '', 'name', '1', '0', 'length',
 ];
 
 /** An object with own data properties only, as JSON.parse builds it (a `__proto__` key stays a key). */

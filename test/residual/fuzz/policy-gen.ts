@@ -80,7 +80,16 @@ const REFS: Record<Exclude<Kind, 'any'>, readonly string[]> = {
   coll: ['input.xs', 'input.ns', 'input.o', 'input.items', 'input.user.roles', 'input.s', 'input.missing'],
   obj: ['input.o', 'input.user', 'input.items[0]', 'input', 'input.s'],
 };
-const ODD_REFS = ['input.missing', 'input.o[input.k]', 'input.xs[input.n]', 'input.o.__proto__', 'input.user', 'input.nul'];
+/**
+ * Refs whose JavaScript reading differs from Rego's unless the evaluator is careful: property-key coercion
+ * (`o[1]` is `o["1"]` in JS), inherited and built-in properties (`xs.length`, `o.constructor`), fractional and
+ * negative indices, string keys on arrays.
+ */
+const ODD_REFS = [
+  'input.missing', 'input.o[input.k]', 'input.xs[input.n]', 'input.o.__proto__', 'input.user', 'input.nul',
+  'input.o[1]', 'input.xs["0"]', 'input.xs.length', 'input.s.length', 'input.o.constructor', 'input.o.toString',
+  'input.xs[-1]', 'input.xs[1.0]', 'input.xs[0.5]', 'input.ns[input.ns[0]]', 'input.s[0]',
+];
 
 const CMP = ['==', '!=', '<', '<=', '>', '>='] as const;
 
