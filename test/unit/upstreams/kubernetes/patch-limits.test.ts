@@ -174,7 +174,7 @@ function generator(seed: number) {
         const l = pick([...KEYED, ...PRIMITIVE_LISTS]);
         o[`$setElementOrder/${l}`] = PRIMITIVE_LISTS.includes(l)
           ? list_(l, false)
-          : Array.from({ length: int(5) }, () => (l === 'ports' ? { containerPort: pick([80, 443, 8080]) } : { name: pick(NAMES) }));
+          : Array.from({ length: int(5) }, (): Json => (l === 'ports' ? { containerPort: pick([80, 443, 8080]) } : { name: pick(NAMES) }));
       }
       if (chance(0.15)) o['$deleteFromPrimitiveList/finalizers'] = list_('finalizers', false);
       if (chance(0.1)) o.$retainKeys = Array.from({ length: int(4) }, () => pick(['containers', 'labels', 'name', 'spec', 'env']));
