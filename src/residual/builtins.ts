@@ -67,7 +67,8 @@ function isAscii(s: string): boolean {
  * Every other verb (`%t`, `%e`, `%c`…), any flag, width, precision or argument index, a float, an array, object
  * or set operand, and a missing or extra operand (Go prints `%!d(MISSING)`, `%!(EXTRA …)`) is refused. A safe
  * integer here is always integer text in OPA: JSON.stringify writes it so, and ast.ts refuses integer literals
- * written as floats.
+ * written as floats in a residual that calls sprintf. The refusal names the verb only when it is an ASCII letter,
+ * so that fallback reasons (counter keys) stay few whatever the format string.
  */
 function sprintf(format: string, args: Value[]): string {
   wellFormed(format);
@@ -93,7 +94,10 @@ function sprintf(format: string, args: Value[]): string {
     else if (text !== undefined && verb === 'q' && /^[\x20-\x7e]*$/.test(text)) out += JSON.stringify(text);
     else if (text !== undefined && (verb === 'x' || verb === 'X')) out += hex(Buffer.from(text, 'utf8').toString('hex'), verb);
     else if (int !== undefined && (verb === 'x' || verb === 'X')) out += hex(int.toString(16), verb);
-    else throw new ResidualUnsupported(`sprintf: verb %${verb ?? ''} with ${Array.isArray(a) ? 'array' : a instanceof RegoSet ? 'set' : typeof a}`);
+    else {
+      const shown = verb !== undefined && /^[a-zA-Z]$/.test(verb) ? verb : '?';
+      throw new ResidualUnsupported(`sprintf: verb %${shown} with ${Array.isArray(a) ? 'array' : a instanceof RegoSet ? 'set' : typeof a}`);
+    }
   }
   if (argi !== args.length) throw new ResidualUnsupported('sprintf: extra operands');
   return out;
