@@ -42,6 +42,10 @@ const INPUTS: unknown[] = [
   { cs: [{ image: 'a' }, { image: 'a' }] },
   { cs: [{ image: 'a' }, { image: 'b' }] },
   { cs: [{ image: 'a', p: true }, { image: 'b' }] },
+  { cs: [{ image: 'a' }, { image: 'b' }], b: 1 },
+  { a: ['x'], b: 1 },
+  { a: ['y'], b: 1 },
+  { b: true },
   { cs: [{ p: false }] },
   { cs: [{}] },
   { cs: 'x' },
@@ -207,6 +211,31 @@ const class2: Case[] = [
   {
     name: 'function, two definitions, dynamic argument',
     rego: 'level(k) := 1 if k == "x"\nlevel(k) := 2 if input.b == k\nallow if level(input.a) == 1\n',
+  },
+  {
+    name: 'a conflicting rule read first by a definition that PE drops (a later expression is false)',
+    rego: 'image := c.image if some c in input.cs\nallow if {\n  image == "a"\n  count([]) > 0\n}\nallow if input.b == 1\n',
+  },
+  {
+    name: 'partial object rule with a constant-key definition',
+    rego: 'o[k] := 1 if some k in input.a\no["x"] := 2\nallow if {\n  input.b == 1\n  o.x\n}\n',
+  },
+  {
+    name: 'self-comparison of a missing field',
+    rego: 'allow if input.a == input.a\n',
+  },
+  {
+    name: 'self-comparison in a rule with a second, non-constant definition',
+    rego: 'allow if input.a == input.a\nallow := input.b\n',
+  },
+  {
+    name: 'self-comparison under not, in a violation',
+    rego: 'deny contains "m" if not input.a == input.a\ndecision := {"allow": count(deny) == 0, "deny": deny}\n',
+    rule: 'decision',
+  },
+  {
+    name: 'self-comparison inside composites',
+    rego: 'allow if [input.a, 1] == [input.a, 1]\n',
   },
   {
     name: 'complete rule, two definitions, in a package decision',
