@@ -314,6 +314,19 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
     expect(decision('dryrun', again).input.request.options).toMatchObject({ kind: 'PatchOptions', force: true, fieldManager: 'f11-other' });
   });
 
+  it('a replace that creates its object (a Lease allows create on update) is a CREATE with CreateOptions, as the apiserver admits it', async () => {
+    const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'put-created' } };
+    const path = '/apis/coordination.k8s.io/v1/namespaces/default/leases/put-created';
+    const res = await via('dryrun', 'PUT', `${path}?fieldManager=f`, lease);
+    expect(res.status, res.text).toBe(201);
+    const event = decision('dryrun', res);
+    expect(event.input.request).toMatchObject({ operation: 'CREATE', oldObject: null, options: { kind: 'CreateOptions', fieldManager: 'f' } });
+    expect(event.operation).toBe('CREATE');
+    const again = await via('dryrun', 'PUT', `${path}?fieldManager=f`, { ...lease, spec: { holderIdentity: 'x' } });
+    expect(again.status, again.text).toBe(200);
+    expect(decision('dryrun', again).input.request).toMatchObject({ operation: 'UPDATE', options: { kind: 'UpdateOptions' } });
+  });
+
   describe('F15: a concurrent write between the resolution and the forwarded write', () => {
     const removeOwner = (name: string) => async (): Promise<void> => {
       const r = await direct('PATCH', `${DEPLOYMENTS}/${name}`, { metadata: { labels: { owner: null } } }, 'application/merge-patch+json');

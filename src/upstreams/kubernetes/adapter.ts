@@ -339,9 +339,10 @@ export class KubernetesAdapter implements UpstreamAdapter {
     }
 
     // A patch that creates its object (server-side apply of a new object) is admitted by the apiserver as a
-    // CREATE with CreateOptions (patcher.applyAdmission, k8s.io/apiserver/pkg/endpoints/handlers/patch.go),
-    // so rules written for CREATE see it too.
-    const operation = info.verb === 'patch' && created ? 'CREATE' : info.operation;
+    // CREATE with CreateOptions (patcher.applyAdmission, k8s.io/apiserver/pkg/endpoints/handlers/patch.go), and so
+    // is a replace that creates it (resources that allow create on update; handlers/update.go,
+    // updateToCreateOptions), so rules written for CREATE see them too.
+    const operation = created ? 'CREATE' : info.operation;
     if (operation !== info.operation) classified.operation = operation;
     const sk = info.subresource ? subresourceKind(info.resource, info.subresource) : undefined;
     const objKind = (o: Record<string, unknown> | null): string => (o && typeof o.kind === 'string' ? o.kind : '');
