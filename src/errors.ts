@@ -54,7 +54,7 @@ export const errorCatalogue = {
   WG_ERR_MALFORMED_BODY: {
     status: 400,
     message: 'request body could not be decoded',
-    fix: 'Send a well-formed JSON (or YAML, for apply patches) body, without duplicate keys.',
+    fix: 'Send a well-formed JSON (or YAML, for apply patches) body, without duplicate keys, non-finite numbers, numbers beyond ±(2^53 − 1) or unpaired surrogate escapes (see policies/README.md).',
   },
   WG_ERR_BODY_TOO_LARGE: {
     status: 413,
