@@ -69,8 +69,8 @@ export class KubePatchError extends Error {
  * (3 MiB by default), but a strategic merge patch can ask for more work than its
  * size: elements that repeat a merge key merge again and again into the same
  * element. `maxSteps` counts the units of work of a strategic merge (one per map
- * key, list element and directive entry visited, and one per 64 bytes of merge-key
- * values compared); `maxDepth` bounds the nesting of any patch body, so that
+ * key, list element and directive entry visited, and one per 64 bytes of the values
+ * whose identity is compared: merge keys, primitive list items); `maxDepth` bounds the nesting of any patch body, so that
  * applying it cannot exhaust the stack. Real patches stay far below both: a
  * 3 MiB strategic merge patch of realistic shape takes well under a million steps.
  */
