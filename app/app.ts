@@ -9,12 +9,12 @@ import type { Config } from '../src/config/schema.js';
 import type { DecisionLog } from '../src/decision/log.js';
 import { ResidualVerifier } from '../src/decision/verify.js';
 import { WritegateError } from '../src/errors.js';
-import { Gate } from '../src/gate.js';
+import { Gate, type Verdict } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
 import type { OpaClient } from '../src/opa/client.js';
 import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
 import { Resources, markTimedOut } from '../src/resources.js';
-import { findMount, upgradeHandler, type Mount } from '../src/upgrade.js';
+import { findMount, upgradeHandler, writeResponse, type Mount } from '../src/upgrade.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
 import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
 
@@ -123,7 +123,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     });
     return reply.code(404).send({ code: e.code, message: e.message });
   });
-  fastify.server.on('upgrade', upgradeHandler(mounts));
+  fastify.server.on('upgrade', resources.upgradeListener(upgradeHandler(mounts), (req, socket) => {
+    const refused = refuseStream(mounts, req, limits.streamsPerClient);
+    if (refused) writeResponse(socket, refused.response!, refused.responseHeaders);
+    else socket.destroy();
+  }));
   await fastify.ready();
   return {
     fastify,
@@ -141,14 +145,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   };
 }
 
-/** A read over its client's limits.streamsPerClient: refused and recorded by its mount's gate, in its kind's envelope. */
-function tooManyStreams(mounts: Mount[], req: IncomingMessage, res: ServerResponse, limit: number): void {
+/** A stream over its client's limits.streamsPerClient, refused and recorded by its mount's gate (undefined: no mount). */
+function refuseStream(mounts: Mount[], req: IncomingMessage, limit: number): Verdict | undefined {
   const url = req.url ?? '/';
-  const mount = findMount(mounts, url)!;
-  const refused = mount.gate.refuse(
-    { method: req.method ?? 'GET', url: url.slice(mount.prefix.length) || '/', headers: req.headers, upgrade: false, remoteAddress: req.socket.remoteAddress ?? '' },
+  const mount = findMount(mounts, url);
+  return mount?.gate.refuse(
+    { method: req.method ?? 'GET', url: url.slice(mount.prefix.length) || '/', headers: req.headers, upgrade: req.headers.upgrade !== undefined, remoteAddress: req.socket.remoteAddress ?? '' },
     new WritegateError('WG_ERR_TOO_MANY_STREAMS', `${limit} in flight`),
   );
+}
+
+/** A read over its client's limits.streamsPerClient: answered 429 in its kind's envelope. */
+function tooManyStreams(mounts: Mount[], req: IncomingMessage, res: ServerResponse, limit: number): void {
+  const refused = refuseStream(mounts, req, limit)!;
   const r = refused.response!;
   res.writeHead(r.status, { ...r.headers, ...refused.responseHeaders });
   res.end(r.body);

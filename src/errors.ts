@@ -73,8 +73,8 @@ export const errorCatalogue = {
   },
   WG_ERR_TOO_MANY_STREAMS: {
     status: 429,
-    message: 'too many reads in flight from this client',
-    fix: 'This client address already has limits.streamsPerClient watches, log follows or other reads open; close some, or raise the limit.',
+    message: 'too many streams in flight from this client',
+    fix: 'This client address already has limits.streamsPerClient watches, log follows, exec/attach/port-forward sessions or other reads open; close some, or raise the limit.',
   },
   WG_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,

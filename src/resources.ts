@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { clientKey } from './decision/limits.js';
 
 /** What a client may hold in the gateway at once (limits.inflightBodyBytes, limits.streamsPerClient). */
@@ -36,13 +37,13 @@ function releaseStream(this: TrackedResponse): void {
 
 /**
  * Accounting of what requests hold while they are in flight: buffered write bodies across the gateway, and
- * reads (watches, log follows, any GET) per client. Both are released when the response closes, whether it
+ * streams (watches, log follows, any GET, and upgraded exec/attach/port-forward connections) per client. Both are released when the response closes, whether it
  * finished or the connection was cut, so a stalled or abandoned request gives back what it held.
  */
 export class Resources {
   /** Write-body bytes buffered now (received, being decided, or being forwarded). */
   bodyBytes = 0;
-  /** Reads in flight now. */
+  /** Reads and upgraded streams in flight now. */
   streams = 0;
   private readonly perClient = new Map<string, number>();
 
@@ -65,14 +66,38 @@ export class Resources {
     };
   }
 
+  /**
+   * Wraps the server's 'upgrade' listener: an exec, attach or port-forward stream counts against the same
+   * streamsPerClient until its connection closes; one over the cap is answered by `tooMany`.
+   */
+  upgradeListener(
+    handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+    tooMany: (req: IncomingMessage, socket: Duplex) => void,
+  ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+    return (req, socket, head) => {
+      const key = clientKey(req.socket.remoteAddress ?? '');
+      if (!this.open(key)) {
+        tooMany(req, socket);
+        return;
+      }
+      socket.once('close', () => this.closeStream(key));
+      handler(req, socket, head);
+    };
+  }
+
   private openStream(req: IncomingMessage, res: ServerResponse): boolean {
     const key = clientKey(req.socket.remoteAddress ?? '');
+    if (!this.open(key)) return false;
+    (res as TrackedResponse)[STREAM] = key;
+    res.once('close', releaseStream);
+    return true;
+  }
+
+  private open(key: string): boolean {
     const open = this.perClient.get(key) ?? 0;
     if (open >= this.limits.streamsPerClient) return false;
     this.perClient.set(key, open + 1);
     this.streams++;
-    (res as TrackedResponse)[STREAM] = key;
-    res.once('close', releaseStream);
     return true;
   }
 

@@ -14,14 +14,15 @@ export interface Mount {
   client: UpstreamClient;
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 /** HTTP/1.1 header lines, one per value. */
 function headerLines(headers: Record<string, string | string[]>): string[] {
   return Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${k}: ${one}`));
 }
 
-function writeResponse(socket: Duplex, r: RenderedResponse, extra: Record<string, string | string[]>): void {
+/** Answers on a connection that was not upgraded, and closes it. */
+export function writeResponse(socket: Duplex, r: RenderedResponse, extra: Record<string, string | string[]>): void {
   const headers: Record<string, string | string[]> = { ...r.headers, ...extra, 'content-length': String(Buffer.byteLength(r.body)), connection: 'close' };
   const lines = [`HTTP/1.1 ${r.status} ${REASONS[r.status] ?? 'Error'}`, ...headerLines(headers)];
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);

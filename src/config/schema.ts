@@ -117,7 +117,7 @@ export const configSchema = z.strictObject({
     maxConnections: z.number().int().positive().default(LIMITS_DEFAULTS.maxConnections),
     /** Write bodies buffered at once across the gateway (bytes); a write beyond it gets 503 WG_ERR_OVERLOADED. */
     inflightBodyBytes: z.number().int().positive().default(LIMITS_DEFAULTS.inflightBodyBytes),
-    /** Reads (watches, log follows, any GET) in flight at once per client address; more get 429 WG_ERR_TOO_MANY_STREAMS. */
+    /** Per client address (IPv6: /64): reads in flight (watches, log follows, any GET) plus exec/attach/port-forward sessions; more get 429 WG_ERR_TOO_MANY_STREAMS. */
     streamsPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.streamsPerClient),
   }).default(LIMITS_DEFAULTS),
   upstreams: z.array(upstream).min(1),

@@ -3,6 +3,7 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { SuppressedEvent } from '../../src/decision/limits.js';
 import type { DecisionEvent } from '../../src/decision/log.js';
 import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
@@ -240,6 +241,34 @@ describe('F16: watches cannot starve writes', () => {
       }
       expect(again.statusCode).toBe(200);
       again.body.destroy();
+      b!.body.destroy();
+    } finally {
+      await client.destroy();
+    }
+  });
+  it('exec streams count too: past the cap an upgrade gets 429 WG_ERR_TOO_MANY_STREAMS before anything goes upstream', async () => {
+    const client = new Agent({ localAddress: '127.0.4.2', connect: { ca: readFileSync(s.certs.caCert) } });
+    try {
+      const [a, b] = await Promise.all([watch(client, 'x'), watch(client, 'y')]);
+      expect([a!.statusCode, b!.statusCode]).toEqual([200, 200]);
+      const execs = s.sim.requests.filter((r) => r.url.includes('/exec')).length;
+      const answer = await new Promise<{ status: number; body: string; id: string }>((resolve, reject) => {
+        const ws = new WebSocket(`${s.k8s.replace('https', 'wss')}/api/v1/namespaces/default/pods/web-0/exec?command=ls&stdout=true`, ['v5.channel.k8s.io'], {
+          ca: readFileSync(s.certs.caCert), localAddress: '127.0.4.2', headers: { authorization: `Bearer ${TOKENS.ops}` },
+        });
+        ws.on('upgrade', () => reject(new Error('upgraded past the cap')));
+        ws.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, id: String(res.headers['x-decision-id']) }));
+        });
+        ws.on('error', () => undefined);
+      });
+      expect(answer.status).toBe(429);
+      expect(JSON.parse(answer.body)).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429 });
+      expect(s.decisions().find((e) => e.decision_id === answer.id)?.error?.code).toBe('WG_ERR_TOO_MANY_STREAMS');
+      expect(s.sim.requests.filter((r) => r.url.includes('/exec')).length).toBe(execs);
+      a!.body.destroy();
       b!.body.destroy();
     } finally {
       await client.destroy();
