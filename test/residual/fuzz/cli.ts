@@ -7,18 +7,30 @@
  * Options: `--first I` (first policy index), `--only I` (just policy I, to reproduce a finding), `--time-limit
  * SECONDS` (stop starting policies after that), `--minimise N` (minimise the findings of the first N policies
  * with one; default 50), `--no-save` (do not write regression cases),
- * `--verbose` (print OPA's reasons for refusing generated policies).
+ * `--verbose` (print OPA's reasons for refusing generated policies), `--replay FILE` (decide one saved
+ * regression case again, with the current engine, and say whether it is still an unsafe allow).
  *
  * The first unsafe allow of each policy is minimised and printed as a ready-made regression case; a case of a
  * class (runner.ts findingClass) not yet under test/residual/fuzz/regressions/ is written there, and
  * fuzz-regressions.test.ts replays it. The exit status is 1 when any unsafe allow was found.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../../src/opa/binary.js';
-import { findingClass, guessClass, regressionCase, runFuzz, startFuzzOpa, type Finding, type FuzzTotals } from './runner.js';
+import { decodeValue } from './codec.js';
+import {
+  checkPolicy,
+  findingClass,
+  guessClass,
+  regressionCase,
+  runFuzz,
+  startFuzzOpa,
+  type Finding,
+  type FuzzTotals,
+  type RegressionCase,
+} from './runner.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +43,7 @@ const { values } = parseArgs({
     minimise: { type: 'string', default: '50' },
     'no-save': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    replay: { type: 'string' },
   },
 });
 
@@ -81,28 +94,50 @@ function summary(t: FuzzTotals): string {
   ].join('\n');
 }
 
-const opa = await startFuzzOpa();
-let totals: FuzzTotals;
-try {
-  totals = await runFuzz(opa, {
-    seed,
-    policies: only === undefined ? int('policies', values.policies) : 1,
-    inputs: int('inputs', values.inputs),
-    first: only ?? int('first', values.first),
-    minimise: int('minimise', values.minimise),
-    ...(values['time-limit'] !== undefined ? { timeLimitMs: int('time-limit', values['time-limit']) * 1000 } : {}),
-    onFinding: report,
-    onRejected: (i, msg) => {
-      if (values.verbose) console.log(`policy ${i} refused by OPA: ${msg}`);
-    },
-    onProgress: (t) => {
-      if (t.policies % 100 === 0) console.error(`… ${t.policies} policies, ${t.comparisons} comparisons, ${t.unsafeAllows} unsafe allows, ${(t.ms / 1000).toFixed(0)} s`);
-    },
-  });
-} finally {
-  await opa.stop();
+/** `--replay FILE`: one saved case against the current engine and OPA; exit 1 if it is still an unsafe allow. */
+async function replay(file: string): Promise<void> {
+  const c = JSON.parse(readFileSync(file, 'utf8')) as RegressionCase;
+  const opa = await startFuzzOpa();
+  try {
+    const check = await checkPolicy(opa, c.policy, c.path, [decodeValue(c.input)]);
+    console.log(`${c.note ?? c.found}\n${c.policy}input: ${c.opaInput}`);
+    if (check.rejected !== undefined) throw new Error(`OPA refuses the policy: ${check.rejected}`);
+    const got = check.comparisons[0]!;
+    console.log(`residual for ${c.path}: ${check.residual}`);
+    if (got.verdict === 'refused') console.log(`the gateway refuses the input: ${got.reason}`);
+    else console.log(`OPA: ${JSON.stringify(got.opa)}\nresidual: ${JSON.stringify(got.residual)}\n${got.verdict === 'unsafe' ? 'UNSAFE ALLOW' : got.verdict}`);
+    process.exitCode = got.verdict === 'unsafe' ? 1 : 0;
+  } finally {
+    await opa.stop();
+  }
 }
-console.log(`\n== policy-level fuzzing, seed ${seed}`);
-console.log(summary(totals));
-console.log(`residual not used: ${JSON.stringify(totals.notCompiled)}`);
-process.exitCode = totals.unsafeAllows > 0 ? 1 : 0;
+
+async function run(): Promise<void> {
+  const opa = await startFuzzOpa();
+  let totals: FuzzTotals;
+  try {
+    totals = await runFuzz(opa, {
+      seed,
+      policies: only === undefined ? int('policies', values.policies) : 1,
+      inputs: int('inputs', values.inputs),
+      first: only ?? int('first', values.first),
+      minimise: int('minimise', values.minimise),
+      ...(values['time-limit'] !== undefined ? { timeLimitMs: int('time-limit', values['time-limit']) * 1000 } : {}),
+      onFinding: report,
+      onRejected: (i, msg) => {
+        if (values.verbose) console.log(`policy ${i} refused by OPA: ${msg}`);
+      },
+      onProgress: (t) => {
+        if (t.policies % 100 === 0) console.error(`… ${t.policies} policies, ${t.comparisons} comparisons, ${t.unsafeAllows} unsafe allows, ${(t.ms / 1000).toFixed(0)} s`);
+      },
+    });
+  } finally {
+    await opa.stop();
+  }
+  console.log(`\n== policy-level fuzzing, seed ${seed}`);
+  console.log(summary(totals));
+  console.log(`residual not used: ${JSON.stringify(totals.notCompiled)}`);
+  process.exitCode = totals.unsafeAllows > 0 ? 1 : 0;
+}
+
+await (values.replay !== undefined ? replay(values.replay) : run());
