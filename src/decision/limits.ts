@@ -102,6 +102,7 @@ export function boundRefused(event: DecisionEvent, inputBytes: number): Decision
  * a whole /64, so per-address buckets would cost it nothing). IPv4-mapped IPv6 addresses are IPv4.
  */
 export function clientKey(address: string): string {
+  if (!address.includes(':')) return address;
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
   if (!isIPv6(address)) return address;
   const bare = address.split('%')[0]!;
