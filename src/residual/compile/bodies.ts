@@ -18,7 +18,6 @@ import {
   patternReady,
   shallowVars,
   termReady,
-  termVarsDeep,
   termVarsShallow,
   type Arity,
 } from './safety.js';
@@ -172,9 +171,11 @@ export abstract class BodyCompiler extends TermCompiler {
     const b = new Set(bound);
     const steps: ((next: Step) => Step)[] = [];
     for (const h of hoisted) {
+      // A moved term runs outside the `not`: a variable of the negation's own (not bound before it) would then
+      // iterate there. Comprehension bodies keep their locals, so only variables outside them count.
       for (const t of exprOperands(h)) {
         const vs = new Set<string>();
-        termVarsDeep(t, vs);
+        termVarsShallow(t, vs);
         for (const v of vs) if (!b.has(v) && !v.startsWith('__wg_h')) throw new CompileError('negation with local variables');
       }
       steps.push(this.expr(h, scope, b, nonlocal));
