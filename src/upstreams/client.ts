@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Dispatcher, Pool } from 'undici';
+import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
 
@@ -44,39 +44,27 @@ export function upstreamTransportError(err: unknown, what: string): WritegateErr
   return new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
-/** Connections of the pool for writes and the gateway's own calls. */
+/** Connections of the pool for the gateway's own calls. */
 const CALL_CONNECTIONS = 64;
 
 /**
- * What the proxy forwards through: reads to one pool, everything else to the other. undici's Pool queues a
- * request until one of its connections is free, and a watch holds its connection for as long as it lasts, so
- * reads sharing a bounded pool with writes let one client's watches stall every write (issue 8, F16).
- */
-class ForwardingDispatcher extends Dispatcher {
-  constructor(private readonly reads: Pool, private readonly calls: Pool) {
-    super();
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return (options.method === 'GET' || options.method === 'HEAD' ? this.reads : this.calls).dispatch(options, handler);
-  }
-}
-
-/**
- * Two keep-alive pools per upstream. Reads forwarded by the proxy (watches and log follows among them) use a
- * pool without a connection limit: each one holds a client connection too, so limits.maxConnections and
- * limits.streamsPerClient bound it. Writes and the gateway's own side calls (dry runs, current-object
- * lookups, identity) use a pool of CALL_CONNECTIONS that no read can occupy.
+ * Two keep-alive pools per upstream. undici's Pool queues a request until one of its connections is free, and
+ * a watch or log follow holds its connection for as long as it lasts: with one bounded pool, one client's
+ * watches stalled every identity lookup, dry run and write (issue 8, F16). So what the proxy forwards (reads,
+ * watches, writes) goes through a pool without a connection limit — each forwarded request holds a client
+ * connection, so limits.maxConnections and limits.streamsPerClient bound it — and the gateway's own side
+ * calls (identity, dry runs, current-object lookups) use a pool of CALL_CONNECTIONS that nothing forwarded
+ * can occupy.
  */
 export class UpstreamClient {
   readonly origin: string;
   /** Path of the target URL (e.g. "" or "/cluster-a"), prepended to every forwarded path. */
   readonly basePath: string;
-  /** The proxy's dispatcher (reads and writes on separate pools). */
-  readonly pool: Dispatcher;
+  /** The pool the proxy forwards through (reply-from). */
+  readonly pool: Pool;
   readonly tls: UpstreamTls;
   private readonly timeoutMs: number;
-  private readonly reads: Pool;
+  /** The gateway's own calls. */
   private readonly calls: Pool;
 
   constructor(cfg: UpstreamConfig) {
@@ -91,9 +79,8 @@ export class UpstreamClient {
       bodyTimeout: 0,
       connect: { ...this.tls },
     };
-    this.reads = new Pool(this.origin, options);
+    this.pool = new Pool(this.origin, options);
     this.calls = new Pool(this.origin, { ...options, connections: CALL_CONNECTIONS });
-    this.pool = new ForwardingDispatcher(this.reads, this.calls);
   }
 
   async request(method: string, path: string, headers: Record<string, string | string[] | undefined>, body?: Buffer): Promise<UpstreamResponse> {
@@ -117,6 +104,6 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.reads.close(), this.calls.close()]);
+    await Promise.all([this.pool.close(), this.calls.close()]);
   }
 }
