@@ -27,6 +27,12 @@ const PROTECTED = new Set([
 ]);
 const PROTECTED_PREFIXES = ['impersonate-', 'sec-websocket-', 'x-remote-'];
 
+/**
+ * Connection options rather than header names to remove (or, for keep-alive, a hop-by-hop header nothing reads),
+ * so the common `Connection: keep-alive` costs no copy; `upgrade` names the header the gateway itself acts on.
+ */
+const CONNECTION_OPTIONS = new Set(['upgrade', 'close', 'keep-alive']);
+
 /** Header names a `Connection` header lists: hop-by-hop for this connection only (RFC 9110 §7.6.1). */
 function connectionListed(headers: Record<string, unknown>): Set<string> {
   const value = headers.connection;
@@ -37,12 +43,14 @@ function connectionListed(headers: Record<string, unknown>): Set<string> {
 /**
  * The request headers as every hop after the gateway will see them: without the ones `Connection` lists (which
  * the forwarder strips), so that classification, identity and the policy input read exactly what is forwarded.
- * `upgrade` stays: the gateway itself acts on it (src/upgrade.ts). `refused` says the request must be refused
- * because `Connection` lists a protected header.
+ * `Upgrade` stays (src/upgrade.ts acts on it). `refused` says the request must be refused because `Connection`
+ * lists a protected header.
  */
 export function endToEndRequestHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeaders; refused?: WritegateError } {
+  const connection = headers.connection;
+  if (connection === undefined || (typeof connection === 'string' && CONNECTION_OPTIONS.has(connection.toLowerCase()))) return { headers };
   const listed = connectionListed(headers);
-  listed.delete('upgrade');
+  for (const option of CONNECTION_OPTIONS) listed.delete(option);
   if (listed.size === 0) return { headers };
   const kept = withoutListed(headers, listed);
   for (const name of listed) {

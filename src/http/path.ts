@@ -46,12 +46,13 @@ export function splitUrl(url: string): SplitUrl {
 
 /**
  * The path and query a WHATWG-URL-based forwarder (reply-from, undici's URL form) would send for `target`
- * resolved against `origin`. The gateway forwards only targets for which this is `target` itself: what the
- * upstream executes is byte for byte what was classified.
+ * resolved against `origin` (spelled as `URL.origin` spells it); '' if it would leave that origin. The gateway
+ * forwards only targets for which this is `target` itself: what the upstream executes is byte for byte what was
+ * classified.
  */
 export function forwardedTarget(origin: string, target: string): string {
   const url = new URL(target, origin);
-  return url.origin === new URL(origin).origin ? url.pathname + url.search : '';
+  return url.origin === origin ? url.pathname + url.search : '';
 }
 
 /**

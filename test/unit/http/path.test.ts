@@ -42,6 +42,10 @@ describe('splitUrl: only request targets every later hop reads the same way', ()
 });
 
 describe('forwardedTarget: what a WHATWG-URL forwarder sends', () => {
+  it('says when a target would leave the origin', () => {
+    expect(forwardedTarget(ORIGIN, '//evil.example/api')).toBe('');
+  });
+
   it('drops a fragment (the F1 attack), so the gateway compares before forwarding', () => {
     expect(forwardedTarget(ORIGIN, '/api/v1/namespaces/production#/pods/x')).toBe('/api/v1/namespaces/production');
   });
@@ -68,7 +72,7 @@ describe('forwardedTarget: what a WHATWG-URL forwarder sends', () => {
       if (!ok) continue;
       accepted++;
       expect(forwardedTarget(ORIGIN, target), target).toBe(target);
-      expect(forwardedTarget(`${ORIGIN}/base`, `/base${target}`), target).toBe(`/base${target}`);
+      expect(forwardedTarget(ORIGIN, `/base${target}`), target).toBe(`/base${target}`);
     }
     expect(accepted).toBeGreaterThan(1000);
   });
