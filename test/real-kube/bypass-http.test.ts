@@ -63,6 +63,13 @@ describe('request smuggling past the gate, against a real kube-apiserver', () =>
     expect(await jewelsExist()).toBe(true);
   });
 
+  it('F2: an Upgrade header on a write is refused: its body would reach the apiserver unjudged', async () => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'f2-unjudged' } });
+    const text = await talk(rawRequest('POST', '/k8s/api/v1/namespaces/default/configmaps', admin(), `${WS_UPGRADE}content-type: application/json\r\n`, body));
+    expect(statusOf(text)).toBe(400);
+    expect((await s.direct('GET', '/api/v1/namespaces/default/configmaps/f2-unjudged')).status).toBe(404);
+  });
+
   it('F2: an exec the apiserver answers without upgrading is relayed and closed; no later request reaches it', async () => {
     const deletesDecided = (): number => s.decisions().filter((e) => e.method === 'DELETE').length;
     const before = deletesDecided();
