@@ -8,14 +8,15 @@
  * SECONDS` (stop starting policies after that), `--minimise N` (minimise the findings of the first N policies
  * with one; default 50), `--no-save` (do not write regression cases),
  * `--verbose` (print OPA's reasons for refusing generated policies), `--replay FILE` (decide one saved
- * regression case again, with the current engine, and say whether it is still an unsafe allow).
+ * regression case again, with the current engine, and say whether it is still an unsafe allow), `--mutate N`
+ * (decide N mutants of every saved case, with `--inputs` fresh inputs each besides the case's own variants).
  *
  * The first unsafe allow of each policy is minimised and printed as a ready-made regression case; a case of a
  * class (runner.ts findingClass) not yet under test/residual/fuzz/regressions/ is written there, and
  * fuzz-regressions.test.ts replays it. The exit status is 1 when any unsafe allow was found.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../../src/opa/binary.js';
@@ -26,6 +27,7 @@ import {
   guessClass,
   regressionCase,
   runFuzz,
+  runMutants,
   startFuzzOpa,
   type Finding,
   type FuzzTotals,
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     'no-save': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     replay: { type: 'string' },
+    mutate: { type: 'string' },
   },
 });
 
@@ -60,7 +63,10 @@ const regressions = join(root, 'test', 'residual', 'fuzz', 'regressions');
 const classes = new Map<string, number>();
 
 function report(f: Finding): void {
-  const c = regressionCase(f);
+  reportCase(regressionCase(f), `policy ${f.policyIndex}, input ${f.inputIndex}`);
+}
+
+function reportCase(c: RegressionCase, where: string): void {
   const cls = findingClass(c.policy);
   classes.set(cls, (classes.get(cls) ?? 0) + 1);
   const file = join(regressions, `${createHash('sha256').update(cls).digest('hex').slice(0, 12)}.json`);
@@ -69,7 +75,7 @@ function report(f: Finding): void {
     mkdirSync(regressions, { recursive: true });
     writeFileSync(file, JSON.stringify(c, null, 2) + '\n');
   }
-  console.log(`\n=== UNSAFE ALLOW: policy ${f.policyIndex}, input ${f.inputIndex} (${c.found})`);
+  console.log(`\n=== UNSAFE ALLOW: ${where} (${c.found})`);
   console.log(c.policy);
   console.log(`input (as OPA received it): ${c.opaInput}`);
   console.log(`OPA: ${JSON.stringify(c.opa)}`);
@@ -140,4 +146,28 @@ async function run(): Promise<void> {
   process.exitCode = totals.unsafeAllows > 0 ? 1 : 0;
 }
 
-await (values.replay !== undefined ? replay(values.replay) : run());
+/** `--mutate N`: neighbours of every saved case (runner.ts runMutants). */
+async function mutate(n: number): Promise<void> {
+  const cases = readdirSync(regressions)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => ({ name: f, case: JSON.parse(readFileSync(join(regressions, f), 'utf8')) as RegressionCase }));
+  const opa = await startFuzzOpa();
+  const t0 = Date.now();
+  try {
+    const totals = await runMutants(opa, cases, {
+      seed,
+      mutants: n,
+      freshInputs: int('inputs', values.inputs),
+      onFinding: (c) => reportCase(c, 'mutant'),
+    });
+    console.log(`\n== mutants of ${totals.cases} saved cases, seed ${seed}`);
+    console.log(`policies ${totals.policies} (OPA refused ${totals.rejected}), comparisons ${totals.comparisons}, local allows ${totals.localAllows}`);
+    console.log(`unsafe allows ${totals.unsafeAllows}, time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    process.exitCode = totals.unsafeAllows > 0 ? 1 : 0;
+  } finally {
+    await opa.stop();
+  }
+}
+
+await (values.replay !== undefined ? replay(values.replay) : values.mutate !== undefined ? mutate(int('mutate', values.mutate)) : run());

@@ -20,8 +20,9 @@ import { WritegateError } from '../../../src/errors.js';
 import { opaBinary } from '../../../src/opa/binary.js';
 import { freePort } from '../../../src/net.js';
 import { ResidualEngine, residualOpaClient, type ResidualOutcome } from '../../../src/residual/engine.js';
-import { encodeValue } from './codec.js';
+import { decodeValue, encodeValue } from './codec.js';
 import { generateInput, jsonObject } from './input-gen.js';
+import { inputMutants, policyMutants } from './mutate.js';
 import { generatePolicy, renderPolicy, type PolicySrc, type Shape } from './policy-gen.js';
 
 /** OPA's Data API answer: a result, no result (undefined decision), or an evaluation error. */
@@ -468,4 +469,59 @@ export function guessClass(c: RegressionCase): string {
   if (/ else /.test(p)) tags.push('else');
   if (/ with /.test(p)) tags.push('with');
   return tags.length > 0 ? tags.join(', ') : 'unclassified';
+}
+
+/* ------------------------------------------------------------------ neighbours of saved cases */
+
+export interface MutantTotals {
+  cases: number;
+  policies: number;
+  /** Mutants OPA refuses (a changed operator or literal can make a type error). */
+  rejected: number;
+  comparisons: number;
+  localAllows: number;
+  unsafeAllows: number;
+}
+
+/**
+ * Decides mutants of each saved case (mutate.ts) on the case's input, its one-field variants and fresh inputs;
+ * calls `onFinding` with a ready-made regression case for every mutant that is an unsafe allow (its first input).
+ */
+export async function runMutants(
+  opa: FuzzOpa,
+  cases: { name: string; case: RegressionCase }[],
+  o: { seed: number; mutants: number; freshInputs: number; onFinding?: (c: RegressionCase) => void },
+): Promise<MutantTotals> {
+  const totals: MutantTotals = { cases: 0, policies: 0, rejected: 0, comparisons: 0, localAllows: 0, unsafeAllows: 0 };
+  for (const [i, { name, case: c }] of cases.entries()) {
+    totals.cases++;
+    for (const policy of [c.policy, ...policyMutants(c.policy, o.seed + i, o.mutants)]) {
+      totals.policies++;
+      const check = await checkPolicy(opa, policy, c.path, inputMutants(decodeValue(c.input), o.seed + i, o.freshInputs));
+      if (check.rejected !== undefined) {
+        totals.rejected++;
+        continue;
+      }
+      let reported = false;
+      for (const cmp of check.comparisons) {
+        if (cmp.verdict === 'refused') continue;
+        totals.comparisons++;
+        if (cmp.residual.outcome === 'allow') totals.localAllows++;
+        if (cmp.verdict !== 'unsafe') continue;
+        totals.unsafeAllows++;
+        if (reported) continue;
+        reported = true;
+        o.onFinding?.({
+          found: `mutant of ${name}`,
+          path: c.path,
+          policy,
+          input: encodeValue(cmp.input),
+          opaInput: JSON.stringify(cmp.input),
+          opa: cmp.opa,
+          residual: cmp.residual,
+        });
+      }
+    }
+  }
+  return totals;
 }
