@@ -184,7 +184,8 @@ describe('destructive subresources through the gateway (F10)', () => {
     const legacy = await s.call('POST', '/api/v1/namespaces/default/bindings', { body: binding('unbound-1') });
     expect(legacy.status).toBe(403);
     expect(legacy.json.message).toContain('no-direct-scheduling');
-    expect(forwarded('POST', 'binding')).toHaveLength(0);
+    expect(forwarded('POST', '/pods/unbound-1/binding')).toHaveLength(0);
+    expect(forwarded('POST', '/namespaces/default/bindings')).toHaveLength(0);
     expect((s.sim.store.find(PODS, 'default', 'unbound-1')?.spec as { nodeName?: string }).nodeName).toBeUndefined();
 
     const direct = await s.call('POST', `${s.sim.url}/api/v1/namespaces/default/bindings`, { body: binding('unbound-1') });
