@@ -339,6 +339,10 @@ export class ResidualEngine {
         compiled = forPath.unsafe
           ? { reason: forPath.unsafe }
           : compileResidual(mergeCompileResponses(bodies), { guarded: forPath.guarded !== undefined });
+        if (!isNotCompilable(compiled) && forPath.guarded) {
+          // `writegate explain` shows why an undefined operand under `not` goes to OPA (README "Negation").
+          compiled = { ...compiled, text: `# guarded negation: ${forPath.guarded} may have lost a binding\n${compiled.text}` };
+        }
       } catch (err) {
         compiled = { reason: `bad compile response: ${(err as Error).message}` };
       }

@@ -387,6 +387,13 @@ describe('exact negation stays local', () => {
     }
   });
 
+  test('only a policy whose negations may have lost a binding is guarded, and explain says so', () => {
+    const text = (name: string): string => engine.residual(pathOf.get(class1.find((x) => x.name === name)!)!)!.text!;
+    expect(text('x := input.a; not x == 1')).toMatch(/^# guarded negation: data\.wg7\.c\d+\.allow may have lost a binding\n/);
+    expect(text('allow if not input.a == 1')).not.toMatch(/guarded/);
+    expect(text('allow if not contains(input.a, "/admin")')).not.toMatch(/guarded/);
+  });
+
   test('a call under not with an operand that is missing fails the body, as OPA compiles it', async () => {
     const c = class1.find((x) => x.name === 'allow if not contains(input.a, "/admin")')!;
     const path = pathOf.get(c)!;
