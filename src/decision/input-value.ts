@@ -31,41 +31,42 @@ function refuse(what: string): never {
 
 /** Checks (and where stated, normalises in place) the input document; throws WG_ERR_MALFORMED_BODY otherwise. */
 export function checkPolicyInput(input: unknown): void {
-  // Iterative: a body nested thousands of levels deep must be refused, not overflow the stack.
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: input, depth: 0 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= MAX_DEPTH) refuse(`nests deeper than ${MAX_DEPTH} levels`);
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const n = leaf(v[i]);
-        if (!Object.is(n, v[i])) v[i] = n;
-        if (typeof n === 'object' && n !== null) stack.push({ v: n, depth: depth + 1 });
+  if (typeof input === 'object' && input !== null) walk(input, 0);
+  else leaf(input);
+}
+
+/** Recursion is bounded by MAX_DEPTH, so a body nested thousands of levels deep is refused, not a stack overflow. */
+function walk(v: object, depth: number): void {
+  if (depth >= MAX_DEPTH) refuse(`nests deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'object' && x !== null) walk(x, depth + 1);
+      else {
+        const n = leaf(x);
+        if (!Object.is(n, x)) v[i] = n;
       }
-      continue;
     }
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto !== Object.prototype && proto !== null) refuse('holds a value that is not JSON');
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (!isWellFormed(k)) refuse(SURROGATE);
-      const x = o[k];
-      if (x === undefined) {
-        delete o[k];
-        continue;
-      }
+    return;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) refuse('holds a value that is not JSON');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!isWellFormed(k)) refuse(SURROGATE);
+    const x = o[k];
+    if (typeof x === 'object' && x !== null) walk(x, depth + 1);
+    else if (x === undefined) delete o[k];
+    else {
       const n = leaf(x);
       if (!Object.is(n, x)) o[k] = n;
-      if (typeof n === 'object' && n !== null) stack.push({ v: n, depth: depth + 1 });
     }
   }
-  leaf(input);
 }
 
 const SURROGATE = 'holds a string with an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which OPA would read as U+FFFD';
 
-/** A scalar as OPA reads it (or refused); composites are returned as they are, for the walk. */
+/** A scalar as OPA reads it, or a refusal. */
 function leaf(x: unknown): unknown {
   switch (typeof x) {
     case 'string':
@@ -80,7 +81,7 @@ function leaf(x: unknown): unknown {
     case 'undefined':
       return null;
     case 'object':
-      return x;
+      return x; // null: composites are walked, never passed here
     default:
       return refuse('holds a value that is not JSON');
   }
