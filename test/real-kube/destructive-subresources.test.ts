@@ -62,6 +62,11 @@ describe('destructive subresources against a real kube-apiserver (F10)', () => {
     const nodes = await s.viaGateway('DELETE', '/api/v1/nodes');
     expect(nodes.status, nodes.text).toBe(403);
     expect(await exists('/api/v1/nodes/node-1')).toBe(true);
+    // Across namespaces the apiserver serves no deletecollection (the simulator answers the same 405).
+    const pods = await s.viaGateway('DELETE', '/api/v1/pods');
+    expect(pods.status, pods.text).toBe(403);
+    expect((await s.direct('DELETE', '/api/v1/pods')).status).toBe(405);
+    expect(await exists('/api/v1/namespaces/kube-system/pods/etcd-keep')).toBe(true);
   });
 
   it('an ephemeral container is denied in kube-system and, through the dry run, added in default', async () => {
