@@ -69,7 +69,7 @@ export const errorCatalogue = {
   WG_ERR_OVERLOADED: {
     status: 503,
     message: 'the gateway is buffering as many request bodies as it may',
-    fix: 'Write bodies being received or decided already take limits.inflightBodyBytes; retry shortly, or raise the limit.',
+    fix: 'Write bodies being received or decided already take limits.inflightBodyBytes, or limits.inflightBodyBytesPerClient for this client; retry shortly, or raise the limit.',
   },
   WG_ERR_TOO_MANY_STREAMS: {
     status: 429,

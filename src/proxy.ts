@@ -103,10 +103,11 @@ export function bodyParser(limit: number) {
       }
       // Bodies buffered across the gateway are bounded too (limits.inflightBodyBytes): many slow bodies at once
       // must not hold the gateway's memory.
-      if (!takeBodyBytes(request.raw, chunk.length)) {
+      const over = takeBodyBytes(request.raw, chunk.length);
+      if (over !== undefined) {
         failed = true;
         chunks.length = 0;
-        done(new WritegateError('WG_ERR_OVERLOADED', 'limits.inflightBodyBytes reached'));
+        done(new WritegateError('WG_ERR_OVERLOADED', over));
         return;
       }
       chunks.push(chunk);

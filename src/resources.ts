@@ -2,15 +2,17 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Duplex } from 'node:stream';
 import { clientKey } from './decision/limits.js';
 
-/** What a client may hold in the gateway at once (limits.inflightBodyBytes, limits.streamsPerClient). */
+/** What requests may hold in the gateway at once (limits.inflightBodyBytes[PerClient], limits.streamsPerClient). */
 export interface ResourceLimits {
   inflightBodyBytes: number;
+  inflightBodyBytesPerClient: number;
   streamsPerClient: number;
 }
 
 const OWNER = Symbol('writegate.resources');
 const RESPONSE = Symbol('writegate.response');
 const HELD = Symbol('writegate.bodyBytes');
+const CLIENT = Symbol('writegate.client');
 const STREAM = Symbol('writegate.stream');
 const TIMED_OUT = Symbol('writegate.timedOut');
 
@@ -18,6 +20,7 @@ interface TrackedRequest extends IncomingMessage {
   [OWNER]?: Resources;
   [RESPONSE]?: ServerResponse;
   [HELD]?: number;
+  [CLIENT]?: string;
 }
 
 interface TrackedResponse extends ServerResponse {
@@ -26,9 +29,7 @@ interface TrackedResponse extends ServerResponse {
 
 // Listeners shared by every request (no closure per request): `this` is the response, `this.req` its request.
 function releaseBody(this: ServerResponse): void {
-  const req = this.req as TrackedRequest;
-  req[OWNER]!.bodyBytes -= req[HELD] ?? 0;
-  req[HELD] = 0;
+  (this.req as TrackedRequest)[OWNER]!.releaseBody(this.req as TrackedRequest);
 }
 
 function releaseStream(this: TrackedResponse): void {
@@ -36,9 +37,10 @@ function releaseStream(this: TrackedResponse): void {
 }
 
 /**
- * Accounting of what requests hold while they are in flight: buffered write bodies across the gateway, and
- * streams (watches, log follows, any GET, and upgraded exec/attach/port-forward connections) per client. Both are released when the response closes, whether it
- * finished or the connection was cut, so a stalled or abandoned request gives back what it held.
+ * Accounting of what requests hold while they are in flight: buffered write bodies (across the gateway and
+ * per client), and streams (watches, log follows, any GET, and upgraded exec/attach/port-forward
+ * connections) per client. All is given back when the response (or upgraded connection) closes, whether it
+ * finished or was cut, so a stalled or abandoned request gives back what it held.
  */
 export class Resources {
   /** Write-body bytes buffered now (received, being decided, or being forwarded). */
@@ -46,6 +48,7 @@ export class Resources {
   /** Reads and upgraded streams in flight now. */
   streams = 0;
   private readonly perClient = new Map<string, number>();
+  private readonly bodyPerClient = new Map<string, number>();
 
   constructor(private readonly limits: ResourceLimits) {}
 
@@ -110,16 +113,34 @@ export class Resources {
   }
 
   /** @internal see takeBodyBytes. */
-  take(req: TrackedRequest, n: number): boolean {
+  take(req: TrackedRequest, n: number): string | undefined {
     const res = req[RESPONSE];
-    if (!res || res.closed || this.bodyBytes + n > this.limits.inflightBodyBytes) return false;
+    if (!res || res.closed) return 'the request is over';
+    if (this.bodyBytes + n > this.limits.inflightBodyBytes) return 'limits.inflightBodyBytes reached';
+    // One client must not take the whole budget and with it every other client's writes.
+    const client = req[CLIENT] ?? clientKey(req.socket.remoteAddress ?? '');
+    const mine = this.bodyPerClient.get(client) ?? 0;
+    if (mine + n > this.limits.inflightBodyBytesPerClient) return 'limits.inflightBodyBytesPerClient reached for this client';
     if (req[HELD] === undefined) {
       req[HELD] = 0;
+      req[CLIENT] = client;
       res.once('close', releaseBody);
     }
     req[HELD] += n;
     this.bodyBytes += n;
-    return true;
+    this.bodyPerClient.set(client, mine + n);
+    return undefined;
+  }
+
+  /** @internal called when the response of a request that buffered its body closes. */
+  releaseBody(req: TrackedRequest): void {
+    const held = req[HELD] ?? 0;
+    req[HELD] = 0;
+    this.bodyBytes -= held;
+    const client = req[CLIENT]!;
+    const left = (this.bodyPerClient.get(client) ?? held) - held;
+    if (left <= 0) this.bodyPerClient.delete(client);
+    else this.bodyPerClient.set(client, left);
   }
 }
 
@@ -134,11 +155,11 @@ export function timedOut(req: IncomingMessage): boolean {
 }
 
 /**
- * Accounts `n` more buffered body bytes to the request; false when that would take the gateway past
- * limits.inflightBodyBytes (the caller refuses the write). The bytes are given back when the response closes.
- * A request that did not come through Resources.listener (no limits configured) is not accounted.
+ * Accounts `n` more buffered body bytes to the request. Returns why not, when that would take the gateway past
+ * limits.inflightBodyBytes or the client past limits.inflightBodyBytesPerClient (the caller refuses the write).
+ * The bytes are given back when the response closes. A request that did not come through Resources.listener
+ * (no limits configured) is not accounted.
  */
-export function takeBodyBytes(req: IncomingMessage, n: number): boolean {
-  const owner = (req as TrackedRequest)[OWNER];
-  return owner === undefined || owner.take(req as TrackedRequest, n);
+export function takeBodyBytes(req: IncomingMessage, n: number): string | undefined {
+  return (req as TrackedRequest)[OWNER]?.take(req as TrackedRequest, n);
 }

@@ -62,7 +62,7 @@ const DECISION_LOG_DEFAULTS = {
 
 const LIMITS_DEFAULTS = {
   bodyBytes: 3 * 1024 * 1024, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxConnections: 4096,
-  inflightBodyBytes: 64 * 1024 * 1024, streamsPerClient: 256,
+  inflightBodyBytes: 64 * 1024 * 1024, inflightBodyBytesPerClient: 16 * 1024 * 1024, streamsPerClient: 256,
 };
 
 export const configSchema = z.strictObject({
@@ -117,6 +117,8 @@ export const configSchema = z.strictObject({
     maxConnections: z.number().int().positive().default(LIMITS_DEFAULTS.maxConnections),
     /** Write bodies buffered at once across the gateway (bytes); a write beyond it gets 503 WG_ERR_OVERLOADED. */
     inflightBodyBytes: z.number().int().positive().default(LIMITS_DEFAULTS.inflightBodyBytes),
+    /** The share of it one client address (IPv6: /64) may hold, so one client cannot block everyone's writes. */
+    inflightBodyBytesPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.inflightBodyBytesPerClient),
     /** Per client address (IPv6: /64): reads in flight (watches, log follows, any GET) plus exec/attach/port-forward sessions; more get 429 WG_ERR_TOO_MANY_STREAMS. */
     streamsPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.streamsPerClient),
   }).default(LIMITS_DEFAULTS),
@@ -128,6 +130,9 @@ export const configSchema = z.strictObject({
   }
   if (cfg.limits.inflightBodyBytes < cfg.limits.bodyBytes) {
     ctx.addIssue({ code: 'custom', path: ['limits', 'inflightBodyBytes'], message: 'must be at least limits.bodyBytes' });
+  }
+  if (cfg.limits.inflightBodyBytesPerClient < cfg.limits.bodyBytes) {
+    ctx.addIssue({ code: 'custom', path: ['limits', 'inflightBodyBytesPerClient'], message: 'must be at least limits.bodyBytes' });
   }
   const seen = new Map<string, number>();
   cfg.upstreams.forEach((u, i) => {

@@ -127,7 +127,9 @@ describe('F8: slow requests are timed out, responses are not', () => {
 
 describe('F8: limits.inflightBodyBytes', () => {
   let s: Stack;
-  beforeAll(async () => { s = await startStack({ bodyBytes: 128 * 1024, limits: { inflightBodyBytes: 256 * 1024 } }); });
+  beforeAll(async () => {
+    s = await startStack({ bodyBytes: 128 * 1024, limits: { inflightBodyBytes: 256 * 1024, inflightBodyBytesPerClient: 160 * 1024 } });
+  });
   afterAll(async () => { await s?.close(); });
 
   it('regression F8: stalled bodies past limits.inflightBodyBytes make the next write a 503 WG_ERR_OVERLOADED', async () => {
@@ -162,6 +164,41 @@ describe('F8: limits.inflightBodyBytes', () => {
     expect(await gaugeReaches(s, BODY_BYTES, 0)).toBe(0);
     const ok = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: configMap('after-overload') });
     expect(ok.status).toBe(201);
+  });
+  it('one client cannot take the whole budget: past limits.inflightBodyBytesPerClient its next write is refused, others go on', async () => {
+    const first = await openSocket(s, '127.0.1.6');
+    const firstClosed = untilClosed(first);
+    first.write(head('POST', '/k8s/api/v1/namespaces/default/configmaps', {
+      authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json', 'content-length': 120 * 1024,
+    }));
+    first.write(Buffer.alloc(100 * 1024, 0x20));
+    expect(await gaugeReaches(s, BODY_BYTES, 100 * 1024)).toBe(100 * 1024);
+
+    const second = await openSocket(s, '127.0.1.6');
+    const secondAnswer = untilClosed(second);
+    second.write(head('POST', '/k8s/api/v1/namespaces/default/configmaps', {
+      authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json', 'content-length': 100 * 1024,
+    }));
+    second.write(Buffer.alloc(100 * 1024, 0x20));
+    const text = await secondAnswer;
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toContain('WG_ERR_OVERLOADED');
+    expect(text).toContain('inflightBodyBytesPerClient');
+
+    // Another client still writes while the first one's body is held.
+    const other = new Agent({ localAddress: '127.0.1.7', connect: { ca: readFileSync(s.certs.caCert) } });
+    try {
+      const res = await request(`${s.k8s}/api/v1/namespaces/default/configmaps`, {
+        method: 'POST', dispatcher: other, body: configMap('other-client'), headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json' },
+      });
+      await res.body.dump();
+      expect(res.statusCode).toBe(201);
+    } finally {
+      await other.destroy();
+    }
+    first.destroy();
+    await firstClosed;
+    expect(await gaugeReaches(s, BODY_BYTES, 0)).toBe(0);
   });
 });
 
