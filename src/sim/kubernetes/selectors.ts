@@ -2,7 +2,7 @@
  * `labelSelector` and `fieldSelector` filtering for list, watch and
  * deletecollection (k8s.io/apimachinery/pkg/labels selector syntax: `a=b`, `a==b`,
  * `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`; field selectors support
- * `metadata.name` and `metadata.namespace` with `=`, `==`, `!=`).
+ * `metadata.name`, `metadata.namespace` and, for pods, `spec.nodeName` and `status.phase`, with `=`, `==`, `!=`).
  */
 import type { KubeObject } from './store.js';
 import { badRequest } from './status.js';
@@ -47,6 +47,9 @@ function matchField(term: string, obj: KubeObject): boolean {
   let actual: unknown;
   if (m[1] === 'metadata.name') actual = obj.metadata.name;
   else if (m[1] === 'metadata.namespace') actual = obj.metadata.namespace;
+  // Pods also select on their node and phase (pkg/registry/core/pod strategy ToSelectableFields); `kubectl drain` lists by node.
+  else if (obj.kind === 'Pod' && m[1] === 'spec.nodeName') actual = (obj.spec as { nodeName?: string } | undefined)?.nodeName;
+  else if (obj.kind === 'Pod' && m[1] === 'status.phase') actual = (obj.status as { phase?: string } | undefined)?.phase;
   else throw badRequest(`field label not supported: ${m[1]}`);
   const equal = (actual ?? '') === m[3];
   return m[2] === '!=' ? !equal : equal;
