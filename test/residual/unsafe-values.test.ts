@@ -155,6 +155,16 @@ const CASES: Record<string, Record<string, Case>> = {
     rk_same_eq: { rules: ['o := {input.a: 1, input.b: 1}', 'o == {"k": 1}'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
     rk_same_count: { rules: ['o := {input.a: 1, input.b: 1}', 'count(o) == 1'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
     rk_keys: { rules: ['o := {input.a: 1, input.b: 2}', 'object.keys(o) == {"k"}'], inputs: [{ a: 'k', b: 'k' }, { a: 'k', b: 'j' }] },
+    // Rules and functions named like Object.prototype members: the compiler's own tables are keyed by these names.
+    rule_names: {
+      extra: '__proto__ := input.a\n\nconstructor contains x if {\n\tsome x in input.xs\n}\n\ntoString(v) := v if v != 2\n\nhasOwnProperty[k] := v if {\n\tsome k, v in input.o\n}\n\ndefault valueOf := 7\n\nvalueOf := input.v if input.v\n',
+      rules: ['__proto__ == 1', 'count(constructor) == 0', 'toString(input.t) == 1', 'count(hasOwnProperty) == 0', 'valueOf == 7'],
+      inputs: [{ a: 1, xs: [], t: 1, o: {} }, { a: 1, xs: ['x'], t: 1, o: {} }, { a: 2, xs: [], t: 1 }, { a: 1, xs: [], t: 2, o: {} }, { a: 1, xs: [], t: 1, o: { k: 1 } }, { a: 1, xs: [], t: 1, o: {}, v: 8 }],
+      local: [{ a: 1, xs: [], t: 1, o: {} }],
+    },
+    // Packages (decision paths) named like Object.prototype members.
+    constructor: { rules: ['input.a == 1'], inputs: [{ a: 2 }, {}], local: [{ a: 1 }] },
+    ['__proto__']: { rules: ['input.a == 1'], inputs: [{ a: 2 }, {}], local: [{ a: 1 }] },
     inherited: {
       rules: ['not input.o.constructor', 'not input.o.toString', 'not input.o.hasOwnProperty', 'not input.o.__proto__', 'not input.o.valueOf'],
       inputs: [{ o: {} }, { o: { constructor: false } }, { o: protoKey(1) }, { o: protoKey(null) }, { o: [] }, { o: 'abc' }],
