@@ -11,6 +11,7 @@ import type { RawConfig } from '../../src/config/schema.js';
 import type { DecisionEvent } from '../../src/decision/log.js';
 import { projectRoot } from '../../src/opa/binary.js';
 import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
+import { decodeProtobufDeleteOptions } from '../../src/upstreams/kubernetes/options.js';
 import { decodeKubeYaml } from '../../src/upstreams/kubernetes/yaml.js';
 import { startRealKube, type RealKube } from './harness.js';
 
@@ -44,9 +45,9 @@ function varint(n: number): number[] {
   return out;
 }
 const pbField = (no: number, bytes: Buffer): Buffer => Buffer.from([...varint((no << 3) | 2), ...varint(bytes.length), ...bytes]);
-function protobufDeleteOptions(dryRun: string[]): Buffer {
+function protobufDeleteOptions(dryRun: string[], propagationPolicy?: string): Buffer {
   const typeMeta = Buffer.concat([pbField(1, Buffer.from('v1')), pbField(2, Buffer.from('DeleteOptions'))]);
-  const raw = Buffer.concat(dryRun.map((d) => pbField(5, Buffer.from(d))));
+  const raw = Buffer.concat([...(propagationPolicy ? [pbField(4, Buffer.from(propagationPolicy))] : []), ...dryRun.map((d) => pbField(5, Buffer.from(d)))]);
   return Buffer.concat([Buffer.from('k8s\0', 'latin1'), pbField(1, typeMeta), pbField(2, raw)]);
 }
 
@@ -379,6 +380,37 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
           const client = type === 'application/apply-patch+yaml' ? decodeKubeYaml(body) as any : JSON.parse(body);
           expect(JSON.parse(sent)).toEqual({ ...client, metadata: { ...client.metadata, resourceVersion: rv } });
         }
+      });
+    });
+
+    describe.each(['dryrun', 'local'] as const)('delete (resolve: %s)', (mode) => {
+      it.each([
+        ['no body', undefined, undefined],
+        ['JSON', '{"propagationPolicy":"Background"}', 'application/json'],
+        ['YAML', 'propagationPolicy: Background\n', 'application/yaml'],
+        ['protobuf', protobufDeleteOptions([], 'Background'), 'application/vnd.kubernetes.protobuf'],
+      ] as const)('%s: the delete is pinned to the version of the object the policy saw, and fails with 409 after a concurrent write', async (label, body, type) => {
+        const name = `race-del-${mode}-${label.replace(/\W/g, '')}`.toLowerCase();
+        const path = `${NS}/configmaps/${name}`;
+        const created = await direct('POST', `${NS}/configmaps`, { metadata: { name, labels: { keep: 'yes' } } });
+        expect(created.status, created.text).toBe(201);
+        const rv = created.json.metadata.resourceVersion as string;
+        interleave = {
+          match: (m, url) => m === 'GET' && url === path,
+          run: async () => { expect((await direct('PATCH', path, { metadata: { labels: { keep: null } } }, 'application/merge-patch+json')).status).toBe(200); },
+        };
+        seen.length = 0;
+        const res = await via(mode, 'DELETE', `${path}?gracePeriodSeconds=0`, body, type);
+        expect(interleave).toBeUndefined();
+        expect(res.status, res.text).toBe(409);
+        const event = decision(mode, res);
+        expect(event.input.request.oldObject.metadata.labels).toEqual({ keep: 'yes' });
+        expect(event.precondition).toEqual({ resourceVersion: rv });
+        expect((await direct('GET', path)).status).toBe(200);
+        const sent = seen.filter((r) => r.method === 'DELETE');
+        expect(sent).toHaveLength(1);
+        const options = type === 'application/vnd.kubernetes.protobuf' ? decodeProtobufDeleteOptions(sent[0]!.body) : JSON.parse(sent[0]!.body.toString('utf8'));
+        expect(options).toMatchObject({ preconditions: { resourceVersion: rv }, ...(body === undefined ? { gracePeriodSeconds: 0 } : { propagationPolicy: 'Background' }) });
       });
     });
 

@@ -9,12 +9,13 @@ import { KubeIdentity, UNIDENTIFIED, credentialHeaders, isWebSocketUpgrade, type
 import { kindOf, subresourceKind } from './kinds.js';
 import { decodeJson, decodeWriteBody } from './body.js';
 import { maskKubeInput } from './mask.js';
-import { PROTOBUF, queryBool, writeOptions } from './options.js';
+import { PROTOBUF, pinProtobufDeleteOptions, queryBool, writeOptions } from './options.js';
 import { applyKubePatch, KubePatchError } from './patch.js';
 import { pinJsonPatch, pinObjectBody } from './pin.js';
 import { decodeKubeProtobuf } from './protobuf.js';
 import { kubeRequestInfo, type KubeRequestInfo } from './request-info.js';
 import { renderDeny, renderError, warningHeaders } from './render.js';
+import { decodeKubeYaml } from './yaml.js';
 
 export const INPUT_VERSION = 'writegate.dev/v1';
 
@@ -162,6 +163,30 @@ function pinned(bytes: Buffer, type: string, parsed: unknown, rv: string, conten
     return withText(JSON.stringify({ ...parsed, metadata: { ...meta, resourceVersion: rv } }), type === 'application/yaml' ? 'application/json' : contentType);
   }
   return withText(pinObjectBody(text, rv));
+}
+
+/**
+ * The DELETE's options plus `preconditions.resourceVersion = rv`, as the body to forward (./pin.ts, and
+ * ./options.ts for protobuf), or undefined when the client's options carry one. A DELETE without a body took its
+ * options from the query; the same options go as a JSON body, which the apiserver reads instead of the query.
+ */
+function pinnedDelete(bytes: Buffer, type: string, options: Record<string, unknown>, rv: string, contentType: string): ForwardedBody | undefined {
+  const precondition = { resourceVersion: rv };
+  const withBody = (body: Buffer | string | undefined, ct = contentType): ForwardedBody | undefined =>
+    body === undefined ? undefined : { body: Buffer.from(body), contentType: ct, precondition };
+  if (bytes.length === 0) {
+    return withBody(JSON.stringify({ ...options, kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', preconditions: precondition }), 'application/json');
+  }
+  if (type === PROTOBUF) return withBody(pinProtobufDeleteOptions(bytes, rv));
+  const text = bytes.toString('utf8');
+  if (type === 'application/yaml' && !isJsonText(text)) {
+    const current = isObject(options.preconditions) ? options.preconditions : {};
+    if (current.resourceVersion) return undefined;
+    const doc = decodeKubeYaml(text) as Record<string, unknown>;
+    const pre = isObject(doc.preconditions) ? doc.preconditions : {};
+    return withBody(JSON.stringify({ ...doc, preconditions: { ...pre, resourceVersion: rv } }), 'application/json');
+  }
+  return withBody(pinObjectBody(text, rv, 'preconditions', true));
 }
 
 function isJsonText(text: string): boolean {
@@ -328,9 +353,13 @@ export class KubernetesAdapter implements UpstreamAdapter {
         }
         break;
       }
-      case 'DELETE':
+      case 'DELETE': {
         oldObject = await getCurrent();
+        // The delete is pinned to the version of the object the policy is shown, as updates are.
+        const rv = opts.dryRun || info.verb !== 'delete' ? '' : resourceVersionOf(oldObject);
+        if (rv) classified.forward = pinnedDelete(bytes, type, opts.options!, rv, contentType);
         break;
+      }
       case 'CONNECT':
         object = info.isResourceRequest ? connectOptions(info, query) : null;
         break;

@@ -221,6 +221,45 @@ export function decodeProtobufDeleteOptions(body: Buffer): Record<string, unknow
   return out;
 }
 
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+function lengthDelimited(no: number, bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([...varintBytes((no << 3) | 2), ...varintBytes(bytes.length)]), bytes]);
+}
+
+/**
+ * The protobuf DeleteOptions body with `preconditions.resourceVersion = rv` appended to its message, or undefined
+ * when the client's body sets one itself. Appending is a merge in protobuf (a repeated message field merges, as
+ * gogo-protobuf's Unmarshal does), so every byte the client sent stays as it was; only the envelope's length of
+ * the message changes.
+ */
+export function pinProtobufDeleteOptions(body: Buffer, rv: string): Buffer | undefined {
+  const current = decodeProtobufDeleteOptions(body).preconditions as { resourceVersion?: string } | undefined;
+  if (current?.resourceVersion) return undefined;
+  const precondition = lengthDelimited(2, lengthDelimited(2, Buffer.from(rv, 'utf8')));
+  const envelope = new Pb(body.subarray(4));
+  const fields: Buffer[] = [];
+  let message = false;
+  while (!envelope.done) {
+    const f = envelope.field();
+    if (!f.bytes) throw bad('unsupported protobuf envelope field');
+    message ||= f.no === 2;
+    fields.push(lengthDelimited(f.no, f.no === 2 ? Buffer.concat([f.bytes, precondition]) : f.bytes));
+  }
+  // An empty DeleteOptions may leave its (empty) message out of the envelope altogether.
+  if (!message) fields.push(lengthDelimited(2, precondition));
+  return Buffer.concat([PROTOBUF_MAGIC, ...fields]);
+}
+
 /** DeleteOptions from a non-empty DELETE body, decoded by its content type as the apiserver negotiates it. */
 function deleteOptionsFromBody(body: Buffer, mediaType: string): Record<string, unknown> {
   if (mediaType === PROTOBUF) return decodeProtobufDeleteOptions(body);

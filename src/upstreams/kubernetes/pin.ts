@@ -11,7 +11,9 @@
  *
  * - JSON merge, strategic merge and apply patches, and JSON update bodies: `metadata.resourceVersion` inserted
  *   (a body that already carries a non-empty one is pinned by the client and left alone);
- * - JSON patches: one more operation at the end, `{"op":"add","path":"/metadata/resourceVersion","value":RV}`.
+ * - JSON patches: one more operation at the end, `{"op":"add","path":"/metadata/resourceVersion","value":RV}`;
+ * - deletes: `preconditions.resourceVersion` in the DeleteOptions body (the apiserver's delete precondition,
+ *   also a 409 Conflict when it fails; see ./options.ts for a protobuf body and a delete without one).
  *
  * The insertion is textual: every other byte of the client's body is forwarded as it came.
  */
@@ -79,19 +81,26 @@ function cannotPin(why: string): WritegateError {
 }
 
 /**
- * The JSON object body with metadata.resourceVersion set to `rv`, or undefined when the body already carries a
- * non-empty resourceVersion (the client's own precondition, which the dry run has already checked).
+ * The JSON object body with `<outer>.resourceVersion` set to `rv` (`metadata` of an object or patch,
+ * `preconditions` of DeleteOptions), or undefined when the body already carries a non-empty resourceVersion there
+ * (the client's own precondition, which the apiserver checks all the same).
+ *
+ * @param nullIsUnset `<outer>: null` means "not set" (DeleteOptions.preconditions, a Go pointer) rather than
+ *   "remove" (metadata in a merge patch), so it may be replaced
  */
-export function pinObjectBody(text: string, rv: string): string | undefined {
+export function pinObjectBody(text: string, rv: string, outer = 'metadata', nullIsUnset = false): string | undefined {
   const top = skipWs(text, 0);
   if (text[top] !== '{') throw cannotPin('the body is not a JSON object');
   const rvJson = JSON.stringify(rv);
   const topMembers = members(text, top);
-  const meta = topMembers.find((m) => m.key === 'metadata');
+  const meta = topMembers.find((m) => m.key === outer);
   if (!meta) {
-    return `${text.slice(0, top + 1)}"metadata":{"resourceVersion":${rvJson}}${topMembers.length ? ',' : ''}${text.slice(top + 1)}`;
+    return `${text.slice(0, top + 1)}"${outer}":{"resourceVersion":${rvJson}}${topMembers.length ? ',' : ''}${text.slice(top + 1)}`;
   }
-  if (text[meta.valueStart] !== '{') throw cannotPin('metadata is not an object');
+  if (nullIsUnset && text.slice(meta.valueStart, meta.valueEnd) === 'null') {
+    return `${text.slice(0, meta.valueStart)}{"resourceVersion":${rvJson}}${text.slice(meta.valueEnd)}`;
+  }
+  if (text[meta.valueStart] !== '{') throw cannotPin(`${outer} is not an object`);
   const metaMembers = members(text, meta.valueStart);
   const current = metaMembers.find((m) => m.key === 'resourceVersion');
   if (current) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeProtobufDeleteOptions, queryBool, writeOptions } from '../../../../src/upstreams/kubernetes/options.js';
+import { decodeProtobufDeleteOptions, pinProtobufDeleteOptions, queryBool, writeOptions } from '../../../../src/upstreams/kubernetes/options.js';
 
 const none = Buffer.alloc(0);
 
@@ -73,5 +73,15 @@ describe('write options as the apiserver builds them', () => {
     expect(o).toEqual({ dryRun: false, options: { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', propagationPolicy: 'Background' } });
     expect(() => decodeProtobufDeleteOptions(pbDeleteOptions(Buffer.alloc(0), 'Pod'))).toThrow(/DeleteOptions/);
     expect(() => decodeProtobufDeleteOptions(Buffer.from('{}'))).toThrow(/envelope/);
+  });
+
+  it('F15: pins a protobuf DeleteOptions by appending preconditions to its message, keeping every byte the client sent', () => {
+    const client = pbDeleteOptions(Buffer.concat([str(4, 'Background'), field(2, str(1, 'u-1'))]));
+    const pinned = pinProtobufDeleteOptions(client, '77')!;
+    expect(decodeProtobufDeleteOptions(pinned)).toEqual({ propagationPolicy: 'Background', preconditions: { uid: 'u-1', resourceVersion: '77' } });
+    expect(pinned.includes(Buffer.concat([str(4, 'Background'), field(2, str(1, 'u-1'))]))).toBe(true);
+    expect(decodeProtobufDeleteOptions(pinProtobufDeleteOptions(Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, Buffer.concat([str(1, 'v1'), str(2, 'DeleteOptions')]))]), '5')!))
+      .toEqual({ preconditions: { resourceVersion: '5' } });
+    expect(pinProtobufDeleteOptions(pbDeleteOptions(field(2, str(2, '70'))), '77')).toBeUndefined();
   });
 });

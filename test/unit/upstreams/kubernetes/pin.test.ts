@@ -22,6 +22,15 @@ describe('pinning a forwarded write to the judged resourceVersion (F15)', () => 
     expect(() => pinObjectBody('[1]', '1')).toThrow(/cannot be pinned/);
   });
 
+  it('pins DeleteOptions through preconditions, where null means unset', () => {
+    expect(pinObjectBody('{"propagationPolicy":"Background"}', '9', 'preconditions', true)).toBe('{"preconditions":{"resourceVersion":"9"},"propagationPolicy":"Background"}');
+    expect(pinObjectBody('{"preconditions":null}', '9', 'preconditions', true)).toBe('{"preconditions":{"resourceVersion":"9"}}');
+    expect(pinObjectBody('{"preconditions":{"uid":"u"}}', '9', 'preconditions', true)).toBe('{"preconditions":{"resourceVersion":"9","uid":"u"}}');
+    expect(pinObjectBody('{"preconditions":{"resourceVersion":"8"}}', '9', 'preconditions', true)).toBeUndefined();
+    // In a merge patch, metadata: null removes metadata; it is not "unset".
+    expect(() => pinObjectBody('{"metadata":null}', '9')).toThrow(/cannot be pinned/);
+  });
+
   it('appends one add operation to a JSON patch', () => {
     const op = '{"op":"add","path":"/metadata/resourceVersion","value":"42"}';
     expect(pinJsonPatch('[{"op":"remove","path":"/a"}]\n', '42')).toBe(`[{"op":"remove","path":"/a"},${op}]\n`);
