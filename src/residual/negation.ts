@@ -42,11 +42,8 @@ const refName = (t: Term): string | undefined => {
   return parts.join('.');
 };
 
-/**
- * Splits a negated expression `e` as OPA's compiler would; `fresh` names a new variable, `arity` gives the
- * number of arguments of a builtin or function.
- */
-export function hoistNegation(e: Expr, fresh: () => string, arity: (name: string) => number | undefined): HoistedNegation {
+/** Splits a negated expression `e` as OPA's compiler would; `fresh` names a new variable. */
+export function hoistNegation(e: Expr, fresh: () => string): HoistedNegation {
   const hoisted: Expr[] = [];
   const bind = (t: Term): Term => {
     const v: Term = { type: 'var', value: fresh() };
@@ -113,17 +110,9 @@ export function hoistNegation(e: Expr, fresh: () => string, arity: (name: string
     return dynamicOne(t);
   };
 
-  let terms = e.terms;
-  if (Array.isArray(terms)) {
-    // `not count(x, 0)`: a call carrying its output operand is the nested call of `count(x) = 0` (how OPA
-    // compiled it: `count(x, __l1); not __l1 = 0`), so the call moves out like any nested call.
-    const [op, ...args] = terms as Term[];
-    const name = refName(op!);
-    const n = name === undefined || name === 'eq' ? undefined : arity(name);
-    if (n !== undefined && args.length === n + 1) {
-      terms = [EQ, { type: 'call', value: [op!, ...args.slice(0, n)] }, args[n]!];
-    }
-  }
+  // A call written with its output operand (`not count(x, 0)`) stays a call expression: OPA moves only its
+  // operands out, and a failing call inside the `not` makes the negation hold (checked on OPA 1.22.3).
+  const terms = e.terms;
   let rest: Expr;
   if (Array.isArray(terms)) {
     const [op, ...args] = terms as Term[];

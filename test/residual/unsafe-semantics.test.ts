@@ -69,6 +69,7 @@ const NEGATED: string[] = [
   'input.a > input.b',
   'count(input.a) > 2',
   'count(input.a) == 0',
+  'count(input.a, 0)',
   'startswith(input.a, "/")',
   'endswith(input.a, "x")',
   'lower(input.a) == "x"',

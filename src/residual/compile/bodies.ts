@@ -167,7 +167,7 @@ export abstract class BodyCompiler extends TermCompiler {
    * whole-ref operand), an undefined whole-ref operand is refused instead of making the negation succeed.
    */
   protected negation(e: Expr, scope: Scope, bound: Set<string>, nonlocal: Set<string>): (next: Step) => Step {
-    const { hoisted, rest, inPlace } = hoistNegation(e, () => `__wg_h${this.nextHoist++}__`, this.arityFn);
+    const { hoisted, rest, inPlace } = hoistNegation(e, () => `__wg_h${this.nextHoist++}__`);
     const b = new Set(bound);
     const steps: ((next: Step) => Step)[] = [];
     for (const h of hoisted) {
