@@ -1,5 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { basename, dirname } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -381,5 +382,25 @@ describe('F13: what refused requests may write to the decision log', () => {
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.length + suppressed).toBe(60);
     expect(suppressed).toBeGreaterThan(0);
+  });
+});
+
+describe('F13: the decision log rotates (decisionLog.maxBytes, decisionLog.keep)', () => {
+  let s: Stack;
+  beforeAll(async () => { s = await startStack({ decisionLog: { maxBytes: 8 * 1024, keep: 2 } }); });
+  afterAll(async () => { await s?.close(); });
+
+  it('keeps the current file and `keep` rotated ones, and every forwarded write is in a file when its answer arrives', async () => {
+    const files = (): string[] => [2, 1].map((k) => `${s.logPath}.${k}`).filter(existsSync).concat(s.logPath);
+    for (let i = 0; i < 30; i++) {
+      const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: configMap(`rotated-${i}`) });
+      expect(res.status).toBe(201);
+      const id = String(res.headers['x-decision-id']);
+      // Read without flushing: the record must already be in one of the files.
+      expect(files().some((f) => readFileSync(f, 'utf8').includes(id))).toBe(true);
+    }
+    const names = readdirSync(dirname(s.logPath)).filter((f) => f.startsWith(basename(s.logPath))).sort();
+    expect(names).toEqual(['decisions.log', 'decisions.log.1', 'decisions.log.2']);
+    for (const f of files()) expect(statSync(f).size).toBeLessThanOrEqual(8 * 1024);
   });
 });
