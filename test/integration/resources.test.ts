@@ -373,9 +373,12 @@ describe('F13: what refused requests may write to the decision log', () => {
     }
     s.gateway.decisionLog.flush();
     const written = statSync(s.logPath).size - before;
-    // 60 requests carrying over 40 MiB: the default burst (20) of bounded records plus one summary.
-    expect(written).toBeLessThan(256 * 1024);
-    const lines = readFileSync(s.logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DecisionEvent | SuppressedEvent);
+    // 60 requests carrying over 40 MiB (42 MB of log before the fix): the default burst (20) and rate (5/s) of
+    // records of a few KiB each, plus a summary.
+    expect(written).toBeLessThan(512 * 1024);
+    const text = readFileSync(s.logPath, 'utf8');
+    for (const line of text.split('\n')) expect(line.length).toBeLessThan(8 * 1024);
+    const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as DecisionEvent | SuppressedEvent);
     const mine = lines.filter((l): l is DecisionEvent => l.type === 'writegate/decision' && l.caller.remote_addr === '127.0.5.2');
     const suppressed = lines.filter((l): l is SuppressedEvent => l.type === 'writegate/suppressed')
       .flatMap((l) => l.clients).filter((c) => c.client === '127.0.5.2').reduce((n, c) => n + c.records, 0);
