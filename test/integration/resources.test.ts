@@ -61,7 +61,8 @@ describe('F8: slow requests are timed out, responses are not', () => {
   let s: Stack;
   beforeAll(async () => {
     s = await startStack({
-      limits: { headersTimeoutMs: 400, bodyTimeoutMs: 800 },
+      // Short, but not so short that a TLS handshake on a busy machine (handshakeTimeout = headersTimeoutMs) misses it.
+      limits: { headersTimeoutMs: 600, bodyTimeoutMs: 1200 },
     });
   });
   afterAll(async () => { await s?.close(); });
@@ -97,7 +98,7 @@ describe('F8: slow requests are timed out, responses are not', () => {
     expect(res.statusCode).toBe(200);
     const body = res.body[Symbol.asyncIterator]();
     // Three times the request timeout (and many timeout checks) pass with the watch idle.
-    await new Promise((r) => setTimeout(r, 2400));
+    await new Promise((r) => setTimeout(r, 3600));
     const created = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: configMap('late-event') });
     expect(created.status).toBe(201);
     let text = '';
@@ -115,13 +116,13 @@ describe('F8: slow requests are timed out, responses are not', () => {
       dispatcher: s.dispatcher, headers: { authorization: `Bearer ${TOKENS.admin}` },
     });
     expect(res.statusCode).toBe(200);
-    // The simulator writes a line every 100 ms: line 30 comes about three seconds in.
+    // The simulator writes a line every 100 ms: line 40 comes about four seconds in.
     let text = '';
     for await (const chunk of res.body) {
       text += (chunk as Buffer).toString('utf8');
-      if (text.includes('log line 30 ')) break;
+      if (text.includes('log line 40 ')) break;
     }
-    expect(text).toContain('log line 30 ');
+    expect(text).toContain('log line 40 ');
     res.body.destroy();
   });
 });
