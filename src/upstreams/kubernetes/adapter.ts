@@ -70,7 +70,12 @@ function connectOptions(info: KubeRequestInfo, query: Record<string, string[]>):
     opts.stderr = flag('stderr');
     opts.tty = flag('tty');
   } else if (info.subresource === 'portforward') {
-    opts.ports = (query.ports ?? []).flatMap((p) => p.split(',')).filter(Boolean).map(Number);
+    // metav1 Convert_Slice_string_To_Slice_int32: every comma-separated part is strconv.ParseUint(part, 10, 16), and
+    // anything else is a 400 from the apiserver, so it is refused here rather than read some other way.
+    opts.ports = (query.ports ?? []).flatMap((p) => p.split(',')).map((p) => {
+      if (!/^[0-9]+$/.test(p) || Number(p) > 65535) throw new WritegateError('WG_ERR_BAD_REQUEST', 'ports must be decimal port numbers (the apiserver refuses others)');
+      return Number(p);
+    });
   } else if (info.subresource === 'proxy') {
     const parts = info.path.split('/');
     const at = parts.indexOf('proxy');
