@@ -1,5 +1,7 @@
 /**
- * What the residual engine must know about the loaded policies (`GET /v1/policies`, parsed modules) before it
+ * What the residual engine must know about the loaded policies (`GET /v1/policies`: OPA's compiled modules,
+ * with locals renamed `__localN__`, refs resolved to `data.…`, calls carrying their output operand and
+ * `some c in xs` spelled `__l2 = xs[__l1]`) before it
  * asks for and trusts a residual: which rules partial evaluation must not inline, which constructs make the
  * residual unsafe to evaluate, and whether a decision path names a rule or a package.
  *
@@ -101,7 +103,7 @@ export interface PathPlan {
    * Rules that may conflict, kept as support rules, in the packages the path depends on. OPA evaluates a rule
    * body's expressions in order and fails on a conflict as soon as it evaluates the rule, while partial
    * evaluation drops a definition whose later expression is known false, together with its use of the rule;
-   * so every decision query evaluates them (`not R = input`), and a conflict falls back to OPA.
+   * so every decision query evaluates them (engine.ts `evaluated`), and a conflict falls back to OPA.
    */
   force: string[];
   unsafe?: string;
@@ -392,16 +394,17 @@ function negations(rule: AstRule): AstExpr[] {
  * Partial evaluation inlines rules into the residual, and inlining drops OPA's conflict check: with
  * `c := 1 if input.a` and `c := 2 if input.b`, the residual of `c == 1` is just `input.a`, yet OPA's
  * evaluation fails with eval_conflict_error when both hold (checked on OPA 1.22.3). A group *may conflict*
- * when two definitions have different values, or one definition's value uses a variable its body binds (one
- * definition, several solutions: `image := c.image if some c in input.cs`). Then:
+ * when two definitions have different values, or one definition's value uses a variable its body binds while
+ * the body iterates (one definition, several solutions: `image := c.image if some c in input.cs`). Then:
  * - complete rules and partial object rules are not inlined; they stay support rules and the evaluator
  *   evaluates every definition and solution, refusing locally on a conflict;
  * - functions cannot be treated that way (PE then keeps a call to the original function, outside `support`):
  *   one that may conflict is accepted only when every call passes constant arguments and it does not read
  *   `input`, even through other rules (PE then evaluates it with the known data and reports any conflict
  *   itself); otherwise the paths depending on it are decided by OPA;
- * - rules with ref heads (`limits.max := 1`) that may conflict make their dependants unsafe (the evaluator
- *   does not build ref-head documents).
+ * - rules with ref heads (`limits.max := 1`), and partial objects sharing a name with them, that may conflict
+ *   make their dependants unsafe (the evaluator does not build ref-head documents);
+ * - a self-comparison makes its dependants unsafe (see `selfComparison`).
  */
 export function inliningPlan(policiesBody: string): InliningPlan {
   const parsed = JSON.parse(policiesBody) as { result?: { ast?: AstModule }[] };
@@ -512,14 +515,10 @@ export function inliningPlan(policiesBody: string): InliningPlan {
       const valueVars = new Set<string>();
       shallowVars(v, valueVars);
       if (head.key) shallowVars(head.key, valueVars);
-      const bound = bodyVars(rule.body);
-      for (const p of head.args ?? []) {
-        const pv = new Set<string>();
-        shallowVars(p, pv);
-        for (const x of pv) bound.delete(x);
-      }
       const params = new Set<string>();
       for (const p of head.args ?? []) shallowVars(p, params);
+      const bound = bodyVars(rule.body);
+      for (const x of params) bound.delete(x);
       if ([...valueVars].some((x) => r.isVar(x) && bound.has(x)) && iterates(rule.body ?? [], params, r)) g.multiValued = true;
       if (rule.else) g.multiValued = true;
     }
