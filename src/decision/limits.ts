@@ -66,22 +66,61 @@ function cutAll(list: string[]): string[] {
   return kept;
 }
 
+function jsonBytes(json: string): number {
+  return Buffer.byteLength(json, 'utf8');
+}
+
+function summary(json: string): ValueSummary {
+  return { truncated: true, bytes: Buffer.byteLength(json, 'utf8'), sha256: createHash('sha256').update(json).digest('hex') };
+}
+
+/** A summary serialises to about this many bytes; a subtree is only worth shrinking when its budget exceeds it. */
+const SUMMARY_BYTES = 110;
+
+/**
+ * `value` within about `budget` bytes of JSON, keeping its structure where it can: the largest members of an
+ * object or array are shrunk first (recursively), each within what its siblings leave, and a member that cannot
+ * fit becomes a {truncated, bytes, sha256} summary. So an auditor still reads the operation, resource, name and
+ * caller of a denied 3 MiB write, and only its bulk is replaced.
+ */
+function shrink(value: unknown, json: string, budget: number): unknown {
+  const size = jsonBytes(json);
+  if (size <= budget) return value;
+  if (typeof value !== 'object' || value === null || budget < 2 * SUMMARY_BYTES) return summary(json);
+  const isArray = Array.isArray(value);
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  const members = entries.map(([k, v]) => { const j = JSON.stringify(v); return { k, v: v as unknown, j, bytes: jsonBytes(j) }; });
+  let total = size;
+  for (const m of [...members].sort((a, b) => b.bytes - a.bytes)) {
+    if (total <= budget) break;
+    const room = budget - (total - m.bytes);
+    const shrunk = room >= SUMMARY_BYTES ? shrink(m.v, m.j, room) : summary(m.j);
+    const j = JSON.stringify(shrunk);
+    total += jsonBytes(j) - m.bytes;
+    m.v = shrunk;
+    m.j = j;
+    m.bytes = jsonBytes(j);
+  }
+  if (total > budget) return summary(json);
+  if (isArray) return members.map((m) => m.v);
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const m of members) out[m.k] = m.v;
+  return out;
+}
+
 function summarise(value: unknown, maxBytes: number): unknown {
   if (value === undefined) return value;
   const json = JSON.stringify(value);
-  // UTF-8 takes at most 3 bytes per UTF-16 unit: a short string needs no byte count.
-  if (json.length * 3 <= maxBytes) return value;
-  const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes <= maxBytes) return value;
-  const summary: ValueSummary = { truncated: true, bytes, sha256: createHash('sha256').update(json).digest('hex') };
-  return summary;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: a short value needs no byte count.
+  return json.length * 3 <= maxBytes ? value : shrink(value, json, maxBytes);
 }
 
 /**
  * The record of a request that was not forwarded, bounded: the envelope stays (ids, outcome, caller, mode,
  * engine, error code), strings the client controls are cut (url 2 KiB, summary 512, error message 1 KiB,
  * at most 8 reasons and 8 warnings of 512 characters each), and an `input` or `result` over `inputBytes` is
- * replaced by {truncated, bytes, sha256}. Whatever the request's size, its record stays within a few KiB.
+ * shrunk: its largest members are replaced by {truncated, bytes, sha256} summaries (the structure and the small
+ * fields — operation, resource, name, userInfo — stay). Whatever the request's size, its record stays within a few KiB.
  */
 export function boundRefused(event: DecisionEvent, inputBytes: number): DecisionEvent {
   return {

@@ -343,8 +343,11 @@ describe('F13: what refused requests may write to the decision log', () => {
       const event = JSON.parse(line) as DecisionEvent;
       expect(event.outcome).toBe('denied');
       expect(event.reasons.join(' ')).toContain('owner');
-      expect(event.input).toMatchObject({ truncated: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-      expect((event.input as { bytes: number }).bytes).toBeGreaterThan(1024 * 1024);
+      // The bulk (the padding annotation) is summarised; what an auditor reads first stays.
+      const judged = (event.input as { request: { operation: string; name: string; object: { metadata: { annotations: { padding: unknown } } } } }).request;
+      expect(judged).toMatchObject({ operation: 'CREATE', name: 'big-denied' });
+      expect(judged.object.metadata.annotations.padding).toMatchObject({ truncated: true, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect((judged.object.metadata.annotations.padding as { bytes: number }).bytes).toBeGreaterThan(1024 * 1024);
     } finally {
       await client.destroy();
     }

@@ -17,13 +17,30 @@ function refused(addr: string, over: Partial<DecisionEvent> = {}): DecisionEvent
 }
 
 describe('boundRefused', () => {
-  it('regression F13: a denied 2 MiB input becomes {truncated, bytes, sha256}; the envelope stays', () => {
-    const input = { request: { object: { data: { big: 'x'.repeat(2 * 1024 * 1024) } } } };
-    const json = JSON.stringify(input);
+  it('regression F13: a denied 2 MiB input keeps its structure and small fields; the bulk becomes {truncated, bytes, sha256}', () => {
+    const big = { big: 'x'.repeat(2 * 1024 * 1024) };
+    const input = { request: { operation: 'CREATE', name: 'web', userInfo: { username: 'alice' }, object: { data: big } } };
     const e = boundRefused(refused('10.0.0.1', { input, outcome: 'denied', reasons: ['no owner label'], error: undefined }), 4096);
-    expect(e.input).toEqual({ truncated: true, bytes: json.length, sha256: createHash('sha256').update(json).digest('hex') });
+    const bigJson = JSON.stringify(big.big);
+    expect(e.input).toEqual({ request: { operation: 'CREATE', name: 'web', userInfo: { username: 'alice' }, object: { data: {
+      big: { truncated: true, bytes: bigJson.length, sha256: createHash('sha256').update(bigJson).digest('hex') },
+    } } } });
     expect(e).toMatchObject({ decision_id: 'd', outcome: 'denied', reasons: ['no owner label'], caller: { remote_addr: '10.0.0.1' } });
     expect(JSON.stringify(e).length).toBeLessThan(2048);
+  });
+
+  it('an input with many large members stays within the budget, summarising what does not fit', () => {
+    const input = { request: { operation: 'CREATE', object: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v'.repeat(1000)])) } };
+    const e = boundRefused(refused('10.0.0.1', { input, outcome: 'denied' }), 4096);
+    expect(Buffer.byteLength(JSON.stringify(e.input))).toBeLessThanOrEqual(4096);
+    expect((e.input as { request: { operation: string } }).request.operation).toBe('CREATE');
+  });
+
+  it('a value that cannot keep its structure within the budget becomes one summary', () => {
+    const input = Array.from({ length: 100 }, (_, i) => `item-${i}-${'z'.repeat(100)}`);
+    const json = JSON.stringify(input);
+    const e = boundRefused(refused('10.0.0.1', { input }), 256);
+    expect(e.input).toEqual({ truncated: true, bytes: json.length, sha256: createHash('sha256').update(json).digest('hex') });
   });
 
   it('keeps a small input as it is', () => {
@@ -44,7 +61,7 @@ describe('boundRefused', () => {
     expect(e.reasons.at(-1)).toBe('…[992 more]');
     expect(e.warnings).toEqual(['short']);
     expect(e.error?.code).toBe('WG_ERR_BAD_PATH');
-    expect((e.result as { truncated: boolean }).truncated).toBe(true);
+    expect((e.result as { deny: { truncated: boolean } }).deny.truncated).toBe(true);
     expect(e.url).toMatch(/…\[100001 chars\]$/);
     expect(JSON.stringify(e).length).toBeLessThan(16 * 1024);
   });
