@@ -1,0 +1,141 @@
+/**
+ * Rulesets and phase entrypoints (developers.cloudflare.com/ruleset-engine/
+ * rulesets-api). A zone or account has at most one entrypoint ruleset per
+ * phase (kind `zone` or `root`); `PUT .../rulesets/phases/<phase>/entrypoint`
+ * replaces its whole rule list, creating the entrypoint on first use, and
+ * every update bumps the ruleset's `version`.
+ */
+import { rulesetInvalid, rulesetNotFound } from './envelope.js';
+import { CfState, newId, now, type Ruleset, type RulesetRule, type Scope } from './store.js';
+
+/** The 24 phases of the SDK's `Phase` type (cloudflare@7 resources/rulesets/rulesets.ts). */
+export const PHASES = new Set([
+  'ddos_l4', 'ddos_l7', 'http_config_settings', 'http_custom_errors', 'http_log_custom_fields', 'http_ratelimit',
+  'http_request_cache_settings', 'http_request_dynamic_redirect', 'http_request_firewall_custom',
+  'http_request_firewall_managed', 'http_request_late_transform', 'http_request_origin', 'http_request_redirect',
+  'http_request_sanitize', 'http_request_sbfm', 'http_request_transform', 'http_response_cache_settings',
+  'http_response_compression', 'http_response_firewall_managed', 'http_response_headers_transform', 'magic_transit',
+  'magic_transit_ids_managed', 'magic_transit_managed', 'magic_transit_ratelimit',
+]);
+
+/** Rule actions of the rulesets API. */
+const ACTIONS = new Set([
+  'block', 'challenge', 'compress_response', 'ddos_dynamic', 'execute', 'force_connection_close', 'js_challenge', 'log',
+  'log_custom_field', 'managed_challenge', 'redirect', 'rewrite', 'route', 'score', 'serve_error', 'set_cache_control',
+  'set_cache_settings', 'set_cache_tags', 'set_config', 'skip',
+]);
+
+type Body = Record<string, unknown>;
+
+/**
+ * The rules of a request body, each validated and given an id. A rule that
+ * names the `id` of a rule already in the ruleset keeps it (that is how the
+ * API updates a rule in place); a new rule gets a fresh id and version "1".
+ */
+function buildRules(body: Body, old: RulesetRule[]): RulesetRule[] {
+  if (!Array.isArray(body.rules)) throw rulesetInvalid("'rules' must be an array", '/rules');
+  const t = now();
+  return body.rules.map((raw: unknown, i: number) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw rulesetInvalid('a rule must be an object', `/rules/${i}`);
+    const r = raw as Body;
+    if (typeof r.action !== 'string' || !ACTIONS.has(r.action)) throw rulesetInvalid(`'${String(r.action)}' is not a valid value for action`, `/rules/${i}/action`);
+    if (typeof r.expression !== 'string' || !r.expression.trim()) throw rulesetInvalid('the expression must be a non-empty string', `/rules/${i}/expression`);
+    const prev = typeof r.id === 'string' ? old.find((o) => o.id === r.id) : undefined;
+    const id = prev?.id ?? newId();
+    const rule: RulesetRule = {
+      ...r,
+      id,
+      version: prev ? String(Number(prev.version) + 1) : '1',
+      action: r.action,
+      expression: r.expression,
+      description: typeof r.description === 'string' ? r.description : '',
+      enabled: r.enabled !== false,
+      last_updated: t,
+      ref: typeof r.ref === 'string' ? r.ref : id,
+    };
+    return rule;
+  });
+}
+
+/** The listing shape: a ruleset without its rules. */
+export function summary(rs: Ruleset): Omit<Ruleset, 'rules'> {
+  const { rules: _rules, ...rest } = rs;
+  return rest;
+}
+
+export function listRulesets(state: CfState, scope: Scope): Omit<Ruleset, 'rules'>[] {
+  return [...(state.rulesets.get(scope)?.values() ?? [])].map(summary);
+}
+
+export function getRuleset(state: CfState, scope: Scope, id: string): Ruleset {
+  const rs = state.rulesets.get(scope)?.get(id);
+  if (!rs) throw rulesetNotFound(`ruleset ${id}`);
+  return rs;
+}
+
+export function getEntrypoint(state: CfState, scope: Scope, phase: string): Ruleset {
+  const rs = state.entrypoint(scope, phase);
+  if (!rs) throw rulesetNotFound(`entrypoint ruleset in the ${phase} phase`);
+  return rs;
+}
+
+/** PUT entrypoint: the body's `rules` become the whole rule list. */
+export function putEntrypoint(state: CfState, scope: Scope, phase: string, body: Body): Ruleset {
+  const existing = state.entrypoint(scope, phase);
+  const rules = buildRules(body, existing?.rules ?? []);
+  const rs: Ruleset = {
+    id: existing?.id ?? newId(),
+    name: typeof body.name === 'string' ? body.name : (existing?.name ?? 'default'),
+    description: typeof body.description === 'string' ? body.description : (existing?.description ?? ''),
+    kind: scope.startsWith('zones/') ? 'zone' : 'root',
+    phase,
+    version: existing ? String(Number(existing.version) + 1) : '1',
+    last_updated: now(),
+    rules,
+  };
+  CfState.bucket(state.rulesets, scope).set(rs.id, rs);
+  return rs;
+}
+
+/** POST rulesets: a new ruleset; a second entrypoint for a phase is refused. */
+export function createRuleset(state: CfState, scope: Scope, body: Body): Ruleset {
+  if (typeof body.name !== 'string' || !body.name) throw rulesetInvalid("'name' is required", '/name');
+  if (typeof body.phase !== 'string' || !PHASES.has(body.phase)) throw rulesetInvalid(`'${String(body.phase)}' is not a valid value for phase`, '/phase');
+  const kind = body.kind;
+  if (kind !== 'custom' && kind !== 'zone' && kind !== 'root') throw rulesetInvalid(`'${String(kind)}' is not a valid value for kind`, '/kind');
+  if ((kind === 'zone' || kind === 'root') && state.entrypoint(scope, body.phase)) {
+    throw rulesetInvalid(`a ruleset of kind ${kind} already exists for the ${body.phase} phase`, '/kind');
+  }
+  const rs: Ruleset = {
+    id: newId(),
+    name: body.name,
+    description: typeof body.description === 'string' ? body.description : '',
+    kind,
+    phase: body.phase,
+    version: '1',
+    last_updated: now(),
+    rules: buildRules({ rules: body.rules ?? [] }, []),
+  };
+  CfState.bucket(state.rulesets, scope).set(rs.id, rs);
+  return rs;
+}
+
+/** PUT rulesets/<id>: like the entrypoint PUT, the rule list is replaced whole. */
+export function updateRuleset(state: CfState, scope: Scope, id: string, body: Body): Ruleset {
+  const old = getRuleset(state, scope, id);
+  const rs: Ruleset = {
+    ...old,
+    name: typeof body.name === 'string' ? body.name : old.name,
+    description: typeof body.description === 'string' ? body.description : old.description,
+    version: String(Number(old.version) + 1),
+    last_updated: now(),
+    rules: buildRules(body, old.rules),
+  };
+  CfState.bucket(state.rulesets, scope).set(rs.id, rs);
+  return rs;
+}
+
+export function deleteRuleset(state: CfState, scope: Scope, id: string): void {
+  getRuleset(state, scope, id);
+  state.rulesets.get(scope)?.delete(id);
+}
