@@ -1,0 +1,56 @@
+package writegate.cloudflare
+
+# dns_writes: the writes of a request to a zone's DNS records, one per record
+# (a batch gives one per element).
+dns_writes contains w if {
+	input.request.resource == "dns_records"
+	some w in writes
+}
+
+# dns-min-ttl: very short TTLs multiply resolver traffic and rarely help;
+# 1 is Cloudflare's "automatic" TTL (developers.cloudflare.com/dns/manage-dns-records/reference/ttl/).
+deny contains violation(
+	"dns-min-ttl",
+	sprintf("%sDNS record %q has TTL %v: use 1 (automatic) or at least %v seconds", [w.at, object.get(w.object, "name", ""), ttl, min_ttl]),
+) if {
+	some w in dns_writes
+	w.operation in {"CREATE", "UPDATE"}
+	ttl := w.object.ttl
+	is_number(ttl)
+	ttl != 1
+	ttl < min_ttl
+}
+
+# The names the zone apex goes by in a record: "@" (Cloudflare's shorthand) and
+# the zone's name, with or without the final dot. Compared in lower case, as
+# DNS names are (RFC 4343).
+apex_names := {"@", zone, concat("", [zone, "."])} if zone := lower(input.request.zoneName)
+
+# Record types Cloudflare can proxy (developers.cloudflare.com/dns/proxy-status/).
+proxiable_types := {"A", "AAAA", "CNAME"}
+
+# apex-proxied: the zone apex serves the site itself; unproxied, its origin
+# address is published and traffic bypasses the WAF. Cloudflare's default for
+# an absent `proxied` is false, so an absent field is not proxied.
+deny contains violation(
+	"apex-proxied",
+	sprintf("%sDNS %s record %q at the zone apex must stay proxied: set \"proxied\" to true", [w.at, w.object.type, object.get(w.object, "name", "")]),
+) if {
+	some w in dns_writes
+	w.operation in {"CREATE", "UPDATE"}
+	w.object.type in proxiable_types
+	lower(w.object.name) in apex_names
+	object.get(w.object, "proxied", false) != true
+}
+
+# protected-record-delete: records tagged with the protected tag are not
+# deleted through the gateway; removing the tag first is a separate, visible
+# write.
+deny contains violation(
+	"protected-record-delete",
+	sprintf("%sDNS record %q is tagged %q and cannot be deleted: remove the tag first", [w.at, object.get(w.oldObject, "name", ""), protected_tag]),
+) if {
+	some w in dns_writes
+	w.operation == "DELETE"
+	protected_tag in w.oldObject.tags
+}

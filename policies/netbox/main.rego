@@ -1,0 +1,53 @@
+# The NetBox starter policy. The gateway POSTs {"input": <document>} to
+# /v1/data/writegate/netbox/decision for every write to the NetBox REST API
+# (/api/<app>/<model>/[<id>/]); see policies/README.md for the input and
+# decision contracts.
+#
+# Rules add violations to `deny` (the write is refused with 403 and NetBox's
+# {"detail": ...} body naming every violation) or `warn` (the write goes
+# through). Both are partial sets, so each rule file contributes independently
+# and an empty set is still defined.
+package writegate.netbox
+
+decision := {"allow": count(deny) == 0, "deny": deny, "warn": warn}
+
+# violation builds the object every rule returns: `rule` for machines (logs,
+# audits, tests) and `msg` for people, ending with the rule id.
+violation(rule, msg) := {"rule": rule, "msg": sprintf("%s [%s]", [msg, rule])}
+
+# writes holds every write the request makes, so that one rule covers a single
+# write and each element of a bulk write alike:
+#   {"at", "operation", "id", "object", "oldObject"}.
+# A single write is the request itself, `at` "". A bulk write (a list body on
+# POST, PUT, PATCH or DELETE of a list endpoint) is its `items`, each `at`
+# "items[<index>]: " so that a denial names the element; one violating element
+# denies the whole request, as NetBox applies bulk writes all or none.
+#
+# Every field is read with a default: a write must never drop out of this set
+# because a field is missing, or every rule would skip it.
+writes contains {
+	"at": "",
+	"operation": object.get(input.request, "operation", ""),
+	"id": object.get(input.request, "id", null),
+	"object": object.get(input.request, "object", null),
+	"oldObject": object.get(input.request, "oldObject", null),
+} if not input.request.items
+
+writes contains {
+	"at": sprintf("items[%d]: ", [i]),
+	"operation": object.get(item, "operation", ""),
+	"id": object.get(item, "id", null),
+	"object": object.get(item, "object", null),
+	"oldObject": object.get(item, "oldObject", null),
+} if some i, item in input.request.items
+
+# malformed-input: an operation the contract does not define is refused rather
+# than judged by rules that test for CREATE, UPDATE or DELETE and would all
+# skip it.
+deny contains violation(
+	"malformed-input",
+	sprintf("%soperation %v is not CREATE, UPDATE or DELETE: the gateway's input is malformed", [w.at, w.operation]),
+) if {
+	some w in writes
+	not w.operation in {"CREATE", "UPDATE", "DELETE"}
+}
