@@ -21,19 +21,30 @@ deletion if input.request.operation == "DELETE"
 
 deletion if input.request.subResource == "eviction"
 
-# deleting names the action in messages.
-deleting := "evicting" if input.request.subResource == "eviction"
-
-deleting := "deleting" if not input.request.subResource == "eviction"
-
-deny contains violation(
-	"protected-namespace-delete",
-	sprintf("%s %s %q in protected namespace %q is not allowed", [deleting, input.request.resource.resource, input.request.name, input.request.namespace]),
-) if {
+deletes_in_protected_namespace if {
 	deletion
 	input.request.namespace in protected_namespaces
 	input.request.name != ""
 	not namespace_resource
+}
+
+# One rule per wording: a complete rule choosing the verb would be evaluated on
+# every write by the gateway's residual engine, which checks such rules for
+# conflicts.
+deny contains violation(
+	"protected-namespace-delete",
+	sprintf("deleting %s %q in protected namespace %q is not allowed", [input.request.resource.resource, input.request.name, input.request.namespace]),
+) if {
+	deletes_in_protected_namespace
+	not input.request.subResource == "eviction"
+}
+
+deny contains violation(
+	"protected-namespace-delete",
+	sprintf("evicting %s %q in protected namespace %q is not allowed", [input.request.resource.resource, input.request.name, input.request.namespace]),
+) if {
+	deletes_in_protected_namespace
+	input.request.subResource == "eviction"
 }
 
 deny contains violation(

@@ -23,12 +23,15 @@ deny contains violation(
 	not input.request.userInfo.username in scheduler_users
 }
 
-# old_pod_spec is the PodSpec stored now (oldObject), wherever the kind keeps it.
-old_pod_spec := input.request.oldObject.spec if input.request.kind.kind == "Pod"
+# stored_node_names holds the node name of the PodSpec stored now (oldObject),
+# wherever the kind keeps it. A partial set, not a complete rule like
+# pod_spec: the gateway's residual engine evaluates complete rules with
+# several definitions on every write, to check them for conflicts.
+stored_node_names contains input.request.oldObject.spec.nodeName if input.request.kind.kind == "Pod"
 
-old_pod_spec := input.request.oldObject.spec.template.spec if input.request.kind.kind in template_kinds
+stored_node_names contains input.request.oldObject.spec.template.spec.nodeName if input.request.kind.kind in template_kinds
 
-old_pod_spec := input.request.oldObject.spec.jobTemplate.spec.template.spec if input.request.kind.kind == "CronJob"
+stored_node_names contains input.request.oldObject.spec.jobTemplate.spec.template.spec.nodeName if input.request.kind.kind == "CronJob"
 
 # node_name_chosen holds for a write that picks the node: a create with a node
 # name, or an update that sets or changes it. An update that keeps the stored
@@ -42,13 +45,7 @@ node_name_chosen if {
 node_name_chosen if {
 	input.request.operation == "UPDATE"
 	pod_spec.nodeName != ""
-	not old_pod_spec.nodeName
-}
-
-node_name_chosen if {
-	input.request.operation == "UPDATE"
-	pod_spec.nodeName != ""
-	old_pod_spec.nodeName != pod_spec.nodeName
+	not pod_spec.nodeName in stored_node_names
 }
 
 deny contains violation(
