@@ -66,7 +66,7 @@ function build(body: Body, zone: Zone, base?: DnsRecord): DnsRecord {
     case 'PTR':
     case 'MX':
       if (!content) throw dnsErrors.contentRequired();
-      if (!isHostname(content.toLowerCase())) throw dnsErrors.invalidCname();
+      if (!isHostname(content.toLowerCase())) throw dnsErrors.invalidTarget(type);
       content = content.toLowerCase().replace(/\.$/, '');
       if (type === 'MX') priority = checkPriority(body.priority);
       break;

@@ -170,8 +170,8 @@ export const dnsErrors = {
   invalidA: () => fail(400, 9005, 'Content for A record must be a valid IPv4 address.'),
   /** Unverified code (the A record's is 9005). */
   invalidAAAA: () => fail(400, 9006, 'Content for AAAA record must be a valid IPv6 address.'),
-  /** Unverified code. */
-  invalidCname: () => fail(400, 9007, 'Content for CNAME record is invalid.'),
+  /** Unverified code: a CNAME, MX, NS or PTR target that is not a hostname. */
+  invalidTarget: (type: string) => fail(400, 9007, `Content for ${type} record is invalid.`),
   /** Unverified code. */
   contentRequired: () => fail(400, 9008, 'Content is required.'),
   /** Unverified code. */

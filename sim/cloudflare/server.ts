@@ -439,6 +439,7 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
     if (extra !== undefined) throw noRoute(ctx.fullPath);
     if (appId === undefined) {
       if (ctx.method === 'GET') return { status: 200, body: paginate([...apps.values()], ctx.query, ACCESS_PAGING) };
+      // Access answers a create with 201 and a delete with 202 (the spec's response codes; unverified here).
       if (ctx.method === 'POST') return okAnswer(products.createAccessApp(apps, ctx.json()), 201);
       throw methodNotAllowed(ctx.method);
     }

@@ -5,7 +5,7 @@
  */
 import Cloudflare from 'cloudflare';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_SEED, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../../sim/cloudflare/index.js';
+import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_SEED, DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../../sim/cloudflare/index.js';
 
 /** API tokens are 40 characters of [A-Za-z0-9_-]. */
 const token = (name: string) => `${name}_`.padEnd(40, 'x');
@@ -120,6 +120,14 @@ describe('DNS records through the SDK', () => {
     expect(await codeOf(cf.dns.records.create({ zone_id: ZONE, type: 'CNAME', name: 'api', content: 'example.net', ttl: 1 }))).toMatchObject({ code: 81053 });
     expect(await codeOf(cf.dns.records.create({ zone_id: ZONE, type: 'A', name: 'www', content: '192.0.2.9', ttl: 1 }))).toMatchObject({ code: 81054 });
     expect(await codeOf(cf.dns.records.create({ zone_id: ZONE, type: 'A', name: 'mail', content: '192.0.2.10', ttl: 1 }))).toMatchObject({ code: 81058 });
+  });
+
+  it('list filters: tag.present, content.contains, type, and match=any', async () => {
+    const names = async (q: Record<string, unknown>) => (await cf.dns.records.list({ zone_id: ZONE, ...q })).result.map((r) => r.name).sort();
+    expect(await names({ tag: { present: 'protected' } })).toEqual(['api.example.com']);
+    expect(await names({ content: { contains: '192.0.2.1' } })).toEqual(['example.com', 'mail.example.com']);
+    expect(await names({ type: 'MX' })).toEqual(['example.com']);
+    expect(await names({ type: 'CNAME', name: { exact: 'mail.example.com' }, match: 'any' })).toEqual(['mail.example.com', 'www.example.com']);
   });
 
   it('auto-pagination walks every page until an empty one', async () => {
@@ -287,6 +295,30 @@ describe('rulesets, firewall and page rules, Access apps, Workers routes through
     expect((await apiError(cf.workers.routes.create({ zone_id: ZONE, pattern: 'other.org/*', script: 'x' }))).status).toBe(400);
     await cf.workers.routes.delete(route.id, { zone_id: ZONE });
     expect((await cf.workers.routes.list({ zone_id: ZONE })).result).toEqual([]);
+  });
+});
+
+describe('defaults', () => {
+  it('without options the simulator accepts DEFAULT_TOKEN and holds the default seed; seed: false starts empty', async () => {
+    const plain = await startCloudflareSim();
+    const empty = await startCloudflareSim({ seed: false });
+    try {
+      const sdk = new Cloudflare({ baseURL: plain.apiUrl, apiToken: DEFAULT_TOKEN, maxRetries: 0 });
+      expect((await sdk.zones.list()).result.map((z) => z.id)).toEqual([ZONE]);
+      expect(plain.state.dnsRecords('example.com').map((r) => `${r.type} ${r.name}`)).toEqual([
+        'A example.com',
+        'CNAME www.example.com',
+        'A mail.example.com',
+        'MX example.com',
+        'TXT example.com',
+        'A api.example.com',
+      ]);
+      const none = new Cloudflare({ baseURL: empty.apiUrl, apiToken: DEFAULT_TOKEN, maxRetries: 0 });
+      expect((await none.zones.list()).result).toEqual([]);
+    } finally {
+      await plain.close();
+      await empty.close();
+    }
   });
 });
 
