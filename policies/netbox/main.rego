@@ -46,7 +46,7 @@ writes contains {
 # skip it.
 deny contains violation(
 	"malformed-input",
-	sprintf("%soperation %v is not CREATE, UPDATE or DELETE: the gateway's input is malformed", [w.at, w.operation]),
+	sprintf("%soperation %q is not CREATE, UPDATE or DELETE: the gateway's input is malformed", [w.at, w.operation]),
 ) if {
 	some w in writes
 	not w.operation in {"CREATE", "UPDATE", "DELETE"}
