@@ -21,9 +21,9 @@ managed_after contains id if {
 }
 
 # keep-managed-rules: a write to a ruleset (a PUT of a phase entrypoint
-# replaces every rule; a rule's own POST, PATCH or DELETE changes one; a DELETE
-# removes them all) must keep every enabled rule that executes a managed
-# ruleset. `object` is the ruleset as it will be and `oldObject` as it is, so
+# replaces every rule; a POST, PATCH or DELETE of one rule is an UPDATE of its
+# ruleset; a DELETE of the ruleset removes them all) must keep every enabled
+# rule that executes a managed ruleset. `object` is the ruleset as it will be and `oldObject` as it is, so
 # a rule left out of a PUT, disabled, or deleted is caught alike; a deleted
 # ruleset (object null) keeps none.
 deny contains violation(

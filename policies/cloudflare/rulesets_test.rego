@@ -55,9 +55,10 @@ test_ruleset_delete_with_managed_rule_denied if {
 }
 
 test_rule_delete_of_managed_rule_denied if {
-	# DELETE .../rulesets/<id>/rules/<rule id>: `object` is the ruleset without the rule.
+	# DELETE .../rulesets/<id>/rules/<rule id> is an UPDATE of the ruleset:
+	# `object` is the ruleset without the rule.
 	i := cf_input({
-		"operation": "DELETE", "method": "DELETE",
+		"operation": "UPDATE", "method": "DELETE",
 		"path": sprintf("/client/v4/zones/%s/rulesets/4814384a9e5d4991b9815dcfc25d2f1f/rules/3a03d665bac047339bb530ecb439a90d", [zone_id]),
 		"resource": "rulesets", "name": "4814384a9e5d4991b9815dcfc25d2f1f",
 		"object": ruleset(managed_phase, [block_rule]), "oldObject": ruleset(managed_phase, [block_rule, execute_rule]),
