@@ -47,6 +47,8 @@ export class CfError extends Error {
   constructor(
     readonly status: number,
     readonly errors: CfErrorItem[],
+    /** Answered as `{success, errors}` only, without `messages` and `result`. */
+    readonly short = false,
   ) {
     super(errors.map((e) => `${e.code}: ${e.message}`).join('; '));
     this.name = 'CfError';
@@ -57,8 +59,8 @@ export function ok(result: unknown, messages: CfMessage[] = []): Envelope {
   return { success: true, errors: [], messages, result };
 }
 
-export function failure(err: CfError): Envelope {
-  return { success: false, errors: err.errors, messages: [], result: null };
+export function failure(err: CfError): Envelope | Pick<Envelope, 'success' | 'errors'> {
+  return err.short ? { success: false, errors: err.errors } : { success: false, errors: err.errors, messages: [], result: null };
 }
 
 const fail = (status: number, code: number, message: string, extra: Partial<CfErrorItem> = {}) =>
@@ -67,10 +69,10 @@ const fail = (status: number, code: number, message: string, extra: Partial<CfEr
 // --- routing ----------------------------------------------------------------
 
 /**
- * 400 for a path that does not route, and for an identifier that names nothing
- * in the path (a zone or account id that does not exist, a record id that is
- * not 32 hex digits). Seen: cloudflare/cloudflare-go#118 ("HTTP status 400",
- * both errors), wherelse/cloudflare-ddns-script#20, timothymiller/cloudflare-ddns#152.
+ * 400 for a path that does not route, including one whose identifier is not
+ * 32 hex digits (a zone name where the zone id belongs, a record id of
+ * another shape). Seen: cloudflare/cloudflare-go#118 ("HTTP status 400", both
+ * errors), wherelse/cloudflare-ddns-script#20, timothymiller/cloudflare-ddns#152.
  */
 export function noRoute(fullPath: string): CfError {
   return new CfError(400, [
@@ -122,11 +124,16 @@ export function unknownKey(): CfError {
 
 /**
  * 403 for a valid credential without the permission or the resource the
- * request needs. Seen: 403 + 10000 (hieunc229/mailflare#1,
- * terraform-provider-cloudflare#1533, lablabs/cloudflare-exporter#120).
+ * request needs, including a well-formed zone or account id that is not the
+ * caller's (or does not exist: an account id used as a zone id answers this,
+ * community.cloudflare.com/t/what-is-x-auth-key/203765). Seen: 403 + 10000
+ * (hieunc229/mailflare#1, terraform-provider-cloudflare#1533), and answered
+ * as `{"success":false,"errors":[...]}` alone, without `messages` and
+ * `result` (that thread, BeeHiveSafety/CloudflareToAbuseIPDB#5,
+ * cloudflare/cloudflare-docs#20396).
  */
 export function authenticationError(): CfError {
-  return fail(403, 10000, 'Authentication error');
+  return new CfError(403, [{ code: 10000, message: 'Authentication error' }], true);
 }
 
 /** `GET /user/tokens/verify` with a token that is not valid. Unverified: code and status. */
@@ -200,7 +207,10 @@ export const dnsErrors = {
 
 // --- other products ----------------------------------------------------------
 
-/** Unverified code. */
+/**
+ * Seen: 10003 "could not find entrypoint ruleset in the http_request_firewall_managed phase"
+ * (ibm-mas/ansible-devops#2403); the 404 status and the wording for a ruleset id are unverified.
+ */
 export const rulesetNotFound = (what: string) => fail(404, 10003, `could not find ${what}`);
 /** Unverified code; the rulesets API points at the field with `source.pointer`. */
 export const rulesetInvalid = (message: string, pointer: string) => fail(400, 20021, message, { source: { pointer } });

@@ -79,8 +79,17 @@ export function getEntrypoint(state: CfState, scope: Scope, phase: string): Rule
   return rs;
 }
 
-/** PUT entrypoint: the body's `rules` become the whole rule list. */
+/** What a PUT on an entrypoint may carry; the phase and kind come from the path. */
+const ENTRYPOINT_FIELDS = new Set(['name', 'description', 'rules']);
+
+/**
+ * PUT entrypoint: the body's `rules` become the whole rule list. Other
+ * top-level fields are refused (seen: "invalid JSON: unknown field kind" with
+ * 400, EvotecIT/CodeGlyphX#155; the error code is unverified).
+ */
 export function putEntrypoint(state: CfState, scope: Scope, phase: string, body: Body): Ruleset {
+  const unknown = Object.keys(body).find((k) => !ENTRYPOINT_FIELDS.has(k));
+  if (unknown !== undefined) throw rulesetInvalid(`invalid JSON: unknown field ${unknown}`, `/${unknown}`);
   const existing = state.entrypoint(scope, phase);
   const rules = buildRules(body, existing?.rules ?? []);
   const rs: Ruleset = {

@@ -15,6 +15,7 @@ import { authenticate, authorize, bearerOf, canSee, type CfKey, type CfToken, ty
 import { batch, createRecord, deleteRecord, filterRecords, patchRecord, putRecord } from './dns.js';
 import {
   accountRequired,
+  authenticationError,
   CfError,
   failure,
   invalidApiToken,
@@ -81,7 +82,7 @@ interface Ctx {
 }
 
 /** An answer; no body is a 204. */
-type Answer = { status: number; body?: Envelope };
+type Answer = { status: number; body?: Envelope | Pick<Envelope, 'success' | 'errors'> };
 
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -234,9 +235,18 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
     return { status: 200, body: paginate(all, ctx.query, ZONES_PAGING) };
   }
 
+  /**
+   * An id that is not 32 hex digits does not route (400 7003); a well-formed
+   * one that names nothing the caller may use is 403 10000, as for an id of
+   * someone else's zone or account.
+   */
+  function unknownId(ctx: Ctx, id: string): CfError {
+    return isId(id) ? authenticationError() : noRoute(ctx.fullPath);
+  }
+
   function accountRoutes(ctx: Ctx, id: string, rest: string[]): Answer {
     const account = state.accounts.get(id);
-    if (!account) throw noRoute(ctx.fullPath);
+    if (!account) throw unknownId(ctx, id);
     const scope: Scope = `accounts/${account.id}`;
     if (rest.length === 0) {
       allow(ctx);
@@ -285,7 +295,7 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
       const accountId = body.account?.id;
       if (typeof accountId !== 'string') throw accountRequired();
       const account = state.accounts.get(accountId);
-      if (!account) throw noRoute(ctx.fullPath);
+      if (!account) throw authenticationError();
       const name = typeof body.name === 'string' ? body.name.toLowerCase().replace(/\.$/, '') : '';
       if (!/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(name)) throw invalidZoneName(name);
       if (state.zoneByName(name)) throw zoneExists(name);
@@ -300,7 +310,7 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
 
   function zoneRoutes(ctx: Ctx, id: string, rest: string[]): Answer {
     const zone = state.zones.get(id);
-    if (!zone) throw noRoute(ctx.fullPath);
+    if (!zone) throw unknownId(ctx, id);
     allow(ctx, zone);
     const scope: Scope = `zones/${zone.id}`;
     const [sub, ...more] = rest;

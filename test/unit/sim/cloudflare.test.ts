@@ -255,6 +255,13 @@ describe('rulesets, firewall and page rules, Access apps, Workers routes through
     expect(second.rules.map((r) => r.description)).toEqual(['only']);
     expect((await cf.rulesets.phases.get('http_request_firewall_custom', { zone_id: ZONE })).rules).toHaveLength(1);
 
+    const missing = await apiError(cf.rulesets.phases.get('http_request_redirect', { zone_id: ZONE }));
+    expect(missing.status).toBe(404);
+    expect(missing.errors).toEqual([{ code: 10003, message: 'could not find entrypoint ruleset in the http_request_redirect phase' }]);
+    const kind = await raw('PUT', `/zones/${ZONE}/rulesets/phases/http_request_firewall_custom/entrypoint`, JSON.stringify({ kind: 'zone', rules: [] }));
+    expect(kind.status).toBe(400);
+    expect(kind.json.errors[0].message).toBe('invalid JSON: unknown field kind');
+
     const bad = await apiError(cf.rulesets.phases.update('http_request_firewall_custom', { zone_id: ZONE, rules: [{ action: 'explode' as never, expression: 'true' }] }));
     expect(bad.status).toBe(400);
     expect(bad.errors[0]).toMatchObject({ source: { pointer: '/rules/0/action' } });
@@ -334,13 +341,13 @@ describe('raw HTTP: envelopes and status codes', () => {
     expect(past.json.result_info).toEqual({ page: 3, per_page: 20, count: 0, total_count: 2, total_pages: 1 });
   });
 
-  it('an unknown zone or malformed record id is 400 with 7003 and 7000; an unknown path too', async () => {
-    const r = await raw('GET', `/zones/${'a'.repeat(32)}/dns_records`);
+  it('an id that is not 32 hex digits (a zone name, a short record id) or an unknown path is 400 with 7003 and 7000', async () => {
+    const r = await raw('GET', '/zones/example.com/dns_records');
     expect(r.status).toBe(400);
     expect(r.json).toEqual({
       success: false,
       errors: [
-        { code: 7003, message: `Could not route to /client/v4/zones/${'a'.repeat(32)}/dns_records, perhaps your object identifier is invalid?` },
+        { code: 7003, message: 'Could not route to /client/v4/zones/example.com/dns_records, perhaps your object identifier is invalid?' },
         { code: 7000, message: 'No route for that URI' },
       ],
       messages: [],
@@ -348,6 +355,11 @@ describe('raw HTTP: envelopes and status codes', () => {
     });
     expect((await raw('GET', `/zones/${ZONE}/dns_records/645577699`)).json.errors.map((e: { code: number }) => e.code)).toEqual([7003, 7000]);
     expect((await raw('GET', '/nothing/here')).status).toBe(400);
+  });
+
+  it('a well-formed zone id that is not the caller\'s is 403 10000, answered without messages and result', async () => {
+    const r = await raw('GET', `/zones/${ACCOUNT}/dns_records`);
+    expect(r).toEqual({ status: 403, json: { success: false, errors: [{ code: 10000, message: 'Authentication error' }] } });
   });
 
   it('405 for a method a route does not serve, 400 6007 for a body that is not JSON, 400 9106 without credentials', async () => {
