@@ -112,7 +112,12 @@ export function invalidHeaders(causes: ('authorization' | 'email' | 'key')[]): C
   return new CfError(400, [{ code: 6003, message: 'Invalid request headers', error_chain: causes.map((c) => chain[c]!) }]);
 }
 
-/** 403 for a well-formed token Cloudflare does not know (or one disabled or expired). Seen: 9109 with 403 (jeessy2/ddns-go#1341). */
+/**
+ * 403 for a well-formed token Cloudflare refuses (unknown, disabled or
+ * expired). Seen: 9109 with 403 for a token refused at use (jeessy2/ddns-go#1341,
+ * "Cannot use the access token from location: ..."); the wording for an
+ * unknown token is unverified.
+ */
 export function invalidToken(): CfError {
   return fail(403, 9109, 'Invalid access token');
 }
