@@ -4,7 +4,7 @@
  * subresources/records describes them.
  */
 import { isIP } from 'node:net';
-import { dnsErrors, recordNotFound, CfError } from './envelope.js';
+import { dnsErrors, recordNotFound } from './envelope.js';
 import { isId, newId, now, type DnsRecord, type Zone } from './store.js';
 
 /** The types this simulator validates; Cloudflare has more (CERT, DS, LOC, ...), answered here as invalid. */
@@ -38,12 +38,25 @@ export function fullName(name: string, zone: string): string {
 }
 
 function asBody(v: unknown): Body {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CfError(400, [{ code: 9207, message: 'Request body is invalid.' }]);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw dnsErrors.invalidBody();
   return v as Body;
+}
+
+/** Optional fields must have their JSON type when present: a string "true" is not a boolean. */
+function checkFieldTypes(body: Body): void {
+  const optional = (v: unknown, ok: (x: unknown) => boolean) => v === undefined || v === null || ok(v);
+  const fine =
+    optional(body.proxied, (x) => typeof x === 'boolean') &&
+    optional(body.ttl, (x) => typeof x === 'number') &&
+    optional(body.comment, (x) => typeof x === 'string') &&
+    optional(body.tags, (x) => Array.isArray(x) && x.every((t) => typeof t === 'string')) &&
+    optional(body.content, (x) => typeof x === 'string');
+  if (!fine) throw dnsErrors.invalidBody();
 }
 
 /** The record a body describes, validated for `zone`; `base` keeps id and timestamps on an update. */
 function build(body: Body, zone: Zone, base?: DnsRecord): DnsRecord {
+  checkFieldTypes(body);
   const type = typeof body.type === 'string' ? body.type.toUpperCase() : '';
   if (!TYPES.has(type)) throw dnsErrors.invalidType();
   if (typeof body.name !== 'string' || !body.name.trim()) throw dnsErrors.invalidName();
@@ -87,7 +100,7 @@ function build(body: Body, zone: Zone, base?: DnsRecord): DnsRecord {
     }
   }
 
-  const proxied = body.proxied === undefined || body.proxied === null ? false : body.proxied === true;
+  const proxied = body.proxied === true;
   if (proxied && !PROXIABLE.has(type)) throw dnsErrors.notProxiable(type);
   const plan = zone.plan.legacy_id;
   // 1 = automatic; otherwise 60..86400, from 30 on Enterprise zones (TTL description in the spec).
@@ -95,7 +108,7 @@ function build(body: Body, zone: Zone, base?: DnsRecord): DnsRecord {
   const ttl = body.ttl === undefined || body.ttl === null ? 1 : body.ttl;
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || (ttl !== 1 && (ttl < minTtl || ttl > 86400))) throw dnsErrors.invalidTtl(minTtl);
 
-  const tags = Array.isArray(body.tags) ? body.tags.map(String) : [];
+  const tags = Array.isArray(body.tags) ? (body.tags as string[]) : [];
   // Seen: a Free zone answers 9300 "exceeding the quota of 0" for any tag.
   if (plan === 'free' && tags.length > 0) throw dnsErrors.tagQuota(tags.length, 0);
   const comment = typeof body.comment === 'string' ? body.comment : null;
@@ -213,7 +226,7 @@ export interface BatchResult {
 export function batch(records: Map<string, DnsRecord>, zone: Zone, body: unknown): { records: Map<string, DnsRecord>; result: BatchResult } {
   const b = asBody(body);
   const lists = { deletes: b.deletes, patches: b.patches, puts: b.puts, posts: b.posts };
-  for (const v of Object.values(lists)) if (v !== undefined && !Array.isArray(v)) throw new CfError(400, [{ code: 9207, message: 'Request body is invalid.' }]);
+  for (const v of Object.values(lists)) if (v !== undefined && !Array.isArray(v)) throw dnsErrors.invalidBody();
   const items = (k: keyof typeof lists) => (lists[k] ?? []) as unknown[];
   const total = items('deletes').length + items('patches').length + items('puts').length + items('posts').length;
   const limit = BATCH_LIMIT[zone.plan.legacy_id];

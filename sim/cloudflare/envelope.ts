@@ -186,6 +186,8 @@ export const dnsErrors = {
   invalidTarget: (type: string) => fail(400, 9007, `Content for ${type} record is invalid.`),
   /** Unverified code. */
   contentRequired: () => fail(400, 9008, 'Content is required.'),
+  /** Unverified code: a body, or a field of it, of the wrong JSON type. */
+  invalidBody: () => fail(400, 9207, 'Request body is invalid.'),
   /** Unverified code. */
   invalidType: () => fail(400, 9020, 'Invalid DNS record type'),
   /**

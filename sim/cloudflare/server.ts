@@ -72,7 +72,6 @@ export interface CloudflareSim {
 }
 
 interface Ctx {
-  req: IncomingMessage;
   method: string;
   /** The path as the client sent it, for the 7003 message. */
   fullPath: string;
@@ -147,7 +146,7 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
   const state = new CfState();
   if (opts.seed !== false) applySeed(state, opts.seed ?? DEFAULT_SEED);
   const tokens = new Map<string, CfToken>(
-    Object.entries(opts.tokens ?? { [DEFAULT_TOKEN]: {} }).map(([t, spec], i) => [t, { id: spec.id ?? i.toString(16).padStart(32, '0'), ...spec }]),
+    Object.entries(opts.tokens ?? { [DEFAULT_TOKEN]: {} }).map(([t, spec], i) => [t, { ...spec, id: spec.id ?? i.toString(16).padStart(32, '0') }]),
   );
   const keys = opts.keys ?? [];
   const requests: SimRequest[] = [];
@@ -178,12 +177,16 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
     const url = new URL(req.url ?? '/', 'http://sim');
     if (url.pathname !== API_PREFIX && !url.pathname.startsWith(`${API_PREFIX}/`)) return undefined;
     const method = (req.method ?? 'GET').toUpperCase();
-    const segs = url.pathname.slice(API_PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
+    let segs: string[];
+    try {
+      segs = url.pathname.slice(API_PREFIX.length).split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw noRoute(url.pathname);
+    }
 
     if (segs.join('/') === 'user/tokens/verify') return verifyToken(req, method);
 
     const ctx: Ctx = {
-      req,
       method,
       fullPath: url.pathname,
       query: url.searchParams,

@@ -237,7 +237,7 @@ describe('rulesets, firewall and page rules, Access apps, Workers routes through
     const managed = await cf.rulesets.phases.get('http_request_firewall_managed', { zone_id: ZONE });
     expect(managed.rules.map((r) => [r.action, (r as { action_parameters?: { id?: string } }).action_parameters?.id])).toEqual([['execute', CLOUDFLARE_MANAGED_RULESET]]);
 
-    type Entrypoint = { id: string; kind: string; phase: string; version: string; rules: { description?: string }[] };
+    type Entrypoint = { id: string; kind: string; phase: string; version: string; rules: { id: string; version: string; description?: string }[] };
     const first = (await cf.rulesets.phases.update('http_request_firewall_custom', {
       zone_id: ZONE,
       rules: [
@@ -246,13 +246,26 @@ describe('rulesets, firewall and page rules, Access apps, Workers routes through
       ],
     })) as Entrypoint;
     expect(first).toMatchObject({ kind: 'zone', phase: 'http_request_firewall_custom', version: '1' });
+    // The second PUT keeps rule one by naming its id and drops rule two by leaving it out.
     const second = (await cf.rulesets.phases.update('http_request_firewall_custom', {
       zone_id: ZONE,
-      rules: [{ action: 'log', expression: 'true', description: 'only' }],
+      rules: [
+        { id: first.rules[0]!.id, action: 'block', expression: 'ip.src eq 192.0.2.2', description: 'one, changed' },
+        { action: 'log', expression: 'true', description: 'new' },
+      ],
     })) as Entrypoint;
     expect(second.id).toBe(first.id);
     expect(second.version).toBe('2');
-    expect(second.rules.map((r) => r.description)).toEqual(['only']);
+    expect(second.rules.map((r) => [r.description, r.version])).toEqual([
+      ['one, changed', '2'],
+      ['new', '1'],
+    ]);
+    expect(second.rules[0]!.id).toBe(first.rules[0]!.id);
+    const third = (await cf.rulesets.phases.update('http_request_firewall_custom', {
+      zone_id: ZONE,
+      rules: [{ action: 'log', expression: 'true', description: 'only' }],
+    })) as Entrypoint;
+    expect(third.rules.map((r) => r.description)).toEqual(['only']);
     expect((await cf.rulesets.phases.get('http_request_firewall_custom', { zone_id: ZONE })).rules).toHaveLength(1);
 
     const missing = await apiError(cf.rulesets.phases.get('http_request_redirect', { zone_id: ZONE }));
@@ -366,6 +379,9 @@ describe('raw HTTP: envelopes and status codes', () => {
     const m = await raw('DELETE', '/zones');
     expect(m.status).toBe(405);
     expect(m.json).toMatchObject({ success: false, result: null, errors: [{ code: 7001 }] });
+    const typed = await raw('POST', `/zones/${ZONE}/dns_records`, JSON.stringify({ type: 'A', name: 'x', content: '192.0.2.1', proxied: 'true' }));
+    expect(typed.status).toBe(400);
+    expect(typed.json.errors[0].code).toBe(9207);
     const j = await raw('POST', `/zones/${ZONE}/dns_records`, '{"type":');
     expect(j.status).toBe(400);
     expect(j.json.errors).toEqual([{ code: 6007, message: 'Malformed JSON in request body' }]);
