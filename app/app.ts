@@ -16,7 +16,7 @@ import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
 import { Resources, markTimedOut } from '../src/resources.js';
 import { findMount, upgradeHandler, writeResponse, type Mount } from '../src/upgrade.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
-import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
+import { createAdapter } from '../src/upstreams/registry.js';
 
 export interface AppDeps {
   opa: OpaClient;
@@ -107,7 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     : undefined;
   for (const upstream of config.upstreams) {
     const client = new UpstreamClient(upstream);
-    const adapter = new KubernetesAdapter(upstream, client);
+    const adapter = createAdapter(upstream, { client });
     const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics, ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}) });
     mounts.push({ prefix: upstream.prefix, gate, client });
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });

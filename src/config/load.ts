@@ -42,7 +42,8 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
     }));
     throw new WritegateError('WG_ERR_CONFIG_INVALID', issues.map((i) => `${i.key}: ${i.why}`).join('; '), { details: { issues } });
   }
-  const cfg = result.data;
+  // The schema's transform gave each upstream its kind's options; the type says which options go with which kind.
+  const cfg = result.data as Config;
   const abs = (p: string): string => (p === '-' || isAbsolute(p) ? p : resolve(baseDir, p));
   if (cfg.listen.tls) cfg.listen.tls = { cert: abs(cfg.listen.tls.cert), key: abs(cfg.listen.tls.key) };
   cfg.opa.policies = cfg.opa.policies.map(abs);

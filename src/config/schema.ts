@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { KINDS, kindNamed, type RegisteredKind } from '../upstreams/registry.js';
+import type { KindConfig, UpstreamKind } from '../upstreams/types.js';
 
 const tlsClient = z.strictObject({
   /** PEM file with the CA that signed the upstream's serving certificate. */
@@ -12,30 +14,9 @@ const tlsClient = z.strictObject({
   serverName: z.string().optional(),
 });
 
-const kubernetesOptions = z.strictObject({
-  /**
-   * How the gateway learns the object a write would store.
-   * `dryrun`: replay the write upstream with dryRun=All (the apiserver merges and decodes; exact).
-   * `local`: apply JSON/merge/strategic patches here and decode protobuf metadata (no round trip; see policies/README.md).
-   */
-  resolve: z.enum(['dryrun', 'local']).default('dryrun'),
-  /**
-   * How the caller is identified for `request.userInfo`.
-   * `selfsubjectreview`: ask the upstream who the caller's credentials are (cached per credential).
-   * `none`: the caller is not identified: userInfo is empty, and impersonation headers are only in input.headers.
-   */
-  identity: z.enum(['selfsubjectreview', 'none']).default('selfsubjectreview'),
-  /**
-   * With `resolve: dryrun`, JSON and YAML creates and updates are replayed upstream with dryRun=All too, so the
-   * policy sees the object as the apiserver will store it (Go zero values for nulls, defaults, YAML 1.1), at the
-   * cost of one more upstream round trip per create and update. false: the body as sent (see policies/README.md).
-   */
-  dryRunWrites: z.boolean().default(true),
-});
-
-const upstream = z.strictObject({
+/** The keys every upstream has, whatever its kind. */
+const upstreamBase = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
-  kind: z.enum(['kubernetes']),
   /** Mount path such as /k8s; requests under it go to `target` with the prefix removed. */
   prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /k8s, no trailing slash'),
   target: z.url({ protocol: /^https?$/ }),
@@ -53,8 +34,43 @@ const upstream = z.strictObject({
   tls: tlsClient.default({ insecureSkipVerify: false }),
   /** Per-request upstream timeout for non-streaming calls (ms). Watches and upgrades are not cut. */
   timeoutMs: z.number().int().positive().default(30_000),
-  kubernetes: kubernetesOptions.default({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true }),
 });
+
+export type UpstreamBase = z.output<typeof upstreamBase>;
+
+const kindNames = KINDS.map((k) => k.name) as [RegisteredKind['name'], ...RegisteredKind['name'][]];
+
+/**
+ * An upstream: the common keys, `kind` (one of the registered kinds, src/upstreams/registry.ts) and that kind's
+ * own options under a key named after it. A discriminated union on `kind`, checked so that every problem of an
+ * entry is reported at once (zod's discriminatedUnion stops at an unknown kind); a left-out options block gets the
+ * kind's defaults.
+ */
+const upstream = upstreamBase.extend({
+  kind: z.enum(kindNames),
+  ...Object.fromEntries(KINDS.map((k) => [k.name, (k.optionsSchema as z.ZodType).optional()])),
+}).superRefine((u, ctx) => {
+  const own = u as Record<string, unknown>;
+  for (const k of KINDS) {
+    if (k.name !== u.kind && own[k.name] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [k.name], message: `options of kind ${k.name} on an upstream of kind ${u.kind}` });
+    }
+  }
+  const kind = kindNamed(u.kind);
+  if (kind && own[u.kind] === undefined && !kind.optionsSchema.safeParse({}).success) {
+    ctx.addIssue({ code: 'custom', path: [u.kind], message: `kind ${u.kind} needs its options block` });
+  }
+}).transform((u) => {
+  const own = u as Record<string, unknown>;
+  return own[u.kind] === undefined ? { ...u, [u.kind]: kindNamed(u.kind)!.optionsSchema.parse({}) } : u;
+});
+
+/** The configuration of one upstream of kind K, as its adapter receives it. */
+type UpstreamOf<K> = K extends UpstreamKind<infer N, infer S> ? KindConfig<N, z.output<S>> : never;
+/** The same as written in a configuration file (defaults not yet filled in). */
+type RawUpstreamOf<K> = K extends UpstreamKind<infer N, infer S>
+  ? z.input<typeof upstreamBase> & { kind: N } & { [P in N]?: z.input<S> }
+  : never;
 
 const DECISION_LOG_DEFAULTS = {
   path: './decisions.log', maxBytes: 100 * 1024 * 1024, keep: 5, refusedInputBytes: 4096, refusedPerSecond: 5, refusedBurst: 20,
@@ -149,6 +165,7 @@ export const configSchema = z.strictObject({
   });
 });
 
-export type Config = z.infer<typeof configSchema>;
-export type UpstreamConfig = Config['upstreams'][number];
-export type RawConfig = z.input<typeof configSchema>;
+/** An upstream's configuration: a union discriminated by `kind`, one member per registered kind. */
+export type UpstreamConfig = UpstreamOf<RegisteredKind>;
+export type Config = Omit<z.output<typeof configSchema>, 'upstreams'> & { upstreams: UpstreamConfig[] };
+export type RawConfig = Omit<z.input<typeof configSchema>, 'upstreams'> & { upstreams: RawUpstreamOf<RegisteredKind>[] };

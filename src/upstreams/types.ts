@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { WritegateError } from '../errors.js';
+import type { z } from 'zod';
+import type { UpstreamBase } from '../config/schema.js';
+import type { ErrorCode, WritegateError } from '../errors.js';
 import type { UpstreamClient } from './client.js';
 
 /** A request as the gate sees it, independent of Fastify (upgrades arrive outside Fastify). */
@@ -7,6 +9,7 @@ export interface GateRequest {
   method: string;
   /** Path and query relative to the upstream mount (prefix removed), still percent-encoded. */
   url: string;
+  /** The end-to-end headers, as every hop after the gateway sees them (src/upstreams/headers.ts). */
   headers: IncomingHttpHeaders;
   upgrade: boolean;
   remoteAddress: string;
@@ -14,7 +17,13 @@ export interface GateRequest {
 
 export interface Classified {
   isRead: boolean;
-  /** Admission-style operation of a gated request. */
+  /**
+   * Whether it is a read can only be told from the body (a GraphQL `POST` query, an AWS-style `Action=Describe*`
+   * form): the body is buffered as for a write, then {@link UpstreamAdapter.classifyBody} gives the final answer.
+   * A read so classified is forwarded with exactly the buffered bytes, and without a decision.
+   */
+  needsBody?: boolean;
+  /** Operation of a gated request (CREATE, UPDATE, DELETE, or the kind's own such as CONNECT). */
   operation: string | undefined;
   /** Short label for logs and metrics, e.g. "patch deployments.apps default/web". */
   summary: string;
@@ -45,17 +54,101 @@ export interface RenderedResponse {
   body: string | Buffer;
 }
 
-/** One adapter per upstream kind: classify, build input, render deny, mask secrets. */
+/**
+ * A kind's request-header rules, applied by the one header builder (src/upstreams/headers.ts) on top of the
+ * generic hop-by-hop and `Connection` rules of src/http/headers.ts. Names are lower-case; a name ending in "-"
+ * is a prefix.
+ */
+export interface HeaderRules {
+  /**
+   * Client headers removed from everything forwarded: identity headers the upstream trusts only from the gateway
+   * (Kubernetes' front-proxy `X-Remote-*`). The policy never sees them either.
+   */
+  readonly stripped: readonly string[];
+  /**
+   * End-to-end headers of this kind that a client's `Connection` header may not list (RFC 9110 §7.6.1): the gateway
+   * would judge a request carrying one and the upstream execute one without it (`Impersonate-*`). Refused.
+   */
+  readonly protected: readonly string[];
+  /**
+   * The headers that make the upstream see this caller, for the gateway's own calls on the caller's behalf
+   * (current object, dry run, identity lookup). Throws a WritegateError when the caller's credentials are
+   * ambiguous (the upstream's choice between them would be a guess).
+   */
+  credentials(req: GateRequest): Record<string, string | string[]>;
+}
+
+/**
+ * One adapter per mounted upstream: everything kind-specific. The gate orchestrates (classify, body, input,
+ * decision, log, forward or deny) and knows nothing of any kind's formats.
+ */
 export interface UpstreamAdapter {
+  /** The kind's name, as in the configuration's `kind` (also `input.upstreamKind`). */
   readonly kind: string;
-  /** Throws a WritegateError for requests the gateway refuses outright (ambiguous paths, overrides). */
+  /** The kind's request-header rules (stripped and protected identity headers, caller credentials). */
+  readonly headers: HeaderRules;
+  /**
+   * How to fix a catalogue error as it arises with this kind (e.g. which media types a write may use). Rendered by
+   * renderError's envelope where the kind's clients show it; codes and statuses stay those of src/errors.ts.
+   */
+  readonly fixes: Partial<Record<ErrorCode, string>>;
+  /**
+   * Read or write, from method, path, query and headers, before any body byte is read (reads stream through).
+   * Throws a WritegateError for requests the gateway refuses outright (ambiguous paths, unsupported upgrades).
+   * May answer `needsBody` when only the body can tell.
+   */
   classify(req: GateRequest): Classified;
-  /** The policy input for a gated request. Throws WritegateError on malformed bodies. */
+  /**
+   * The final classification of a request classified with `needsBody`, from its buffered body (a GraphQL query
+   * is a read, a mutation a write). Required when classify can answer `needsBody`.
+   */
+  classifyBody?(req: GateRequest, classified: Classified, body: Buffer): Classified;
+  /**
+   * The policy input for a gated request, with what it needs from the upstream: the current object (`oldObject`)
+   * and a dry run of the write, fetched through `upstream` with the caller's credentials (`headers.credentials`).
+   * It may set `classified.forward` to pin the write to what was judged. Throws WritegateError on malformed bodies;
+   * an error whose `details.caller` is set is logged with that caller.
+   */
   buildInput(req: GateRequest, classified: Classified, body: Buffer | undefined, upstream: UpstreamClient): Promise<Record<string, unknown>>;
+  /** The answer to a denied request, in the kind's native error envelope, naming every violation and the decision id. */
   renderDeny(reasons: Violation[], decisionId: string): RenderedResponse;
+  /** The answer to a refused request or a failure, in the kind's native error envelope, with the code and decision id. */
   renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse;
-  /** `Warning` header values (RFC 7234 §5.5 warn-code 299, as the apiserver sends them). */
+  /** Response header values that carry warnings to the kind's clients (Kubernetes: `Warning: 299 - "..."`). */
   warningHeaders(warnings: Violation[]): string[];
   /** A copy of the input with credentials and secret values masked, for the decision log. */
   maskInput(input: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** What a kind's adapter is built with. */
+export interface AdapterDeps {
+  /** The upstream's client for the gateway's own calls (identity, current object, dry run). */
+  client: UpstreamClient;
+}
+
+/**
+ * An upstream's configuration as its kind's adapter receives it: the common keys of every upstream, `kind`, and
+ * the kind's own options under a key named after the kind (`kubernetes: {resolve: local}`).
+ */
+export type KindConfig<N extends string, O> = UpstreamBase & { readonly kind: N } & { readonly [K in N]: O };
+
+/**
+ * A kind of upstream, registered with one line in src/upstreams/registry.ts. Everything that knows the kind's API
+ * lives in src/upstreams/<name>/; its index.ts exports this object.
+ */
+export interface UpstreamKind<N extends string = string, S extends z.ZodType = z.ZodType> {
+  /** The configuration's `kind` value, and the key of the kind's own options block. */
+  readonly name: N;
+  /**
+   * The kind's own options block (`upstreams[].<name>`), with defaults commented inline; it must accept `{}` when
+   * every option has a default (the block may then be left out).
+   */
+  readonly optionsSchema: S;
+  /** Builds the adapter of one mounted upstream; called once at start, with the validated, frozen configuration. */
+  create(config: KindConfig<N, z.output<S>>, deps: AdapterDeps): UpstreamAdapter;
+}
+
+/** Declares a kind with its name and options types inferred (`export const fooKind = defineKind({...})`). */
+export function defineKind<N extends string, S extends z.ZodType>(kind: UpstreamKind<N, S>): UpstreamKind<N, S> {
+  return kind;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { UpstreamConfig } from '../../config/schema.js';
-import { WritegateError, isWritegateError } from '../../errors.js';
+import { WritegateError, errorCatalogue, isWritegateError } from '../../errors.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient, UpstreamResponse } from '../client.js';
-import type { Classified, ForwardedBody, GateRequest, UpstreamAdapter } from '../types.js';
+import type { Classified, ForwardedBody, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
+import type { KubernetesOptions } from './config.js';
 import { KubeIdentity, UNIDENTIFIED, credentialHeaders, isWebSocketUpgrade, type UserInfo } from './identity.js';
 import { kindOf, subresourceKind } from './kinds.js';
 import { decodeJson, decodeWriteBody } from './body.js';
@@ -14,7 +14,7 @@ import { applyKubePatch, KubePatchError } from './patch.js';
 import { pinJsonPatch, pinObjectBody } from './pin.js';
 import { decodeKubeProtobuf } from './protobuf.js';
 import { kubeRequestInfo, type KubeRequestInfo } from './request-info.js';
-import { renderDeny, renderError, warningHeaders } from './render.js';
+import { KUBE_FIXES, renderDeny, renderError, warningHeaders } from './render.js';
 import { decodeKubeYaml } from './yaml.js';
 
 export const INPUT_VERSION = 'writegate.dev/v1';
@@ -207,7 +207,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
   readonly kind = 'kubernetes';
   private readonly identity: KubeIdentity | undefined;
 
-  constructor(private readonly cfg: UpstreamConfig, upstream: UpstreamClient) {
+  constructor(private readonly cfg: KindConfig<'kubernetes', KubernetesOptions>, upstream: UpstreamClient) {
     this.identity = cfg.kubernetes.identity === 'selfsubjectreview' ? new KubeIdentity(upstream) : undefined;
   }
 
@@ -423,9 +423,23 @@ export class KubernetesAdapter implements UpstreamAdapter {
     };
   }
 
+  readonly headers: HeaderRules = {
+    // kube-apiserver's request-header (front proxy) authentication trusts these only from a front-proxy client
+    // certificate, which the gateway may hold, so a client's own values never go upstream.
+    stripped: ['x-remote-user', 'x-remote-group', 'x-remote-uid', 'x-remote-extra-'],
+    // Who the apiserver acts as: a Connection header listing one would make the policy judge another caller.
+    protected: ['impersonate-', 'x-remote-'],
+    credentials: (req) => credentialHeaders(req.headers, isWebSocketUpgrade(req.upgrade, req.headers)),
+  };
+
+  readonly fixes = KUBE_FIXES;
+
   renderDeny = renderDeny;
-  renderError = renderError;
   warningHeaders = warningHeaders;
+
+  renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
+    return renderError(err, decisionId, this.fixes[err.code] ?? errorCatalogue[err.code].fix);
+  }
 
   maskInput(input: Record<string, unknown>): Record<string, unknown> {
     return maskKubeInput(input);

@@ -1,4 +1,4 @@
-import type { WritegateError } from '../../errors.js';
+import type { ErrorCode, WritegateError } from '../../errors.js';
 import type { RenderedResponse, Violation } from '../types.js';
 
 /**
@@ -43,9 +43,26 @@ export function renderDeny(reasons: Violation[], decisionId: string): RenderedRe
   });
 }
 
-export function renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
+/**
+ * How to fix the catalogue's errors as they arise in front of a kube-apiserver (src/errors.ts keeps the kind-free
+ * texts). Codes not listed here take the catalogue's.
+ */
+export const KUBE_FIXES: Partial<Record<ErrorCode, string>> = {
+  WG_ERR_MALFORMED_BODY: 'Send a well-formed JSON (or YAML, for apply patches) body, without duplicate keys, non-finite numbers, numbers beyond ±(2^53 − 1) or unpaired surrogate escapes (see policies/README.md).',
+  WG_ERR_UNSUPPORTED_MEDIA_TYPE: 'Send JSON, YAML or Kubernetes protobuf bodies.',
+  WG_ERR_UPSTREAM_CONNECT: 'Check the upstream target URL and that the API server is running.',
+  WG_ERR_UPSTREAM_TIMEOUT: 'The upstream is slow or stuck; raise the upstream timeout or check the API server.',
+  WG_ERR_BAD_REQUEST: 'The request carries something the gateway refuses (a method-override header, an upgrade outside exec, attach, portforward and proxy, a Connection header listing Impersonate-*); send it without.',
+};
+
+/**
+ * A catalogue error as a Status; the fix goes in `details.causes`, where clients that read causes find it
+ * (kubectl prints the message: `Error from server (Reason): writegate: ... [WG_ERR_...]`).
+ */
+export function renderError(err: WritegateError, decisionId: string | undefined, fix?: string): RenderedResponse {
   const suffix = decisionId ? ` (decision ${decisionId})` : '';
-  return kubeStatus(err.status, reasonFor(err.status), `writegate: ${err.message} [${err.code}]${suffix}`);
+  return kubeStatus(err.status, reasonFor(err.status), `writegate: ${err.message} [${err.code}]${suffix}`,
+    fix ? { causes: [{ reason: err.code, message: fix }] } : undefined);
 }
 
 /**
