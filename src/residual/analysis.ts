@@ -306,7 +306,13 @@ class Resolver {
  *   expression with constant arguments;
  * - a ref to a rule with a non-constant key (the key's binding is inlined into the rule's body).
  */
-function lossyNegation(e: AstExpr, r: Resolver, functions: Set<string>, isRule: (path: string) => boolean): boolean {
+function lossyNegation(
+  e: AstExpr,
+  r: Resolver,
+  functions: Set<string>,
+  isRule: (path: string) => boolean,
+  kept: Set<string>,
+): boolean {
   const terms = e.terms;
   const isFunctionCall = (call: Term[]): boolean => {
     const op = call[0];
@@ -319,12 +325,12 @@ function lossyNegation(e: AstExpr, r: Resolver, functions: Set<string>, isRule: 
     if (lossy) return;
     switch (t.type) {
       case 'var':
-        if (top && r.isVar(String(t.value))) lossy = true;
+        if (top && r.isVar(String(t.value)) && !kept.has(String(t.value))) lossy = true;
         return;
       case 'ref': {
         const ref = t.value as Term[];
         const head = ref[0]!;
-        if (top && head.type === 'var' && r.isVar(String(head.value))) lossy = true;
+        if (top && head.type === 'var' && r.isVar(String(head.value)) && !kept.has(String(head.value))) lossy = true;
         const target = r.target(ref);
         if (target !== undefined && isRule(target) && ref.slice(1).some((k) => !isConstant(k))) lossy = true;
         for (const k of ref.slice(1)) scan(k, false);
@@ -369,6 +375,72 @@ function lossyNegation(e: AstExpr, r: Resolver, functions: Set<string>, isRule: 
     return lossy;
   }
   return false;
+}
+
+/**
+ * A term copy propagation will not substitute into a negated expression: one with a variable other than a ref's
+ * head (v1/topdown/copypropagation plugBindingsVar: `if pctx.negated && !b.IsGround()`; Ref.IsGround ignores
+ * the head). `input.cs[__l1]` is such a term, `input.a` and `count(input.a)` are not.
+ */
+function nonGround(t: Term): boolean {
+  switch (t.type) {
+    case 'var':
+      return true;
+    case 'ref':
+      return (t.value as Term[]).slice(1).some(nonGround);
+    case 'call':
+      return (t.value as Term[]).slice(1).some(nonGround);
+    case 'array':
+    case 'set':
+      return (t.value as Term[]).some(nonGround);
+    case 'object':
+      return (t.value as [Term, Term][]).some(([k, v]) => nonGround(k) || nonGround(v));
+    default:
+      return false;
+  }
+}
+
+/**
+ * Variables of a rule whose binding copy propagation keeps out of negated expressions: those `every` binds,
+ * and those bound only by unifications with non-ground terms (compiled modules spell `some c in xs` as
+ * `__l2 = xs[__l1]`). A variable also bound to a ground ref or call, or as a call's output, or a function
+ * parameter, is not kept.
+ */
+function keptBindings(rule: AstRule, r: Resolver): Set<string> {
+  const kept = new Set<string>();
+  const lost = new Set<string>();
+  const params = new Set<string>();
+  for (const p of rule.head?.args ?? []) shallowVars(p, params);
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const x of node) visit(x);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const o = node as Record<string, unknown>;
+    if ('domain' in o && 'body' in o) {
+      const ev = o as { key?: Term | null; value?: Term };
+      for (const t of [ev.key, ev.value]) if (t?.type === 'var') kept.add(String(t.value));
+    }
+    if ('terms' in o && !o.negated && Array.isArray(o.terms)) {
+      const t = o.terms as Term[];
+      const op = t[0]?.type === 'ref' ? refParts(t[0].value as Term[]) : undefined;
+      if (op && dotted(op) === 'eq' && t.length === 3) {
+        for (const [x, other] of [[t[1]!, t[2]!], [t[2]!, t[1]!]] as const) {
+          if (x.type !== 'var') continue;
+          if (nonGround(other)) kept.add(String(x.value));
+          else if (other.type === 'ref' || other.type === 'call') lost.add(String(x.value));
+        }
+      } else if (t.length > 1 && t[t.length - 1]!.type === 'var') {
+        lost.add(String(t[t.length - 1]!.value));
+      }
+    }
+    for (const v of Object.values(o)) visit(v);
+  };
+  visit(rule.body ?? []);
+  for (const v of [...lost, ...params]) kept.delete(v);
+  for (const v of kept) if (!r.isVar(v)) kept.delete(v);
+  return kept;
 }
 
 /** Every negated expression in a rule, including those in comprehension and `every` bodies. */
@@ -488,6 +560,15 @@ export function inliningPlan(policiesBody: string): InliningPlan {
       for (const e of flatExprs(rule)) {
         if (selfComparison(e)) facts[pkg]!.unsafe.push(`self-comparison folded by partial evaluation: data.${path}`);
       }
+      // `{k: v | …}` fails with eval_conflict_error when one key gets two values, as soon as OPA builds it; PE
+      // drops a definition whose later expression is known false, comprehension included, so the evaluator
+      // might never build it (found by the policy fuzzer: `not count({"a": c | some c in input}) < 0` before a
+      // false expression). A constant value cannot conflict.
+      walkTerms(rule, (t) => {
+        if (t.type === 'objectcomprehension' && !isConstant((t.value as { value: Term }).value)) {
+          facts[pkg]!.unsafe.push(`object comprehension may conflict: data.${path}`);
+        }
+      });
       walkTerms(rule, (t) => {
         if (t.type !== 'ref') return;
         const ref = t.value as Term[];
@@ -590,7 +671,8 @@ export function inliningPlan(policiesBody: string): InliningPlan {
   for (const m of modules) {
     const r = resolvers.get(m)!;
     for (const rule of m.rules ?? []) {
-      if (negations(rule).some((e) => lossyNegation(e, r, functions, isRule))) {
+      const kept = keptBindings(rule, r);
+      if (negations(rule).some((e) => lossyNegation(e, r, functions, isRule, kept))) {
         const head = rule.head ?? {};
         const name = head.name ?? String(head.ref?.[0]?.value ?? '');
         facts[r.pkg]!.guarded.push(`data.${dotted([r.pkg, name].filter((s) => s !== ''))}`);

@@ -222,6 +222,15 @@ const class2: Case[] = [
     rego: 'o[k] := 1 if some k in input.a\no["x"] := 2\nallow if {\n  input.b == 1\n  o.x\n}\n',
   },
   {
+    name: 'object comprehension with two values for one key, in a definition PE drops',
+    rego: 'f("a") := true\nallow if {\n  not count({"k": c | some c in input}) < 0\n  not f("a") >= true\n}\n',
+    rule: '',
+  },
+  {
+    name: 'object comprehension with two values for one key',
+    rego: 'allow if count({"k": c | some c in input}) > 0\n',
+  },
+  {
     name: 'self-comparison of a missing field',
     rego: 'allow if input.a == input.a\n',
   },
@@ -393,6 +402,17 @@ describe('exact negation stays local', () => {
     expect(text('x := input.a; not x == 1')).toMatch(/^# guarded negation: data\.wg7\.c\d+\.allow may have lost a binding\n/);
     expect(text('allow if not input.a == 1')).not.toMatch(/guarded/);
     expect(text('allow if not contains(input.a, "/admin")')).not.toMatch(/guarded/);
+    // Bindings copy propagation keeps out of a negation: iteration (`__l2 = input.cs[__l1]`) and `every`.
+    expect(text('iteration then not over the element')).not.toMatch(/guarded/);
+    expect(text('every body with not')).not.toMatch(/guarded/);
+  });
+
+  test('negations over iterated elements decide their allows in-process', async () => {
+    for (const name of ['iteration then not over the element', 'every body with not']) {
+      const o = await judge(class1.find((x) => x.name === name)!);
+      expect(o.localAllows, name).toBe(o.opaClean);
+      expect(o.opaClean, name).toBeGreaterThan(0);
+    }
   });
 
   test('a call under not with an operand that is missing fails the body, as OPA compiles it', async () => {
