@@ -3,7 +3,12 @@
  * client: its own paths, query encoding, auto-pagination and error classes),
  * plus raw HTTP checks of envelopes and status codes.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Cloudflare from 'cloudflare';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_SEED, DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../../sim/cloudflare/index.js';
 
@@ -338,6 +343,33 @@ describe('defaults', () => {
     } finally {
       await plain.close();
       await empty.close();
+    }
+  });
+
+  it('serves HTTPS with the given certificate (the terraform provider v4 speaks only https)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wg-cfsim-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const tls = await startCloudflareSim({ tls: { cert, key: readFileSync(join(dir, 'key.pem')) } });
+    const agent = new Agent({ connect: { ca: cert } });
+    try {
+      expect(tls.apiUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
+      const sdk = new Cloudflare({
+        baseURL: tls.apiUrl,
+        apiToken: DEFAULT_TOKEN,
+        maxRetries: 0,
+        fetch: undiciFetch as unknown as typeof fetch,
+        fetchOptions: { dispatcher: agent } as never,
+      });
+      expect((await sdk.zones.get({ zone_id: ZONE })).name).toBe('example.com');
+    } finally {
+      await agent.close();
+      await tls.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
