@@ -12,25 +12,29 @@ prefix_writes contains w if {
 	w.operation in {"CREATE", "UPDATE"}
 }
 
+# The VRF id of a write's object (or oldObject) is the nested object's `id`,
+# else the value itself (an id, null, or what NetBox would have to resolve).
+# Paths through `w`, which is always an object, are defined whatever `w` holds.
 deny contains violation(
 	"protected-vrf-prefix",
-	sprintf("%sprefix %q would be in protected VRF %v: use another VRF", [w.at, object.get(w.object, "prefix", ""), id]),
+	sprintf("%sprefix %q would be in protected VRF %v: use another VRF", [w.at, object.get(w.object, "prefix", ""), new]),
 ) if {
 	some w in prefix_writes
-	new := {x | some x in [object.get(w.object, "vrf", null), object.get(w.object, ["vrf", "id"], null)]; is_number(x)}
-	old := {x | some x in [object.get(w.oldObject, "vrf", null), object.get(w.oldObject, ["vrf", "id"], null)]; is_number(x)}
-	some id in new
-	id in protected_vrfs
-	not id in old
+	new := object.get(w, ["object", "vrf", "id"], object.get(w, ["object", "vrf"], null))
+	new in protected_vrfs
+	object.get(w, ["oldObject", "vrf", "id"], object.get(w, ["oldObject", "vrf"], null)) != new
 }
 
-# A VRF given by attributes other than its id cannot be compared with the
-# protected ids here; NetBox would resolve it, the policy cannot, so it refuses.
+# A VRF given other than by its numeric id (by attributes such as
+# {"name": "prod"}, or as a string, which NetBox also resolves) cannot be
+# compared with the protected ids here; NetBox would resolve it, the policy
+# cannot, so it refuses.
 deny contains violation(
 	"protected-vrf-prefix",
-	sprintf("%sprefix %q names its VRF without an id: give the VRF's numeric id", [w.at, object.get(w.object, "prefix", "")]),
+	sprintf("%sprefix %q names its VRF without a numeric id: give the VRF's id", [w.at, object.get(w.object, "prefix", "")]),
 ) if {
 	some w in prefix_writes
-	is_object(w.object.vrf)
-	not is_number(object.get(w.object.vrf, "id", null))
+	new := object.get(w, ["object", "vrf", "id"], object.get(w, ["object", "vrf"], null))
+	new != null
+	type_name(new) != "number"
 }

@@ -29,13 +29,18 @@ test_no_protected_vrfs_by_default if {
 	d.allow == true
 }
 
-test_vrf_by_attributes_denied if {
+test_vrf_not_by_numeric_id_denied if {
 	d := netbox.deny with input as prefix_create({"prefix": "10.9.0.0/24", "vrf": {"name": "prod"}})
 		with data.writegate.config.netbox.protected_vrfs as [3]
 	d == {{
 		"rule": "protected-vrf-prefix",
-		"msg": `prefix "10.9.0.0/24" names its VRF without an id: give the VRF's numeric id [protected-vrf-prefix]`,
+		"msg": `prefix "10.9.0.0/24" names its VRF without a numeric id: give the VRF's id [protected-vrf-prefix]`,
 	}}
+	every vrf in ["3", {"id": "3"}, [3]] {
+		d2 := netbox.deny with input as prefix_create({"prefix": "10.9.0.0/24", "vrf": vrf})
+			with data.writegate.config.netbox.protected_vrfs as [3]
+		rules_of(d2) == {"protected-vrf-prefix"}
+	}
 }
 
 prefix_update(old, patch) := nb_input(object.union(detail_request("ipam", "prefixes", "UPDATE", "PATCH", old.id), {
