@@ -22,10 +22,56 @@ type Body = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Body => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function found<T>(map: Map<string, T>, id: string, notFound: () => CfError): T {
-  const v = map.get(id);
-  if (v === undefined) throw notFound();
-  return v;
+/** How one product validates a body into its object (`old` on an update) and names a missing one. */
+export interface Product<T extends { id: string }> {
+  build(body: unknown, old: T | undefined, items: Map<string, T>): T;
+  notFound(): CfError;
+}
+
+/** The create/get/replace/merge/delete semantics these products share, over one scope's objects. */
+export class Collection<T extends { id: string }> {
+  constructor(
+    private readonly product: Product<T>,
+    readonly items: Map<string, T>,
+  ) {}
+
+  /** Creates every body or none: all are validated before any is stored. */
+  createAll(bodies: unknown[]): T[] {
+    const created: T[] = [];
+    for (const body of bodies) created.push(this.product.build(body, undefined, this.items));
+    for (const item of created) this.items.set(item.id, item);
+    return created;
+  }
+
+  create(body: unknown): T {
+    return this.createAll([body])[0]!;
+  }
+
+  get(id: string): T {
+    const item = this.items.get(id);
+    if (item === undefined) throw this.product.notFound();
+    return item;
+  }
+
+  /** PUT: the body is the whole object. */
+  replace(id: string, body: unknown): T {
+    const item = this.product.build(body, this.get(id), this.items);
+    this.items.set(id, item);
+    return item;
+  }
+
+  /** PATCH: the body's fields over the stored ones. */
+  merge(id: string, body: unknown): T {
+    const old = this.get(id);
+    return this.replace(id, isObject(body) ? { ...old, ...body } : body);
+  }
+
+  /** A delete answers with the id alone. */
+  delete(id: string): { id: string } {
+    this.get(id);
+    this.items.delete(id);
+    return { id };
+  }
 }
 
 // --- firewall rules (deprecated in favour of rulesets; see README) -------------------------------
@@ -33,7 +79,7 @@ function found<T>(map: Map<string, T>, id: string, notFound: () => CfError): T {
 /** The classic API's actions, plus `simulate` and `ban`, the modes of the SDK's `action: {mode}` object. */
 const FIREWALL_ACTIONS = new Set(['block', 'challenge', 'js_challenge', 'managed_challenge', 'allow', 'log', 'bypass', 'simulate', 'ban']);
 
-function firewallRule(body: unknown, old?: FirewallRule): FirewallRule {
+function buildFirewallRule(body: unknown, old: FirewallRule | undefined): FirewallRule {
   if (!isObject(body)) throw firewallRuleInvalid('a firewall rule must be an object');
   // The classic API takes `action: "block"`; the SDK (cloudflare@7) sends `action: {mode: "block"}`. Both are kept as sent.
   const action = body.action;
@@ -66,34 +112,14 @@ function firewallRule(body: unknown, old?: FirewallRule): FirewallRule {
 }
 
 /**
- * POST firewall/rules answers with an array of the created rules; all or none
- * are created. The classic API takes an array; the SDK sends one rule.
+ * Firewall rules. POST answers with an array of the created rules, all or
+ * none created; the classic API takes an array, the SDK sends one rule.
  */
-export function createFirewallRules(rules: Map<string, FirewallRule>, body: unknown): FirewallRule[] {
-  const created = (Array.isArray(body) ? body : [body]).map((b) => firewallRule(b));
-  for (const r of created) rules.set(r.id, r);
-  return created;
-}
-
-export function getFirewallRule(rules: Map<string, FirewallRule>, id: string): FirewallRule {
-  return found(rules, id, firewallRuleNotFound);
-}
-
-export function putFirewallRule(rules: Map<string, FirewallRule>, id: string, body: unknown): FirewallRule {
-  const rule = firewallRule(body, getFirewallRule(rules, id));
-  rules.set(id, rule);
-  return rule;
-}
-
-export function deleteFirewallRule(rules: Map<string, FirewallRule>, id: string): { id: string } {
-  getFirewallRule(rules, id);
-  rules.delete(id);
-  return { id };
-}
+export const firewallRules: Product<FirewallRule> = { build: buildFirewallRule, notFound: firewallRuleNotFound };
 
 // --- page rules -------------------------------------------------------------------------------------
 
-function pageRule(body: unknown, old?: PageRule): PageRule {
+function buildPageRule(body: unknown, old: PageRule | undefined): PageRule {
   if (!isObject(body)) throw pageRuleInvalid('a page rule must be an object');
   const targets = body.targets;
   if (
@@ -124,29 +150,8 @@ function pageRule(body: unknown, old?: PageRule): PageRule {
   };
 }
 
-export function createPageRule(rules: Map<string, PageRule>, body: unknown): PageRule {
-  const rule = pageRule(body);
-  rules.set(rule.id, rule);
-  return rule;
-}
-
-export function getPageRule(rules: Map<string, PageRule>, id: string): PageRule {
-  return found(rules, id, pageRuleNotFound);
-}
-
-/** PUT replaces targets, actions, priority and status; PATCH sends only what changes. */
-export function updatePageRule(rules: Map<string, PageRule>, id: string, body: unknown, merge: boolean): PageRule {
-  const old = getPageRule(rules, id);
-  const rule = pageRule(merge && isObject(body) ? { ...old, ...body } : body, old);
-  rules.set(id, rule);
-  return rule;
-}
-
-export function deletePageRule(rules: Map<string, PageRule>, id: string): { id: string } {
-  getPageRule(rules, id);
-  rules.delete(id);
-  return { id };
-}
+/** Page rules: PUT replaces targets, actions, priority and status; PATCH sends only what changes. */
+export const pageRules: Product<PageRule> = { build: buildPageRule, notFound: pageRuleNotFound };
 
 // --- Access applications ----------------------------------------------------------------------------
 
@@ -155,7 +160,7 @@ const APP_TYPES = new Set([
   'mcp_portal', 'proxy_endpoint',
 ]);
 
-function accessApp(body: unknown, old?: AccessApp): AccessApp {
+function buildAccessApp(body: unknown, old: AccessApp | undefined): AccessApp {
   if (!isObject(body)) throw accessAppInvalid('access.api.error.invalid_request');
   const type = body.type ?? old?.type ?? 'self_hosted';
   if (typeof type !== 'string' || !APP_TYPES.has(type)) throw accessAppInvalid(`access.api.error.invalid_app_type: ${String(type)}`);
@@ -178,32 +183,12 @@ function accessApp(body: unknown, old?: AccessApp): AccessApp {
   };
 }
 
-export function createAccessApp(apps: Map<string, AccessApp>, body: unknown): AccessApp {
-  const app = accessApp(body);
-  apps.set(app.id, app);
-  return app;
-}
-
-export function getAccessApp(apps: Map<string, AccessApp>, id: string): AccessApp {
-  return found(apps, id, accessAppNotFound);
-}
-
-export function putAccessApp(apps: Map<string, AccessApp>, id: string, body: unknown): AccessApp {
-  const app = accessApp(body, getAccessApp(apps, id));
-  apps.set(id, app);
-  return app;
-}
-
-export function deleteAccessApp(apps: Map<string, AccessApp>, id: string): { id: string } {
-  getAccessApp(apps, id);
-  apps.delete(id);
-  return { id };
-}
+export const accessApps: Product<AccessApp> = { build: buildAccessApp, notFound: accessAppNotFound };
 
 // --- Workers routes ------------------------------------------------------------------------------------
 
 /** A route pattern is a URL pattern on the zone's hostnames, e.g. `example.com/*` or `*.example.com/api/*`. */
-function workerRoute(routes: Map<string, WorkerRoute>, zone: Zone, body: unknown, old?: WorkerRoute): WorkerRoute {
+function buildWorkerRoute(zone: Zone, body: unknown, old: WorkerRoute | undefined, routes: Map<string, WorkerRoute>): WorkerRoute {
   if (!isObject(body) || typeof body.pattern !== 'string' || !body.pattern) throw workerRouteInvalid('pattern is required');
   const host = body.pattern.replace(/^https?:\/\//, '').split('/')[0]!.replace(/^\*\.?/, '');
   if (host !== zone.name && !host.endsWith(`.${zone.name}`)) throw workerRouteInvalid(`the pattern ${body.pattern} does not match the zone ${zone.name}`);
@@ -213,24 +198,7 @@ function workerRoute(routes: Map<string, WorkerRoute>, zone: Zone, body: unknown
   return { id: old?.id ?? newId(), pattern: body.pattern, script: typeof body.script === 'string' ? body.script : '' };
 }
 
-export function createWorkerRoute(routes: Map<string, WorkerRoute>, zone: Zone, body: unknown): WorkerRoute {
-  const route = workerRoute(routes, zone, body);
-  routes.set(route.id, route);
-  return route;
-}
-
-export function getWorkerRoute(routes: Map<string, WorkerRoute>, id: string): WorkerRoute {
-  return found(routes, id, workerRouteNotFound);
-}
-
-export function putWorkerRoute(routes: Map<string, WorkerRoute>, zone: Zone, id: string, body: unknown): WorkerRoute {
-  const route = workerRoute(routes, zone, body, getWorkerRoute(routes, id));
-  routes.set(id, route);
-  return route;
-}
-
-export function deleteWorkerRoute(routes: Map<string, WorkerRoute>, id: string): { id: string } {
-  getWorkerRoute(routes, id);
-  routes.delete(id);
-  return { id };
+/** Workers routes of one zone: a pattern must be on the zone and not already routed. */
+export function workerRoutes(zone: Zone): Product<WorkerRoute> {
+  return { build: (body, old, routes) => buildWorkerRoute(zone, body, old, routes), notFound: workerRouteNotFound };
 }

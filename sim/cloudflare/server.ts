@@ -86,20 +86,20 @@ type Answer = { status: number; body?: Envelope | Pick<Envelope, 'success' | 'er
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** page/per_page with Cloudflare's defaults and bounds per endpoint. */
-interface PageRule {
+interface Paging {
   def: number;
   min: number;
   max: number;
 }
 
 /** Zones and accounts: per_page 5..50, default 20 (API reference, List Zones / List Accounts). */
-const ZONES_PAGING: PageRule = { def: 20, min: 5, max: 50 };
+const ZONES_PAGING: Paging = { def: 20, min: 5, max: 50 };
 /** DNS records: default 100 (API reference, List DNS Records); the upper bound is ours. */
-const DNS_PAGING: PageRule = { def: 100, min: 5, max: 5_000_000 };
+const DNS_PAGING: Paging = { def: 100, min: 5, max: 5_000_000 };
 /** Firewall rules: per_page 5..100, default 25 (API reference, List firewall rules). */
-const FIREWALL_PAGING: PageRule = { def: 25, min: 5, max: 100 };
+const FIREWALL_PAGING: Paging = { def: 25, min: 5, max: 100 };
 /** Access applications: unverified bounds. */
-const ACCESS_PAGING: PageRule = { def: 25, min: 1, max: 1000 };
+const ACCESS_PAGING: Paging = { def: 25, min: 1, max: 1000 };
 
 /**
  * One page of `items` and its `result_info`. A page past the end is empty,
@@ -108,7 +108,7 @@ const ACCESS_PAGING: PageRule = { def: 25, min: 1, max: 1000 };
  * Unverified: whether Cloudflare clamps an out-of-range per_page or refuses it;
  * this clamps. `total_pages` is 1 for an empty list, as Cloudflare answers.
  */
-function paginate<T>(items: T[], q: URLSearchParams, rule: PageRule): Envelope {
+function paginate<T>(items: T[], q: URLSearchParams, rule: Paging): Envelope {
   const int = (v: string | null) => (v !== null && /^\d+$/.test(v) ? Number(v) : undefined);
   const page = Math.max(1, int(q.get('page')) ?? 1);
   const perPage = Math.min(rule.max, Math.max(rule.min, int(q.get('per_page')) ?? rule.def));
@@ -141,6 +141,19 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 const okAnswer = (result: unknown, status = 200): Answer => ({ status, body: ok(result) });
+
+interface CollectionOptions {
+  /** Listed in pages with result_info; listed whole without. */
+  paging?: Paging;
+  /** POST takes an array of objects (or one) and answers with the array. */
+  createMany?: boolean;
+  /** The route serves PATCH. */
+  patch?: boolean;
+  /** Item ids are UUIDs rather than 32 hex digits. */
+  uuidIds?: boolean;
+  createStatus?: number;
+  deleteStatus?: number;
+}
 
 export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promise<CloudflareSim> {
   const state = new CfState();
@@ -413,69 +426,50 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
 
   // --- firewall rules, page rules, Access apps, Workers routes ---------------------------------------------
 
-  function firewallRoutes(ctx: Ctx, zone: Zone, rest: string[]): Answer {
-    const rules = CfState.bucket(state.firewallRules, zone.id);
-    const [ruleId, extra] = rest;
+  /**
+   * The routes of a collection: list and create on the collection, get,
+   * replace (and merge, where PATCH exists) and delete on an item.
+   */
+  function collectionRoutes<T extends { id: string }>(ctx: Ctx, rest: string[], col: products.Collection<T>, o: CollectionOptions): Answer {
+    const [itemId, extra] = rest;
     if (extra !== undefined) throw noRoute(ctx.fullPath);
-    if (ruleId === undefined) {
-      if (ctx.method === 'GET') return { status: 200, body: paginate([...rules.values()], ctx.query, FIREWALL_PAGING) };
-      if (ctx.method === 'POST') return okAnswer(products.createFirewallRules(rules, ctx.json()));
+    if (itemId === undefined) {
+      if (ctx.method === 'GET') return o.paging ? { status: 200, body: paginate([...col.items.values()], ctx.query, o.paging) } : okAnswer([...col.items.values()]);
+      if (ctx.method === 'POST') {
+        const body = ctx.json();
+        return okAnswer(o.createMany ? col.createAll(Array.isArray(body) ? body : [body]) : col.create(body), o.createStatus);
+      }
       throw methodNotAllowed(ctx.method);
     }
-    if (!isId(ruleId)) throw noRoute(ctx.fullPath);
-    if (ctx.method === 'GET') return okAnswer(products.getFirewallRule(rules, ruleId));
-    if (ctx.method === 'PUT') return okAnswer(products.putFirewallRule(rules, ruleId, ctx.json()));
-    if (ctx.method === 'DELETE') return okAnswer(products.deleteFirewallRule(rules, ruleId));
+    if (!(o.uuidIds ? /^[0-9a-f-]{36}$/.test(itemId) : isId(itemId))) throw noRoute(ctx.fullPath);
+    if (ctx.method === 'GET') return okAnswer(col.get(itemId));
+    if (ctx.method === 'PUT') return okAnswer(col.replace(itemId, ctx.json()));
+    if (ctx.method === 'PATCH' && o.patch) return okAnswer(col.merge(itemId, ctx.json()));
+    if (ctx.method === 'DELETE') return okAnswer(col.delete(itemId), o.deleteStatus);
     throw methodNotAllowed(ctx.method);
+  }
+
+  function firewallRoutes(ctx: Ctx, zone: Zone, rest: string[]): Answer {
+    const col = new products.Collection(products.firewallRules, CfState.bucket(state.firewallRules, zone.id));
+    // POST answers with the array of created rules; the classic API takes an array, the SDK one rule.
+    return collectionRoutes(ctx, rest, col, { paging: FIREWALL_PAGING, createMany: true });
   }
 
   function pageRuleRoutes(ctx: Ctx, zone: Zone, rest: string[]): Answer {
     const rules = CfState.bucket(state.pageRules, zone.id);
-    const [ruleId, extra] = rest;
-    if (extra !== undefined) throw noRoute(ctx.fullPath);
-    if (ruleId === undefined) {
-      // Page rules are listed whole, without result_info (the SDK unwraps `result` as an array).
-      if (ctx.method === 'GET') return okAnswer([...rules.values()].sort((a, b) => b.priority - a.priority));
-      if (ctx.method === 'POST') return okAnswer(products.createPageRule(rules, ctx.json()));
-      throw methodNotAllowed(ctx.method);
-    }
-    if (!isId(ruleId)) throw noRoute(ctx.fullPath);
-    if (ctx.method === 'GET') return okAnswer(products.getPageRule(rules, ruleId));
-    if (ctx.method === 'PUT' || ctx.method === 'PATCH') return okAnswer(products.updatePageRule(rules, ruleId, ctx.json(), ctx.method === 'PATCH'));
-    if (ctx.method === 'DELETE') return okAnswer(products.deletePageRule(rules, ruleId));
-    throw methodNotAllowed(ctx.method);
+    // Page rules are listed whole, without result_info, highest priority first (the SDK unwraps `result` as an array).
+    if (rest.length === 0 && ctx.method === 'GET') return okAnswer([...rules.values()].sort((a, b) => b.priority - a.priority));
+    return collectionRoutes(ctx, rest, new products.Collection(products.pageRules, rules), { patch: true });
   }
 
   function accessRoutes(ctx: Ctx, scope: Scope, rest: string[]): Answer {
-    const apps = CfState.bucket(state.accessApps, scope);
-    const [appId, extra] = rest;
-    if (extra !== undefined) throw noRoute(ctx.fullPath);
-    if (appId === undefined) {
-      if (ctx.method === 'GET') return { status: 200, body: paginate([...apps.values()], ctx.query, ACCESS_PAGING) };
-      // Access answers a create with 201 and a delete with 202 (the spec's response codes; unverified here).
-      if (ctx.method === 'POST') return okAnswer(products.createAccessApp(apps, ctx.json()), 201);
-      throw methodNotAllowed(ctx.method);
-    }
-    if (ctx.method === 'GET') return okAnswer(products.getAccessApp(apps, appId));
-    if (ctx.method === 'PUT') return okAnswer(products.putAccessApp(apps, appId, ctx.json()));
-    if (ctx.method === 'DELETE') return okAnswer(products.deleteAccessApp(apps, appId), 202);
-    throw methodNotAllowed(ctx.method);
+    const col = new products.Collection(products.accessApps, CfState.bucket(state.accessApps, scope));
+    // Access answers a create with 201 and a delete with 202 (the spec's response codes; unverified here).
+    return collectionRoutes(ctx, rest, col, { paging: ACCESS_PAGING, uuidIds: true, createStatus: 201, deleteStatus: 202 });
   }
 
   function workerRoutes(ctx: Ctx, zone: Zone, rest: string[]): Answer {
-    const routes = CfState.bucket(state.workerRoutes, zone.id);
-    const [routeId, extra] = rest;
-    if (extra !== undefined) throw noRoute(ctx.fullPath);
-    if (routeId === undefined) {
-      if (ctx.method === 'GET') return okAnswer([...routes.values()]);
-      if (ctx.method === 'POST') return okAnswer(products.createWorkerRoute(routes, zone, ctx.json()));
-      throw methodNotAllowed(ctx.method);
-    }
-    if (!isId(routeId)) throw noRoute(ctx.fullPath);
-    if (ctx.method === 'GET') return okAnswer(products.getWorkerRoute(routes, routeId));
-    if (ctx.method === 'PUT') return okAnswer(products.putWorkerRoute(routes, zone, routeId, ctx.json()));
-    if (ctx.method === 'DELETE') return okAnswer(products.deleteWorkerRoute(routes, routeId));
-    throw methodNotAllowed(ctx.method);
+    return collectionRoutes(ctx, rest, new products.Collection(products.workerRoutes(zone), CfState.bucket(state.workerRoutes, zone.id)), {});
   }
 
   const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
