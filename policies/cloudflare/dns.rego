@@ -21,6 +21,17 @@ deny contains violation(
 	ttl < min_ttl
 }
 
+# A TTL written as a string is refused rather than compared: the rule above
+# compares numbers only, and "30" must not pass for whatever the API makes of it.
+deny contains violation(
+	"dns-min-ttl",
+	sprintf("%sDNS record %q has TTL %q: give the TTL as a number", [w.at, object.get(w.object, "name", ""), w.object.ttl]),
+) if {
+	some w in dns_writes
+	w.operation in {"CREATE", "UPDATE"}
+	is_string(w.object.ttl)
+}
+
 # The names the zone apex goes by in a record: "@" (Cloudflare's shorthand) and
 # the zone's name, with or without the final dot. Compared in lower case, as
 # DNS names are (RFC 4343).

@@ -21,6 +21,14 @@ test_ttl_boundaries if {
 	}
 }
 
+test_string_ttl_denied if {
+	d := cloudflare.deny with input as record_create(record("app.example.com", "A", "300", false, []))
+	d == {{
+		"rule": "dns-min-ttl",
+		"msg": `DNS record "app.example.com" has TTL "300": give the TTL as a number [dns-min-ttl]`,
+	}}
+}
+
 test_absent_ttl_allowed if {
 	d := cloudflare.decision with input as record_create({"name": "app.example.com", "type": "A", "content": "192.0.2.1"})
 	d.allow == true
