@@ -144,6 +144,71 @@ export function updateRuleset(state: CfState, scope: Scope, id: string, body: Bo
   return rs;
 }
 
+/**
+ * Where a rule goes: `position` `{before: id}`, `{after: id}` or `{index: n}`
+ * (1-based), else `fallback` (API reference, "Create a zone ruleset rule" /
+ * "Update a zone ruleset rule"). A position naming no rule is refused.
+ */
+function place(rules: RulesetRule[], rule: RulesetRule, position: unknown, fallback: number): RulesetRule[] {
+  let at = fallback;
+  if (position !== undefined) {
+    const p = position as Body;
+    const anchor = (id: unknown) => {
+      const i = rules.findIndex((r) => r.id === id);
+      if (i < 0) throw rulesetInvalid(`the position names rule ${String(id)}, which the ruleset does not have`, '/position');
+      return i;
+    };
+    if (p === null || typeof p !== 'object' || Object.keys(p).length !== 1) throw rulesetInvalid('a position is one of before, after or index', '/position');
+    if ('before' in p) at = anchor(p.before);
+    else if ('after' in p) at = anchor(p.after) + 1;
+    else if (typeof p.index === 'number' && Number.isInteger(p.index) && p.index >= 1 && p.index <= rules.length + 1) at = p.index - 1;
+    else throw rulesetInvalid('a position is one of before, after or index (1 to the number of rules plus one)', '/position');
+  }
+  return [...rules.slice(0, at), rule, ...rules.slice(at)];
+}
+
+/** The ruleset with new rules: a new version, as every write to a ruleset makes. */
+function withRules(state: CfState, scope: Scope, old: Ruleset, rules: RulesetRule[]): Ruleset {
+  const rs: Ruleset = { ...old, version: String(Number(old.version) + 1), last_updated: now(), rules };
+  CfState.bucket(state.rulesets, scope).set(rs.id, rs);
+  return rs;
+}
+
+function ruleIndex(rs: Ruleset, ruleId: string): number {
+  const i = rs.rules.findIndex((r) => r.id === ruleId);
+  if (i < 0) throw rulesetNotFound(`rule ${ruleId} in ruleset ${rs.id}`);
+  return i;
+}
+
+/** POST rulesets/<id>/rules: one rule added (at the end unless `position` says where); answers the whole ruleset. */
+export function addRule(state: CfState, scope: Scope, rulesetId: string, body: Body): Ruleset {
+  const old = getRuleset(state, scope, rulesetId);
+  const { position, ...raw } = body;
+  const [rule] = buildRules({ rules: [raw] }, []);
+  return withRules(state, scope, old, place(old.rules, rule!, position, old.rules.length));
+}
+
+/**
+ * PATCH rulesets/<id>/rules/<rule id>: the body's fields over the rule, which
+ * stays where it is unless `position` moves it. Unverified: that Cloudflare
+ * merges rather than replaces the rule.
+ */
+export function editRule(state: CfState, scope: Scope, rulesetId: string, ruleId: string, body: Body): Ruleset {
+  const old = getRuleset(state, scope, rulesetId);
+  const i = ruleIndex(old, ruleId);
+  const { position, ...change } = body;
+  const [rule] = buildRules({ rules: [{ ...old.rules[i], ...change, id: ruleId }] }, old.rules);
+  const without = [...old.rules.slice(0, i), ...old.rules.slice(i + 1)];
+  return withRules(state, scope, old, place(without, rule!, position, i));
+}
+
+/** DELETE rulesets/<id>/rules/<rule id>: answers the ruleset without the rule. */
+export function deleteRule(state: CfState, scope: Scope, rulesetId: string, ruleId: string): Ruleset {
+  const old = getRuleset(state, scope, rulesetId);
+  const i = ruleIndex(old, ruleId);
+  return withRules(state, scope, old, [...old.rules.slice(0, i), ...old.rules.slice(i + 1)]);
+}
+
 export function deleteRuleset(state: CfState, scope: Scope, id: string): void {
   getRuleset(state, scope, id);
   state.rulesets.get(scope)?.delete(id);

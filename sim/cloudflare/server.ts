@@ -29,7 +29,19 @@ import {
   type Envelope,
 } from './envelope.js';
 import * as products from './products.js';
-import { createRuleset, deleteRuleset, getEntrypoint, getRuleset, listRulesets, PHASES, putEntrypoint, updateRuleset } from './rulesets.js';
+import {
+  addRule,
+  createRuleset,
+  deleteRule,
+  deleteRuleset,
+  editRule,
+  getEntrypoint,
+  getRuleset,
+  listRulesets,
+  PHASES,
+  putEntrypoint,
+  updateRuleset,
+} from './rulesets.js';
 import { applySeed, DEFAULT_SEED, newZone, type CfSeed } from './seed.js';
 import { CfState, isId, type Scope, type Zone } from './store.js';
 
@@ -413,7 +425,9 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
       if (ctx.method === 'PUT') return okAnswer(putEntrypoint(state, scope, second, asObject(ctx.json())));
       throw methodNotAllowed(ctx.method);
     }
-    if (second !== undefined || !isId(first)) throw noRoute(ctx.fullPath);
+    if (!isId(first)) throw noRoute(ctx.fullPath);
+    if (second === 'rules' && fourth === undefined) return ruleRoutes(ctx, scope, first, third);
+    if (second !== undefined) throw noRoute(ctx.fullPath);
     if (ctx.method === 'GET') return okAnswer(getRuleset(state, scope, first));
     if (ctx.method === 'PUT') return okAnswer(updateRuleset(state, scope, first, asObject(ctx.json())));
     if (ctx.method === 'DELETE') {
@@ -421,6 +435,18 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
       // Deleting a ruleset answers 204 with no body (API reference, Delete a ruleset).
       return { status: 204 };
     }
+    throw methodNotAllowed(ctx.method);
+  }
+
+  /** rulesets/<id>/rules[/<rule id>]: every answer is the whole ruleset (API reference, ruleset rules). */
+  function ruleRoutes(ctx: Ctx, scope: Scope, rulesetId: string, ruleId: string | undefined): Answer {
+    if (ruleId === undefined) {
+      if (ctx.method === 'POST') return okAnswer(addRule(state, scope, rulesetId, asObject(ctx.json())));
+      throw methodNotAllowed(ctx.method);
+    }
+    if (!isId(ruleId)) throw noRoute(ctx.fullPath);
+    if (ctx.method === 'PATCH') return okAnswer(editRule(state, scope, rulesetId, ruleId, asObject(ctx.json())));
+    if (ctx.method === 'DELETE') return okAnswer(deleteRule(state, scope, rulesetId, ruleId));
     throw methodNotAllowed(ctx.method);
   }
 

@@ -285,6 +285,38 @@ describe('rulesets, firewall and page rules, Access apps, Workers routes through
     expect(bad.errors[0]).toMatchObject({ source: { pointer: '/rules/0/action' } });
   });
 
+  it('single-rule writes: POST adds at a position, PATCH merges in place, DELETE removes; each answers the whole ruleset', async () => {
+    type Rs = { id: string; version: string; rules: { id: string; description?: string; action: string; expression: string }[] };
+    const rs = (await cf.rulesets.phases.update('http_request_firewall_custom', {
+      zone_id: ZONE,
+      rules: [
+        { action: 'block', expression: 'ip.src eq 192.0.2.1', description: 'a' },
+        { action: 'block', expression: 'ip.src eq 192.0.2.2', description: 'c' },
+      ],
+    })) as Rs;
+    const [a, c] = rs.rules;
+    const added = (await cf.rulesets.rules.create(rs.id, {
+      zone_id: ZONE,
+      action: 'log',
+      expression: 'true',
+      description: 'b',
+      position: { after: a!.id },
+    })) as unknown as Rs;
+    expect(added.rules.map((r) => r.description)).toEqual(['a', 'b', 'c']);
+    expect(added.version).toBe('2');
+    const edited = (await cf.rulesets.rules.edit(c!.id, { ruleset_id: rs.id, zone_id: ZONE, description: 'c2' } as never)) as unknown as Rs;
+    expect(edited.rules.map((r) => [r.description, r.action, r.expression])).toEqual([
+      ['a', 'block', 'ip.src eq 192.0.2.1'],
+      ['b', 'log', 'true'],
+      ['c2', 'block', 'ip.src eq 192.0.2.2'],
+    ]);
+    const removed = (await cf.rulesets.rules.delete(a!.id, { ruleset_id: rs.id, zone_id: ZONE })) as unknown as Rs;
+    expect(removed.rules.map((r) => r.description)).toEqual(['b', 'c2']);
+    expect(removed.version).toBe('4');
+    const nowhere = await apiError(cf.rulesets.rules.create(rs.id, { zone_id: ZONE, action: 'log', expression: 'true', position: { before: 'f'.repeat(32) } }));
+    expect(nowhere.status).toBe(400);
+  });
+
   it('page rules and firewall rules: create, list, delete', async () => {
     const pr = await cf.pageRules.create({
       zone_id: ZONE,
