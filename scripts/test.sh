@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: policy checks and unit tests with the pinned OPA,
 # the TypeScript type check, then vitest (unit, integration with a real OPA,
-# end to end with real kubectl).
+# end to end with real kubectl, a real kube-apiserver and a real NetBox).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup-opa.sh >/dev/null
 # The real kube-apiserver and etcd for test/real-kube (built once, then a no-op).
 bash scripts/setup-kube.sh
+# The real NetBox for test/netbox: a venv, PostgreSQL, Redis and a migrated database dump (cached, then a no-op).
+bash scripts/setup-netbox.sh
 opa="${OPA_BIN:-$root/.tools/bin/opa}"
 echo "== opa fmt / check / test (policies/)"
 "$opa" fmt --list --fail policies/
