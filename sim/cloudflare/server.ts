@@ -9,7 +9,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { authenticate, authorize, bearerOf, canSee, type CfKey, type CfToken, type Principal } from './auth.js';
 import { batch, createRecord, deleteRecord, filterRecords, patchRecord, putRecord } from './dns.js';
@@ -49,6 +49,11 @@ export const API_PREFIX = '/client/v4';
 
 /** A token the simulator accepts when no `tokens` are given: 40 characters, as Cloudflare's are. */
 export const DEFAULT_TOKEN = 'wgsim-cloudflare-token-0000000000000000a';
+
+/** The id `GET /user/tokens/verify` answers for a token configured without one. */
+export function tokenId(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 32);
+}
 
 export interface SimRequest {
   method: string;
@@ -170,8 +175,9 @@ interface CollectionOptions {
 export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promise<CloudflareSim> {
   const state = new CfState();
   if (opts.seed !== false) applySeed(state, opts.seed ?? DEFAULT_SEED);
+  // A token's id is 32 hex digits of its own, derived from it so that tests can predict it.
   const tokens = new Map<string, CfToken>(
-    Object.entries(opts.tokens ?? { [DEFAULT_TOKEN]: {} }).map(([t, spec], i) => [t, { ...spec, id: spec.id ?? i.toString(16).padStart(32, '0') }]),
+    Object.entries(opts.tokens ?? { [DEFAULT_TOKEN]: {} }).map(([t, spec]) => [t, { ...spec, id: spec.id ?? tokenId(t) }]),
   );
   const keys = opts.keys ?? [];
   const requests: SimRequest[] = [];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Cloudflare from 'cloudflare';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_SEED, DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../../sim/cloudflare/index.js';
+import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_SEED, DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, tokenId, type CloudflareSim } from '../../../sim/cloudflare/index.js';
 
 /** API tokens are 40 characters of [A-Za-z0-9_-]. */
 const token = (name: string) => `${name}_`.padEnd(40, 'x');
@@ -232,7 +232,9 @@ describe('authentication', () => {
   });
 
   it('/user/tokens/verify answers the token status', async () => {
-    expect(await cf.user.tokens.verify()).toMatchObject({ status: 'active' });
+    expect(await cf.user.tokens.verify()).toEqual({ id: tokenId(TOKEN), status: 'active' });
+    expect(tokenId(TOKEN)).toMatch(/^[0-9a-f]{32}$/);
+    expect(tokenId(TOKEN)).not.toBe(tokenId(READ_ONLY));
     expect((await apiError(client({ apiToken: UNKNOWN }).user.tokens.verify())).status).toBe(401);
   });
 });
