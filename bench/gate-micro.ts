@@ -14,7 +14,7 @@ import { startLocalOpa } from '../src/opa/supervisor.js';
 import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
 import { startKubeSim } from '../src/sim/kubernetes/index.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
-import { KubernetesAdapter } from '../src/upstreams/kubernetes/adapter.js';
+import { createAdapter } from '../src/upstreams/registry.js';
 import type { GateRequest } from '../src/upstreams/types.js';
 
 const POLICY = 'writegate/kubernetes/decision';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const sim = await startKubeSim();
   const cfg = parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: POLICY }] }).upstreams[0]!;
   const client = new UpstreamClient(cfg);
-  const adapter = new KubernetesAdapter(cfg, client);
+  const adapter = createAdapter(cfg, { client });
   const engine = new ResidualEngine({ client: residualOpaClient(opa.url), pollIntervalMs: 60_000 });
   const log = new DecisionLog(join(mkdtempSync(join(tmpdir(), 'wg-micro-')), 'decisions.log'), 'bench');
   try {

@@ -5,11 +5,12 @@ import { checkPolicyInput } from './decision/input-value.js';
 import { normalizeDecision, type NormalizedDecision } from './decision/normalize.js';
 import type { ResidualVerifier } from './decision/verify.js';
 import { WritegateError, isWritegateError } from './errors.js';
-import { cleanResponseHeaders } from './http/headers.js';
+import { cleanResponseHeaders, methodOverrideHeader } from './http/headers.js';
 import type { Metrics } from './metrics.js';
 import type { OpaClient } from './opa/client.js';
 import type { ResidualEngine, ResidualOutcome } from './residual/engine.js';
 import type { UpstreamClient } from './upstreams/client.js';
+import { UpstreamHeaders } from './upstreams/headers.js';
 import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
 
 export interface Verdict {
@@ -45,7 +46,12 @@ function text(vs: Violation[]): string[] {
  * anything is forwarded.
  */
 export class Gate {
-  constructor(private readonly deps: GateDeps) {}
+  /** Builds the headers of everything this mount sends upstream, with its kind's rules. */
+  readonly headers: UpstreamHeaders;
+
+  constructor(private readonly deps: GateDeps) {
+    this.headers = new UpstreamHeaders(deps.adapter.headers);
+  }
 
   get name(): string {
     return this.deps.upstream.name;
@@ -55,8 +61,20 @@ export class Gate {
     return this.deps.adapter.renderError(err, decisionId);
   }
 
+  /** The adapter's classification, after the refusals that hold for every kind. */
   classify(req: GateRequest): Classified {
+    const override = methodOverrideHeader(req.headers);
+    if (override !== undefined) throw new WritegateError('WG_ERR_BAD_REQUEST', `header ${override} is not accepted`);
     return this.deps.adapter.classify(req);
+  }
+
+  /** The final classification of a request whose body had to be read first (Classified.needsBody). */
+  classifyBody(req: GateRequest, classified: Classified, body: Buffer): Classified {
+    const { adapter } = this.deps;
+    if (!adapter.classifyBody) throw new WritegateError('WG_ERR_BAD_REQUEST', `the ${adapter.kind} adapter cannot classify this request by its body`);
+    const final = adapter.classifyBody(req, classified, body);
+    if (final.needsBody) throw new WritegateError('WG_ERR_BAD_REQUEST', 'the request could not be classified from its body');
+    return final;
   }
 
   /** Records and renders a request refused before any decision (bad path, body too large, ...). */

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { WritegateError, isWritegateError } from './errors.js';
 import type { Gate, Verdict } from './gate.js';
-import { cleanRequestHeaders, cleanResponseHeaders, endToEndRequestHeaders } from './http/headers.js';
+import { cleanResponseHeaders } from './http/headers.js';
 import { forwardedTarget } from './http/path.js';
 import { takeBodyBytes, timedOut } from './resources.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
@@ -33,10 +33,10 @@ function state(request: FastifyRequest): GateState {
  * forwarded without Upgrade and Connection, so the upstream never upgrades it and it is what its method and
  * path mean.
  */
-function gateRequestOf(request: FastifyRequest, prefix: string): { gateRequest: GateRequest; refused?: WritegateError } {
+function gateRequestOf(gate: Gate, request: FastifyRequest, prefix: string): { gateRequest: GateRequest; refused?: WritegateError } {
   const raw = request.raw;
   const url = raw.url ?? '/';
-  const { headers, refused } = endToEndRequestHeaders(raw.headers);
+  const { headers, refused } = gate.headers.endToEnd(raw.headers);
   const gateRequest: GateRequest = {
     method: raw.method ?? 'GET',
     url: url.slice(prefix.length) || '/',
@@ -50,7 +50,7 @@ function gateRequestOf(request: FastifyRequest, prefix: string): { gateRequest: 
 /** onRequest: classify before the body is read, so reads can stream and writes are buffered. */
 export function classifyHook(gate: Gate, prefix: string) {
   return async (request: FastifyRequest): Promise<void> => {
-    const { gateRequest, refused } = gateRequestOf(request, prefix);
+    const { gateRequest, refused } = gateRequestOf(gate, request, prefix);
     const s: GateState = { gateRequest };
     (request as WithState)[STATE] = s;
     if (refused) {
@@ -151,6 +151,11 @@ function streamBack(reply: { send(payload: unknown): unknown; raw: unknown }, st
   if (headers['content-length'] === undefined && !raw.headersSent && raw.getHeaderNames().length > 0) raw.flushHeaders();
 }
 
+/** reply-from's options that send exactly these buffered bytes (or no body at all). */
+function bufferedBody(bytes: Buffer | undefined, contentType: string | undefined): { body: Buffer | null; contentType?: string } {
+  return bytes && bytes.length ? { body: bytes, contentType: contentType ?? 'application/octet-stream' } : { body: null };
+}
+
 /** reply-from wraps undici's error (its `cause`), which says whether the upstream was unreachable or slow. */
 function transportError(error: unknown, method: string, source: string): WritegateError {
   return upstreamTransportError((error as { cause?: unknown }).cause ?? error, `${method} ${source}`);
@@ -163,7 +168,7 @@ export function errorHandler(gate: Gate) {
     const e = isWritegateError(err) ? err
       : (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new WritegateError('WG_ERR_BODY_TOO_LARGE', err.message, { cause: err })
       : new WritegateError('WG_ERR_BAD_REQUEST', err.message, { cause: err });
-    const gateRequest = s?.gateRequest ?? gateRequestOf(request, '').gateRequest;
+    const gateRequest = s?.gateRequest ?? gateRequestOf(gate, request, '').gateRequest;
     send(reply, gate.refuse(gateRequest, e, s?.classified));
     return reply;
   };
@@ -178,7 +183,18 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       send(reply, gate.refuse(gateRequest, s.refused));
       return reply;
     }
-    const classified = s.classified!;
+    let classified = s.classified!;
+    const body = request.body instanceof Buffer ? request.body : undefined;
+    if (classified.needsBody) {
+      // Only the body tells a read from a write here (a GraphQL query): it was buffered, and the adapter decides.
+      try {
+        classified = gate.classifyBody(gateRequest, classified, body ?? Buffer.alloc(0));
+      } catch (err) {
+        const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_BAD_REQUEST', (err as Error).message, { cause: err });
+        send(reply, gate.refuse(gateRequest, e, classified));
+        return reply;
+      }
+    }
     const source = client.basePath + gateRequest.url;
     if (forwardedTarget(client.origin, source) !== source) {
       // The forwarder builds its request line with WHATWG URL (reply-from buildURL); a target it would rewrite
@@ -189,14 +205,15 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
 
     if (classified.isRead) {
       return reply.from(source, {
-        rewriteRequestHeaders: (_req, headers) => cleanRequestHeaders(headers),
+        // A read classified by its body goes with exactly the bytes the adapter read; any other streams through.
+        ...(s.classified!.needsBody ? bufferedBody(body, request.headers['content-type']) : {}),
+        rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers),
         rewriteHeaders: (headers) => cleanResponseHeaders(headers),
         onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
         onError: (r, { error }) => send(r, gate.refuse(gateRequest, transportError(error, gateRequest.method, source), classified)),
       });
     }
 
-    const body = request.body instanceof Buffer ? request.body : undefined;
     const verdict = await gate.decide(gateRequest, classified, body);
     if (!verdict.forward) {
       send(reply, verdict);
@@ -208,8 +225,8 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     const sent = classified.forward?.body ?? body;
     const contentType = classified.forward?.contentType ?? request.headers['content-type'];
     return reply.from(source, {
-      ...(sent && sent.length ? { body: sent, contentType: contentType ?? 'application/octet-stream' } : { body: null }),
-      rewriteRequestHeaders: (_req, headers) => ({ ...cleanRequestHeaders(headers), 'x-decision-id': verdict.decisionId }),
+      ...bufferedBody(sent, contentType),
+      rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers, verdict.decisionId),
       rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WritegateError, isWritegateError } from './errors.js';
 import type { Gate, Verdict } from './gate.js';
-import { cleanRequestHeaders, cleanResponseHeaders, endToEndRequestHeaders } from './http/headers.js';
+import { cleanResponseHeaders } from './http/headers.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
 import type { GateRequest, RenderedResponse } from './upstreams/types.js';
 
@@ -71,7 +71,7 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
   }
   const { gate, client } = mount;
   // Connection-listed headers are gone before anything reads the request, as they are from what goes upstream.
-  const { headers, refused } = endToEndRequestHeaders(req.headers);
+  const { headers, refused } = gate.headers.endToEnd(req.headers);
   const gateRequest: GateRequest = {
     method: req.method ?? 'GET',
     url: url.slice(mount.prefix.length) || '/',
@@ -82,7 +82,10 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
   let verdict;
   try {
     if (refused) throw refused;
-    verdict = await gate.decide(gateRequest, gate.classify(gateRequest), undefined);
+    let classified = gate.classify(gateRequest);
+    // An upgrade has no body to read first: a kind that needs one to classify judges it without.
+    if (classified.needsBody) classified = gate.classifyBody(gateRequest, classified, Buffer.alloc(0));
+    verdict = await gate.decide(gateRequest, classified, undefined);
   } catch (err) {
     const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_BAD_REQUEST', (err as Error).message, { cause: err });
     const rejected = gate.refuse(gateRequest, e);
@@ -106,13 +109,7 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
     method: gateRequest.method,
     // The exact target that was classified (http.request sends `path` as given; no URL normalisation).
     path: client.basePath + gateRequest.url,
-    headers: {
-      ...cleanRequestHeaders(gateRequest.headers),
-      host: target.host,
-      'x-decision-id': verdict.decisionId,
-      connection: 'Upgrade',
-      upgrade: String(gateRequest.headers.upgrade),
-    },
+    headers: gate.headers.upgrade(gateRequest.headers, verdict.decisionId, target.host),
     // A connection of its own: it becomes the tunnel, or is closed with the client's.
     agent: false,
   };

@@ -169,3 +169,9 @@ export const configSchema = z.strictObject({
 export type UpstreamConfig = UpstreamOf<RegisteredKind>;
 export type Config = Omit<z.output<typeof configSchema>, 'upstreams'> & { upstreams: UpstreamConfig[] };
 export type RawConfig = Omit<z.input<typeof configSchema>, 'upstreams'> & { upstreams: RawUpstreamOf<RegisteredKind>[] };
+
+/** `u` as an upstream of kind `name`, with that kind's options typed (tests and tools that build one adapter). */
+export function ofKind<N extends UpstreamConfig['kind']>(u: UpstreamConfig, name: N): Extract<UpstreamConfig, { kind: N }> {
+  if (u.kind !== name) throw new Error(`upstream ${u.name} is of kind ${u.kind}, not ${name}`);
+  return u as Extract<UpstreamConfig, { kind: N }>;
+}

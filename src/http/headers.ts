@@ -1,14 +1,34 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { WritegateError } from '../errors.js';
 
-/** Headers a client must never set itself: the gateway's own, and identity headers an upstream may trust. */
-const STRIPPED_REQUEST_HEADERS = [
-  'x-decision-id',
-  // kube-apiserver's request-header (front proxy) authentication; trusted only from a front-proxy client cert,
-  // which the gateway may hold, so client-supplied values are removed.
-  'x-remote-user', 'x-remote-group', 'x-remote-uid',
-];
-const STRIPPED_PREFIXES = ['x-remote-extra-'];
+/** A name test for a list of lower-case header names, where an entry ending in "-" is a prefix. */
+export type HeaderMatcher = (name: string) => boolean;
+
+export function headerMatcher(list: readonly string[]): HeaderMatcher {
+  const names = new Set(list.filter((n) => !n.endsWith('-')));
+  const prefixes = list.filter((n) => n.endsWith('-'));
+  return prefixes.length === 0 ? (name) => names.has(name) : (name) => names.has(name) || prefixes.some((p) => name.startsWith(p));
+}
+
+const NONE: HeaderMatcher = () => false;
+
+/**
+ * The gateway's own header: a client's value is never forwarded. Identity headers an upstream trusts only from the
+ * gateway are the kind's (UpstreamAdapter.headers.stripped).
+ */
+const GATEWAY_HEADER = 'x-decision-id';
+
+/**
+ * Method-override headers honoured by some frameworks. The upstream may ignore them, but a request carrying one
+ * is asking someone on the path to treat it as another method; it is refused so no hop can turn a read into a
+ * write.
+ */
+const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
+/** The first method-override header the request carries, if any. */
+export function methodOverrideHeader(headers: IncomingHttpHeaders): string | undefined {
+  return OVERRIDE_HEADERS.find((h) => headers[h] !== undefined);
+}
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host', 'content-length']);
 
@@ -18,14 +38,14 @@ const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connecti
  * End-to-end headers that say who the caller is or what the request and its body are. A `Connection` header
  * naming one asks every hop to drop it (RFC 9110 §7.6.1): the gateway would judge a request carrying it and the
  * upstream would execute one without it (`Connection: impersonate-user` made the policy see the impersonated
- * user while the apiserver acted as the caller). Such a request is refused.
+ * user while the apiserver acted as the caller). Such a request is refused. A kind adds its own identity headers
+ * (UpstreamAdapter.headers.protected).
  */
-const PROTECTED = new Set([
+const PROTECTED = headerMatcher([
   'authorization', 'proxy-authorization', 'cookie', 'host',
   'content-type', 'content-length', 'content-encoding', 'transfer-encoding',
-  'x-decision-id', 'x-http-method-override', 'x-http-method', 'x-method-override',
+  GATEWAY_HEADER, ...OVERRIDE_HEADERS, 'sec-websocket-',
 ]);
-const PROTECTED_PREFIXES = ['impersonate-', 'sec-websocket-', 'x-remote-'];
 
 /**
  * Connection options rather than header names to remove (or, for keep-alive, a hop-by-hop header nothing reads),
@@ -44,9 +64,9 @@ function connectionListed(headers: Record<string, unknown>): Set<string> {
  * The request headers as every hop after the gateway will see them: without the ones `Connection` lists (which
  * the forwarder strips), so that classification, identity and the policy input read exactly what is forwarded.
  * `Upgrade` stays (src/upgrade.ts acts on it). `refused` says the request must be refused because `Connection`
- * lists a protected header.
+ * lists a protected header, the generic ones or the kind's (`kindProtected`).
  */
-export function endToEndRequestHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeaders; refused?: WritegateError } {
+export function endToEndRequestHeaders(headers: IncomingHttpHeaders, kindProtected: HeaderMatcher = NONE): { headers: IncomingHttpHeaders; refused?: WritegateError } {
   const connection = headers.connection;
   if (connection === undefined || (typeof connection === 'string' && CONNECTION_OPTIONS.has(connection.toLowerCase()))) return { headers };
   const listed = connectionListed(headers);
@@ -54,7 +74,7 @@ export function endToEndRequestHeaders(headers: IncomingHttpHeaders): { headers:
   if (listed.size === 0) return { headers };
   const kept = withoutListed(headers, listed);
   for (const name of listed) {
-    if (PROTECTED.has(name) || PROTECTED_PREFIXES.some((p) => name.startsWith(p))) {
+    if (PROTECTED(name) || kindProtected(name)) {
       return { headers: kept, refused: new WritegateError('WG_ERR_BAD_REQUEST', `the Connection header lists the end-to-end header "${name}"`) };
     }
   }
@@ -67,13 +87,16 @@ function withoutListed(headers: IncomingHttpHeaders, listed: Set<string>): Incom
   return out;
 }
 
-/** Removes headers a client must not set and hop-by-hop headers (RFC 9110 §7.6.1) before forwarding. */
-export function cleanRequestHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/**
+ * Removes hop-by-hop headers (RFC 9110 §7.6.1), the gateway's own and the ones a client must not set for this
+ * kind (`kindStripped`) before forwarding.
+ */
+export function cleanRequestHeaders(headers: Record<string, string | string[] | undefined>, kindStripped: HeaderMatcher = NONE): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(headers);
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
-    if (HOP_BY_HOP.has(k) || listed.has(k) || STRIPPED_REQUEST_HEADERS.includes(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
+    if (HOP_BY_HOP.has(k) || listed.has(k) || k === GATEWAY_HEADER || kindStripped(k)) continue;
     out[k] = v;
   }
   return out;

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { WritegateError, errorCatalogue, isWritegateError } from '../../errors.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient, UpstreamResponse } from '../client.js';
+import { callHeaders } from '../headers.js';
 import type { Classified, ForwardedBody, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
 import type { KubernetesOptions } from './config.js';
 import { KubeIdentity, UNIDENTIFIED, credentialHeaders, isWebSocketUpgrade, type UserInfo } from './identity.js';
@@ -24,13 +25,6 @@ const INPUT_HEADERS = [
   'content-type', 'user-agent', 'kubectl-command', 'kubectl-session', 'impersonate-user', 'impersonate-group',
   'impersonate-uid', 'x-request-id',
 ];
-
-/**
- * Method-override headers honoured by some frameworks. The apiserver ignores
- * them, but a request carrying one is asking someone on the path to treat it
- * as another method; it is refused so no hop can turn a read into a write.
- */
-const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
 const PATCH_TYPES = new Set([
   'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml',
@@ -212,9 +206,6 @@ export class KubernetesAdapter implements UpstreamAdapter {
   }
 
   classify(req: GateRequest): Classified {
-    for (const h of OVERRIDE_HEADERS) {
-      if (req.headers[h] !== undefined) throw new WritegateError('WG_ERR_BAD_REQUEST', `header ${h} is not accepted`);
-    }
     const { rawPath, rawQuery } = splitUrl(req.url);
     const path = decodeRequestPath(rawPath);
     const query = parseQuery(rawQuery);
@@ -241,7 +232,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
       throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content encoding "${encoding}" for a write`);
     }
     // Who the caller is comes first, so that a write refused below is still logged with its caller.
-    const creds = credentialHeaders(req.headers, isWebSocketUpgrade(req.upgrade, req.headers));
+    const creds = this.headers.credentials(req);
     const user: UserInfo = this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
     try {
       return await this.resolveInput(req, classified, bytes, upstream, user, creds);
@@ -278,7 +269,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
 
     const getCurrent = async (): Promise<Record<string, unknown> | null> => {
       if (!info.name) return null;
-      const res = await upstream.request('GET', rawPath, { ...creds, accept: 'application/json' });
+      const res = await upstream.request('GET', rawPath, callHeaders(creds, { accept: 'application/json' }));
       if (res.status === 200) {
         const obj = jsonOf(res);
         return isObject(obj) ? obj : null;
@@ -287,7 +278,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
     };
     /** The write replayed with dryRun=All: the client's body, or the one that will be forwarded (pinned). */
     const replayDryRun = async (send: ForwardedBody | undefined): Promise<{ object: Record<string, unknown>; created: boolean }> => {
-      const headers: Record<string, string | string[] | undefined> = { ...creds, accept: 'application/json', 'content-type': send?.contentType ?? req.headers['content-type'] };
+      const headers = callHeaders(creds, { accept: 'application/json', 'content-type': send?.contentType ?? req.headers['content-type'] });
       const res = await upstream.request(req.method, dryRunUrl(rawPath, rawQuery), headers, send?.body ?? bytes);
       const obj = jsonOf(res);
       if (res.status >= 300 || !isObject(obj)) throw rejected(res, 'the dry run of this write');

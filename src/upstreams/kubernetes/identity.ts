@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
+import { callHeaders } from '../headers.js';
 
 export interface UserInfo {
   username: string;
@@ -107,11 +108,10 @@ export class KubeIdentity {
     const hit = this.cache.get(key);
     if (hit) return hit;
     const body = Buffer.from(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));
-    const res = await this.upstream.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-      ...creds,
+    const res = await this.upstream.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', callHeaders(creds, {
       'content-type': 'application/json',
       accept: 'application/json',
-    }, body);
+    }), body);
     // 401: the credentials fail authentication, and the apiserver answers the request itself 401 the same way.
     if (res.status === 401) return ANONYMOUS;
     // Anything else (the review forbidden or unavailable) says nothing about who the caller is: refuse, not guess.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { ofKind } from '../../../src/config/schema.js';
 
 const valid = {
   upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: 'https://127.0.0.1:6443', policy: 'writegate/kubernetes/decision' }],
@@ -10,7 +11,7 @@ describe('parseConfig', () => {
     const cfg = parseConfig(valid, '/etc/writegate');
     expect(cfg.upstreams[0]!.mode).toBe('enforce');
     expect(cfg.upstreams[0]!.failOpen).toBe(false);
-    expect(cfg.upstreams[0]!.kubernetes).toEqual({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true });
+    expect(ofKind(cfg.upstreams[0]!, 'kubernetes').kubernetes).toEqual({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true });
     expect(cfg.opa.timeoutMs).toBe(2000);
     expect(cfg.decisionLog.path).toBe('/etc/writegate/decisions.log');
     expect(Object.isFrozen(cfg.upstreams[0])).toBe(true);

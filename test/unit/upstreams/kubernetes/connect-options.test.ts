@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../src/config/load.js';
+import { ofKind } from '../../../../src/config/schema.js';
 import { KubernetesAdapter } from '../../../../src/upstreams/kubernetes/adapter.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
@@ -11,7 +12,7 @@ describe('connect options read from the query as the apiserver reads them (F11)'
   let adapter: KubernetesAdapter;
   beforeAll(async () => {
     sim = await startKubeSim();
-    const cfg = parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p' }] }).upstreams[0]!;
+    const cfg = ofKind(parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p' }] }).upstreams[0]!, 'kubernetes');
     client = new UpstreamClient(cfg);
     adapter = new KubernetesAdapter(cfg, client);
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../src/config/load.js';
+import { ofKind } from '../../../../src/config/schema.js';
 import { KubernetesAdapter } from '../../../../src/upstreams/kubernetes/adapter.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
@@ -17,7 +18,7 @@ describe('the forwarded body of an update: the client\'s plus a resourceVersion 
   beforeAll(async () => {
     sim = await startKubeSim();
     for (const resolve of ['dryrun', 'local'] as const) {
-      const cfg = parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p', kubernetes: { resolve } }] }).upstreams[0]!;
+      const cfg = ofKind(parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p', kubernetes: { resolve } }] }).upstreams[0]!, 'kubernetes');
       const client = new UpstreamClient(cfg);
       clients.push(client);
       adapters[resolve] = { adapter: new KubernetesAdapter(cfg, client), client };

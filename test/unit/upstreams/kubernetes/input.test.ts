@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../src/config/load.js';
+import { ofKind } from '../../../../src/config/schema.js';
 import { encodeKubeProtobuf } from '../../../../src/upstreams/kubernetes/protobuf.js';
 import { KubernetesAdapter, INPUT_VERSION } from '../../../../src/upstreams/kubernetes/adapter.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
@@ -18,7 +19,7 @@ describe('Kubernetes input builder', () => {
   beforeAll(async () => {
     sim = await startKubeSim();
     for (const resolve of ['dryrun', 'local'] as const) {
-      const cfg = parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p', kubernetes: { resolve, identity: 'selfsubjectreview' } }] }).upstreams[0]!;
+      const cfg = ofKind(parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p', kubernetes: { resolve, identity: 'selfsubjectreview' } }] }).upstreams[0]!, 'kubernetes');
       client = new UpstreamClient(cfg);
       clients.push(client);
       adapters[resolve] = new KubernetesAdapter(cfg, client);
