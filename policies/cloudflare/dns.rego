@@ -35,7 +35,27 @@ deny contains violation(
 # The names the zone apex goes by in a record: "@" (Cloudflare's shorthand) and
 # the zone's name, with or without the final dot. Compared in lower case, as
 # DNS names are (RFC 4343).
-apex_names := {"@", zone, concat("", [zone, "."])} if zone := lower(input.request.zoneName)
+apex_names := {"@", "@.", zone, concat("", [zone, "."])} if zone := lower(input.request.zoneName)
+
+# Whitespace that a trim removes (JavaScript's String.prototype.trim and Go's
+# strings.TrimSpace between them): " example.com" may be stored as the apex.
+whitespace := {
+	" ", "\t", "\n", "\r", "\f", "\u000b", "\u0085", "\u00a0", "\u1680",
+	"\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008", "\u2009", "\u200a",
+	"\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff",
+}
+
+# dns-record-name: a record name with whitespace is refused, not compared: the
+# API may trim it into a name the rules below would not recognise.
+deny contains violation(
+	"dns-record-name",
+	sprintf("%sDNS record name %q contains whitespace: write the name without it", [w.at, w.object.name]),
+) if {
+	some w in dns_writes
+	w.operation in {"CREATE", "UPDATE"}
+	some c in whitespace
+	contains(w.object.name, c)
+}
 
 # Record types Cloudflare can proxy (developers.cloudflare.com/dns/proxy-status/).
 proxiable_types := {"A", "AAAA", "CNAME"}

@@ -55,7 +55,7 @@ test_min_ttl_setting if {
 }
 
 test_unproxied_apex_denied if {
-	every name in ["@", "example.com", "Example.COM", "example.com."] {
+	every name in ["@", "@.", "example.com", "Example.COM", "example.com."] {
 		d := cloudflare.deny with input as record_create(record(name, "A", 1, false, []))
 		rules_of(d) == {"apex-proxied"}
 	}
@@ -159,5 +159,22 @@ test_other_resources_unaffected if {
 		"resource": "workers/routes", "body": {"ttl": 5}, "object": {"ttl": 5, "name": "@", "type": "A"},
 	})
 	d := cloudflare.decision with input as i
+	d.allow == true
+}
+
+test_name_with_whitespace_denied if {
+	every name in [" example.com", "example.com\t", "@\u00a0", "www. example.com", "\ufeffwww.example.com"] {
+		d := cloudflare.deny with input as record_create(record(name, "TXT", 1, false, []))
+		rules_of(d) == {"dns-record-name"}
+	}
+	d := cloudflare.deny with input as record_create(record(" @", "A", 1, true, []))
+	d == {{
+		"rule": "dns-record-name",
+		"msg": `DNS record name " @" contains whitespace: write the name without it [dns-record-name]`,
+	}}
+}
+
+test_delete_of_name_with_whitespace_allowed if {
+	d := cloudflare.decision with input as record_delete(record(" odd", "TXT", 1, false, []))
 	d.allow == true
 }

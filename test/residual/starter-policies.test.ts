@@ -199,7 +199,7 @@ describe('starter policies in a real OPA and in the residual engine', () => {
 
   // Variants of the examples with the values the rules test on both sides, some missing or of the wrong type.
   const ttl = fc.constantFrom<unknown>(undefined, 0, 1, 2, 30, 59, 60, 61, 300, -1, 1.5, '30', null, true);
-  const recordName = fc.constantFrom<unknown>(undefined, '@', 'example.com', 'EXAMPLE.com.', 'www.example.com', 'example.com.evil.net', '', 'exämple.com', 5, null);
+  const recordName = fc.constantFrom<unknown>(undefined, '@', 'example.com', 'EXAMPLE.com.', 'www.example.com', 'example.com.evil.net', '', 'exämple.com', ' example.com', '@\u00a0', 5, null);
   const recordType = fc.constantFrom<unknown>(undefined, 'A', 'AAAA', 'CNAME', 'MX', 'TXT', 'a', null);
   const proxied = fc.constantFrom<unknown>(undefined, true, false, null, 'true', 1);
   const cfTags = fc.constantFrom<unknown>(undefined, [], ['protected:true'], ['protected'], ['owner:x', 'protected:true'], 'protected:true', null, [null]);
