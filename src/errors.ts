@@ -3,7 +3,8 @@
  * a stable code, the HTTP status it maps to, and how to fix it (the shape of
  * fastify's lib/errors.js). Match on `err.code`, never on `instanceof`
  * (undici lib/core/errors.js does the same so errors survive realm and version
- * boundaries).
+ * boundaries). The texts are kind-free: an adapter gives the fix as it applies to its kind
+ * (UpstreamAdapter.fixes: which media types it decodes, which server to check).
  */
 export const errorCatalogue = {
   WG_ERR_CONFIG_INVALID: {
@@ -54,7 +55,7 @@ export const errorCatalogue = {
   WG_ERR_MALFORMED_BODY: {
     status: 400,
     message: 'request body could not be decoded',
-    fix: 'Send a well-formed JSON (or YAML, for apply patches) body, without duplicate keys, non-finite numbers, numbers beyond ±(2^53 − 1) or unpaired surrogate escapes (see policies/README.md).',
+    fix: 'Send a well-formed body in a media type the upstream kind decodes, without duplicate keys, non-finite numbers, numbers beyond ±(2^53 − 1) or unpaired surrogate escapes (see policies/README.md).',
   },
   WG_ERR_BODY_TOO_LARGE: {
     status: 413,
@@ -79,7 +80,7 @@ export const errorCatalogue = {
   WG_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'request content type is not supported for a write',
-    fix: 'Send JSON, YAML or Kubernetes protobuf bodies.',
+    fix: 'Send the write in a media type its upstream kind decodes (the error message names the one refused).',
   },
   WG_ERR_NOT_FOUND: {
     status: 404,
@@ -89,12 +90,12 @@ export const errorCatalogue = {
   WG_ERR_UPSTREAM_CONNECT: {
     status: 503,
     message: 'upstream is not reachable',
-    fix: 'Check the upstream target URL and that the API server is running.',
+    fix: 'Check the upstream target URL and that the upstream API is running.',
   },
   WG_ERR_UPSTREAM_TIMEOUT: {
     status: 504,
     message: 'upstream did not answer in time',
-    fix: 'The upstream is slow or stuck; raise the upstream timeout or check the API server.',
+    fix: 'The upstream is slow or stuck; raise the upstream timeoutMs or check the upstream API.',
   },
   WG_ERR_UPSTREAM_BAD_ANSWER: {
     status: 502,
