@@ -27,7 +27,9 @@ const FREE_ZONE = '0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f';
 let sim: CloudflareSim;
 let cf: Cloudflare;
 
-const client = (opts: { apiToken?: string; apiEmail?: string; apiKey?: string }) => new Cloudflare({ baseURL: sim.apiUrl, maxRetries: 0, ...opts });
+/** An SDK client with only the credentials given: the SDK would otherwise read CLOUDFLARE_API_TOKEN and the like from the environment. */
+const client = (opts: { apiToken?: string; apiEmail?: string; apiKey?: string }) =>
+  new Cloudflare({ baseURL: sim.apiUrl, maxRetries: 0, apiToken: null, apiEmail: null, apiKey: null, userServiceKey: null, ...opts });
 
 /** The APIError a call rejects with (status and Cloudflare's `errors`). */
 async function apiError(p: Promise<unknown>): Promise<InstanceType<typeof Cloudflare.APIError>> {
@@ -362,7 +364,7 @@ describe('defaults', () => {
     const plain = await startCloudflareSim();
     const empty = await startCloudflareSim({ seed: false });
     try {
-      const sdk = new Cloudflare({ baseURL: plain.apiUrl, apiToken: DEFAULT_TOKEN, maxRetries: 0 });
+      const sdk = new Cloudflare({ baseURL: plain.apiUrl, apiToken: DEFAULT_TOKEN, apiKey: null, apiEmail: null, maxRetries: 0 });
       expect((await sdk.zones.list()).result.map((z) => z.id)).toEqual([ZONE]);
       expect(plain.state.dnsRecords('example.com').map((r) => `${r.type} ${r.name}`)).toEqual([
         'A example.com',
@@ -372,7 +374,7 @@ describe('defaults', () => {
         'TXT example.com',
         'A api.example.com',
       ]);
-      const none = new Cloudflare({ baseURL: empty.apiUrl, apiToken: DEFAULT_TOKEN, maxRetries: 0 });
+      const none = new Cloudflare({ baseURL: empty.apiUrl, apiToken: DEFAULT_TOKEN, apiKey: null, apiEmail: null, maxRetries: 0 });
       expect((await none.zones.list()).result).toEqual([]);
     } finally {
       await plain.close();
@@ -395,6 +397,8 @@ describe('defaults', () => {
       const sdk = new Cloudflare({
         baseURL: tls.apiUrl,
         apiToken: DEFAULT_TOKEN,
+        apiKey: null,
+        apiEmail: null,
         maxRetries: 0,
         fetch: undiciFetch as unknown as typeof fetch,
         fetchOptions: { dispatcher: agent } as never,
