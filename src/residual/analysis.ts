@@ -262,6 +262,33 @@ function selfComparison(e: AstExpr): boolean {
   return same(t[1] as Term, t[2] as Term);
 }
 
+/**
+ * An object comprehension that gives each key one value: a constant value, the key itself, or `v` bound by
+ * `v = R[k]` with `k` the key and `R` a ref into `input`/`data` with no other variable (each `k` then reads
+ * one element: compiled `{k: v | some k, v in input.o}` is `{__l0: __l1 | __l1 = input.o[__l0]}`).
+ */
+function singleValued(c: { key: Term; value: Term; body: AstExpr[] }): boolean {
+  if (isConstant(c.value)) return true;
+  if (c.key.type !== 'var' || c.value.type !== 'var') return false;
+  if (c.value.value === c.key.value) return true;
+  return c.body.some((e) => {
+    const t = e.terms;
+    if (e.negated || !Array.isArray(t) || t.length !== 3) return false;
+    const op = (t[0] as Term).type === 'ref' ? refParts((t[0] as Term).value as Term[]) : undefined;
+    if (!op || dotted(op) !== 'eq') return false;
+    for (const [x, other] of [[t[1] as Term, t[2] as Term], [t[2] as Term, t[1] as Term]] as const) {
+      if (x.type !== 'var' || x.value !== c.value.value || other.type !== 'ref') continue;
+      const ref = other.value as Term[];
+      const head = ref[0]!;
+      const last = ref[ref.length - 1]!;
+      const rootOk = head.type === 'var' && (head.value === 'input' || head.value === 'data');
+      const middle = ref.slice(1, -1);
+      if (rootOk && ref.length >= 2 && last.type === 'var' && last.value === c.key.value && middle.every((k) => !nonGround(k))) return true;
+    }
+    return false;
+  });
+}
+
 /** A literal without variables, refs or calls (`"x"`, `[1, {"a": true}]`). */
 function isConstant(t: Term): boolean {
   if (SCALAR.has(t.type)) return true;
@@ -565,7 +592,7 @@ export function inliningPlan(policiesBody: string): InliningPlan {
       // might never build it (found by the policy fuzzer: `not count({"a": c | some c in input}) < 0` before a
       // false expression). A constant value cannot conflict.
       walkTerms(rule, (t) => {
-        if (t.type === 'objectcomprehension' && !isConstant((t.value as { value: Term }).value)) {
+        if (t.type === 'objectcomprehension' && !singleValued(t.value as { key: Term; value: Term; body: AstExpr[] })) {
           facts[pkg]!.unsafe.push(`object comprehension may conflict: data.${path}`);
         }
       });

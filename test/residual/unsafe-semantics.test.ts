@@ -231,6 +231,10 @@ const class2: Case[] = [
     rego: 'allow if count({"k": c | some c in input}) > 0\n',
   },
   {
+    name: 'object comprehension over an object: one value per key',
+    rego: 'allow if count({k: v | some k, v in input.a}) > 0\n',
+  },
+  {
     name: 'self-comparison of a missing field',
     rego: 'allow if input.a == input.a\n',
   },
@@ -370,6 +374,8 @@ describe('class 2: conflicts hidden by inlining', () => {
     // Rules kept out of inlining are evaluated in-process, with the conflict check.
     expect(reasons['one definition, several outputs (complete rule)']).toBeUndefined();
     expect(reasons['partial object rule, two values for one key']).toBeUndefined();
+    expect(reasons['object comprehension with two values for one key']).toMatch(/^object comprehension may conflict: /);
+    expect(reasons['object comprehension over an object: one value per key']).toBeUndefined();
   });
 });
 describe('package-level decision paths', () => {
