@@ -31,7 +31,7 @@ function isHostname(s: string): boolean {
  * for the apex, and a name outside the zone taken as relative to it (the
  * dashboard and the API both append the zone name).
  */
-export function fullName(name: string, zone: string): string {
+function fullName(name: string, zone: string): string {
   const n = name.trim().toLowerCase().replace(/\.$/, '');
   if (n === '@' || n === zone) return zone;
   return n.endsWith(`.${zone}`) ? n : `${n}.${zone}`;

@@ -58,7 +58,7 @@ function buildRules(body: Body, old: RulesetRule[]): RulesetRule[] {
 }
 
 /** The listing shape: a ruleset without its rules. */
-export function summary(rs: Ruleset): Omit<Ruleset, 'rules'> {
+function summary(rs: Ruleset): Omit<Ruleset, 'rules'> {
   const { rules: _rules, ...rest } = rs;
   return rest;
 }
