@@ -1,0 +1,190 @@
+import { WritegateError, isWritegateError } from '../../errors.js';
+import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
+import type { UpstreamClient } from '../client.js';
+import type { Classified, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
+import { decodeCloudflareBody } from './body.js';
+import type { CloudflareOptions } from './config.js';
+import { CloudflareIdentity, UNIDENTIFIED, cloudflareCredentials, type CfUserInfo } from './identity.js';
+import { maskCloudflareInput } from './mask.js';
+import { cloudflareTarget, isApiPath, type CfTarget } from './paths.js';
+import { CLOUDFLARE_FIXES, fixFor, renderDeny, renderError, warningHeaders } from './render.js';
+import {
+  CurrentReader, assertLowerCaseKeys, batchWrites, isObject, patched, rulesetAfterPut, rulesetAfterRuleWrite, type CfWrite, type Json,
+} from './resolve.js';
+import { ZoneNames } from './zones.js';
+
+export const INPUT_VERSION = 'writegate.dev/v1';
+
+/** Methods that read: Cloudflare's API changes nothing on them (API reference: every GET lists or reads). */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The write methods of the API v4 and their operations; any other method is refused, not guessed. */
+const OPERATIONS: Record<string, CfWrite['operation']> = { POST: 'CREATE', PUT: 'UPDATE', PATCH: 'UPDATE', DELETE: 'DELETE' };
+
+/** Headers copied into the policy input (lower-case). Credentials never are. */
+const INPUT_HEADERS = ['content-type', 'user-agent'];
+
+/** Resources whose objects carry their id as `id`, which a PUT keeps (the id is the path's). */
+const ID_KEEPING = new Set(['dns_records', 'firewall/rules', 'pagerules', 'access/apps', 'workers/routes']);
+
+interface CfDetail {
+  target: CfTarget;
+  rawPath: string;
+  path: string;
+  query: Record<string, string[]>;
+}
+
+/** Lower-case field names, checked this deep, where Cloudflare documents them (./resolve.ts assertLowerCaseKeys). */
+function checkFieldNames(target: CfTarget, body: Json): void {
+  if (target.resource === 'dns_records' && target.shape !== 'dns-batch') assertLowerCaseKeys(body, 'the DNS record', 1);
+  if (target.resource === 'rulesets') assertLowerCaseKeys(body, target.shape === 'ruleset-rule' ? 'the rule' : 'the ruleset', target.shape === 'ruleset-rule' ? 1 : 2);
+}
+
+/**
+ * The current state a write other than a create acts on must be one object: a collection answered as a list (a
+ * PUT or DELETE of a whole collection) would leave the policy a list to judge where it expects an object.
+ */
+function oneObject(v: Json, rawPath: string): Json {
+  if (v !== null && !isObject(v)) {
+    throw new WritegateError('WG_ERR_BAD_REQUEST', `${rawPath} is a collection; writes to a whole collection are not judged: write to its objects one by one`);
+  }
+  return v;
+}
+
+/** The segment of a raw path before its last one (the trailing slash decodeRequestPath allows is dropped first). */
+function parentOf(rawPath: string): string {
+  const p = rawPath.replace(/\/$/, '');
+  return p.slice(0, p.lastIndexOf('/'));
+}
+
+/** The Cloudflare API v4 (/client/v4/...): reads pass, writes are judged as policies/README.md describes. */
+export class CloudflareAdapter implements UpstreamAdapter {
+  readonly kind = 'cloudflare';
+  private readonly identity: CloudflareIdentity | undefined;
+  private readonly zones = new ZoneNames();
+
+  constructor(private readonly cfg: KindConfig<'cloudflare', CloudflareOptions>, upstream: UpstreamClient) {
+    this.identity = cfg.cloudflare.identity === 'verify' ? new CloudflareIdentity(upstream) : undefined;
+  }
+
+  readonly headers: HeaderRules = {
+    stripped: [],
+    // The global key's headers say who Cloudflare acts as; a Connection header listing one would make the policy
+    // judge a caller the upstream never sees (Authorization is protected for every kind).
+    protected: ['x-auth-email', 'x-auth-key', 'x-auth-user-service-key'],
+    credentials: (req) => cloudflareCredentials(req.headers),
+  };
+
+  readonly fixes = CLOUDFLARE_FIXES;
+
+  classify(req: GateRequest): Classified {
+    // The API v4 switches no protocols; an upgrade answered as a plain request would be judged as something else.
+    if (req.upgrade) throw new WritegateError('WG_ERR_BAD_REQUEST', 'the Cloudflare API takes no protocol upgrades');
+    const { rawPath, rawQuery } = splitUrl(req.url);
+    const path = decodeRequestPath(rawPath);
+    const query = parseQuery(rawQuery);
+    if (READS.has(req.method)) return { isRead: true, operation: undefined, summary: `${req.method.toLowerCase()} ${path}`, detail: undefined };
+    const operation = OPERATIONS[req.method];
+    if (!operation) throw new WritegateError('WG_ERR_BAD_REQUEST', `the Cloudflare API has no ${req.method} writes`);
+    if (!isApiPath(rawPath)) throw new WritegateError('WG_ERR_BAD_PATH', 'a write outside /client/v4/ (this mount forwards the Cloudflare API v4)');
+    const target = cloudflareTarget(rawPath);
+    const scope = target.zone || target.account;
+    const summary = `${req.method.toLowerCase()} ${target.resource} ${scope}${target.name && target.name !== scope ? `/${target.name}` : ''}`.trim();
+    const detail: CfDetail = { target, rawPath, path, query };
+    // A write to one rule is an update of the ruleset that holds it (policies/README.md).
+    return { isRead: false, operation: target.shape === 'ruleset-rule' ? 'UPDATE' : operation, summary, detail };
+  }
+
+  async buildInput(req: GateRequest, classified: Classified, body: Buffer | undefined, upstream: UpstreamClient): Promise<Record<string, unknown>> {
+    const creds = this.headers.credentials(req);
+    // Who the caller is comes first, so that a write refused below is still logged with its caller.
+    const user = this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
+    try {
+      return await this.resolveInput(req, classified, body ?? Buffer.alloc(0), new CurrentReader(upstream, creds), user);
+    } catch (err) {
+      if (isWritegateError(err)) err.details.caller = user.username;
+      throw err;
+    }
+  }
+
+  private async resolveInput(req: GateRequest, classified: Classified, bytes: Buffer, reader: CurrentReader, user: CfUserInfo): Promise<Record<string, unknown>> {
+    const { target, rawPath, path, query } = classified.detail as CfDetail;
+    const method = req.method;
+    const parsed = decodeCloudflareBody(req.headers, bytes) as Json;
+    checkFieldNames(target, parsed);
+
+    let account = target.account;
+    let zoneName = '';
+    if (target.zonePath) ({ name: zoneName, account } = await this.zones.lookup(target.zonePath, reader));
+
+    let operation = classified.operation as CfWrite['operation'];
+    let name = target.name;
+    let object: Json = null;
+    let oldObject: Json = null;
+    let items: CfWrite[] | undefined;
+    if (target.shape === 'dns-batch') {
+      if (method !== 'POST') throw new WritegateError('WG_ERR_BAD_REQUEST', `${method} on dns_records/batch`);
+      items = await batchWrites(parsed, parentOf(rawPath), reader);
+    } else if (target.shape === 'ruleset-rule') {
+      oldObject = oneObject(await reader.read(target.rulesetPath!), rawPath);
+      object = rulesetAfterRuleWrite(method, target, oldObject, parsed);
+    } else if (method === 'POST') {
+      object = isObject(parsed) ? parsed : null;
+      if (target.resource === 'zones' && isObject(parsed) && isObject(parsed.account) && typeof parsed.account.id === 'string') account = parsed.account.id;
+    } else if (target.shape === 'entrypoint' && method === 'PUT') {
+      // "Updates an entry point ruleset, creating it if necessary" (API reference): no entrypoint yet is a create.
+      oldObject = oneObject(await reader.read(rawPath, null), rawPath);
+      if (oldObject === null) operation = 'CREATE';
+      if (isObject(oldObject) && typeof oldObject.id === 'string') name = oldObject.id;
+      object = rulesetAfterPut(oldObject, parsed, decodeURIComponent(rawPath.replace(/\/$/, '').split('/').at(-2)!));
+    } else {
+      oldObject = oneObject(await reader.read(rawPath), rawPath);
+      if (method === 'PATCH') object = patched(oldObject, parsed);
+      else if (method === 'PUT' && target.resource === 'rulesets') object = rulesetAfterPut(oldObject, parsed, undefined);
+      else if (method === 'PUT') object = isObject(parsed) ? (ID_KEEPING.has(target.resource) ? { ...parsed, id: name } : parsed) : null;
+    }
+    if (operation !== classified.operation) classified.operation = operation;
+
+    const headers: Record<string, string> = {};
+    for (const h of INPUT_HEADERS) {
+      const v = req.headers[h];
+      if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    return {
+      version: INPUT_VERSION,
+      upstream: this.cfg.name,
+      upstreamKind: this.kind,
+      method,
+      path,
+      query,
+      headers,
+      request: {
+        operation,
+        method,
+        path,
+        query,
+        body: parsed,
+        object,
+        oldObject,
+        userInfo: user,
+        resource: target.resource,
+        name,
+        account,
+        zone: target.zone,
+        zoneName,
+        ...(items ? { items } : {}),
+      },
+    };
+  }
+
+  renderDeny = renderDeny;
+  warningHeaders = warningHeaders;
+
+  renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
+    return renderError(err, decisionId, fixFor(err.code));
+  }
+
+  maskInput(input: Record<string, unknown>): Record<string, unknown> {
+    return maskCloudflareInput(input);
+  }
+}

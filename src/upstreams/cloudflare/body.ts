@@ -1,0 +1,47 @@
+/**
+ * Write bodies as Cloudflare reads them: the API v4 takes JSON (`Content-Type: application/json`, the spec's
+ * request bodies, and what the SDK and the terraform provider send). Other bodies (multipart Workers uploads, BIND
+ * zone-file imports) cannot be judged exactly here and are refused. Errors never quote the body: it may hold a
+ * secret, and the message goes to the client and into the decision log.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { WritegateError, isWritegateError } from '../../errors.js';
+import { parseJsonStrict } from '../../http/json.js';
+
+/** `application/json`, with at most a `charset=utf-8` parameter (RFC 8259 §8.1: JSON is UTF-8). */
+function isJsonType(value: string): boolean {
+  const [type, ...params] = value.split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return params.every((p) => p === '' || /^charset="?utf-8"?$/.test(p));
+}
+
+/**
+ * The parsed body of a write, or null when it has none. A body must be declared JSON, be identity-encoded and be
+ * valid UTF-8 JSON without duplicate keys (../../http/json.ts).
+ */
+export function decodeCloudflareBody(headers: IncomingHttpHeaders, bytes: Buffer): unknown {
+  if (bytes.length === 0) return null;
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    // The policy must read the bytes the upstream decodes; an encoded body would be evaluated as something else.
+    throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content encoding "${encoding}" for a write`);
+  }
+  const type = headers['content-type'];
+  if (type === undefined || !isJsonType(type)) {
+    throw new WritegateError('WG_ERR_UNSUPPORTED_MEDIA_TYPE', `content type "${type ?? ''}" for a write (JSON only)`);
+  }
+  let text: string;
+  try {
+    // A byte sequence that is not UTF-8 would become U+FFFD here and something else upstream.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (err) {
+    throw new WritegateError('WG_ERR_MALFORMED_BODY', 'the body is not UTF-8', { cause: err });
+  }
+  try {
+    return parseJsonStrict(text);
+  } catch (err) {
+    if (!isWritegateError(err)) throw err;
+    // parseJsonStrict's messages carry a position only, never the text.
+    throw new WritegateError('WG_ERR_MALFORMED_BODY', err.message.replace(/^[^:]*: /, ''), { cause: err });
+  }
+}

@@ -1,0 +1,10 @@
+import { defineKind } from '../types.js';
+import { CloudflareAdapter } from './adapter.js';
+import { cloudflareOptions } from './config.js';
+
+/** The Cloudflare API v4 (/client/v4/...): Cloudflare's error envelopes, DNS batches judged element by element. */
+export const cloudflareKind = defineKind({
+  name: 'cloudflare',
+  optionsSchema: cloudflareOptions,
+  create: (config, { client }) => new CloudflareAdapter(config, client),
+});
