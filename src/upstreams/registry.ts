@@ -1,5 +1,6 @@
 import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
+import { cloudflareKind } from './cloudflare/index.js';
 import { kubernetesKind } from './kubernetes/index.js';
 import type { AdapterDeps, UpstreamAdapter, UpstreamKind } from './types.js';
 
@@ -9,6 +10,7 @@ import type { AdapterDeps, UpstreamAdapter, UpstreamKind } from './types.js';
  */
 export const KINDS = [
   kubernetesKind,
+  cloudflareKind,
 ] as const;
 
 export type RegisteredKind = (typeof KINDS)[number];
