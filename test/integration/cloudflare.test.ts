@@ -1,0 +1,370 @@
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startGateway, type Gateway } from '../../app/server.js';
+import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../sim/cloudflare/index.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { DecisionEvent, LogEvent } from '../../src/decision/log.js';
+import { projectRoot } from '../../src/opa/binary.js';
+import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
+
+const ZONE = SEED_IDS.zone;
+const RECORDS = `/client/v4/zones/${ZONE}/dns_records`;
+const ENTRYPOINT = `/client/v4/zones/${ZONE}/rulesets/phases/http_request_firewall_managed/entrypoint`;
+const TOKEN_ID = '7c1e5f3b9a2d4e6f8a0b1c2d3e4f5a6b';
+const KEY = { email: 'alice@example.com', key: '0123456789abcdef0123456789abcdef01234' };
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; json: any; text: string }
+
+let sim: CloudflareSim;
+let opa: LocalOpa;
+let gateway: Gateway;
+let logPath: string;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'writegate-cf-'));
+  logPath = join(dir, 'decisions.log');
+  opa = await startLocalOpa({ paths: [join(projectRoot(), 'policies')] });
+  sim = await startCloudflareSim({ tokens: { [DEFAULT_TOKEN]: { id: TOKEN_ID } }, keys: [KEY] });
+  gateway = await startGateway(parseConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    opa: { url: opa.url },
+    // Refusals are written in full here: the tests read every one.
+    decisionLog: { path: logPath, refusedPerSecond: 1000, refusedBurst: 1000 },
+    upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'writegate/cloudflare/decision' }],
+  }));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await sim?.close();
+  await opa?.stop();
+});
+
+beforeEach(() => sim.clearRequests());
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await request(`${gateway.url}/cf${path}`, {
+    method: method as 'GET',
+    headers: {
+      ...(Object.keys(headers).some((h) => h.startsWith('x-auth-')) ? {} : { authorization: `Bearer ${DEFAULT_TOKEN}` }),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.body.text();
+  let json: unknown;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.statusCode, headers: res.headers, json, text };
+}
+
+/** Sends the request bytes as given (no client-side URL or header normalisation). */
+async function raw(lines: string[], body: string | Buffer = ''): Promise<{ status: number; text: string }> {
+  const url = new URL(gateway.url);
+  const socket = connect(Number(url.port), url.hostname);
+  const bytes = Buffer.from(body);
+  socket.write(`${[...lines, `host: ${url.host}`, 'connection: close', `content-length: ${bytes.length}`].join('\r\n')}\r\n\r\n`);
+  socket.write(bytes);
+  const chunks: Buffer[] = [];
+  for await (const c of socket) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return { status: Number(text.slice(9, 12)), text };
+}
+
+function decisions(): DecisionEvent[] {
+  gateway.decisionLog.flush();
+  if (!existsSync(logPath)) return [];
+  return readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEvent)
+    .filter((e): e is DecisionEvent => e.type === 'writegate/decision');
+}
+
+function decision(id: string | string[] | undefined): DecisionEvent {
+  const found = decisions().find((d) => d.decision_id === id);
+  if (!found) throw new Error(`no decision ${String(id)} in the log`);
+  return found;
+}
+
+function record(name: string) {
+  const r = sim.state.dnsRecords(ZONE).find((x) => x.name === name && (x.type === 'A' || x.type === 'CNAME'));
+  if (!r) throw new Error(`no record ${name}`);
+  return r;
+}
+
+/** The writes (anything but GET) the simulator received since the test began. */
+const upstreamWrites = () => sim.requests.filter((r) => r.method !== 'GET');
+
+interface CfError { code: number; message: string }
+
+function expectDenied(res: Reply, ...rules: string[]): void {
+  expect(res.status).toBe(403);
+  const id = res.headers['x-decision-id'] as string;
+  expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(res.json).toMatchObject({ success: false, messages: [], result: null });
+  const errors = res.json.errors as CfError[];
+  expect(errors).toHaveLength(rules.length);
+  rules.forEach((rule, i) => {
+    expect(errors[i]!.code).toBe(90403);
+    expect(errors[i]!.message).toContain(`[${rule}]`);
+    expect(errors[i]!.message).toContain(`(decision ${id})`);
+  });
+  expect(decision(id)).toMatchObject({ outcome: 'denied', upstream: 'cf' });
+}
+
+describe('cloudflare: reads pass through', () => {
+  it('forwards a paged DNS list untouched, with no decision', async () => {
+    const before = decisions().length;
+    const direct = await request(`${sim.apiUrl}/zones/${ZONE}/dns_records?per_page=5&page=2`, { headers: { authorization: `Bearer ${DEFAULT_TOKEN}` } });
+    const expected = await direct.body.json() as { result: unknown[]; result_info: unknown };
+    const res = await call('GET', `${RECORDS}?per_page=5&page=2`);
+    expect(res.status).toBe(200);
+    expect(res.json.result).toEqual(expected.result);
+    expect(res.json.result_info).toEqual(expected.result_info);
+    expect(res.json.result_info).toMatchObject({ page: 2, per_page: 5 });
+    expect(sim.requests.at(-1)!.url).toBe(`${RECORDS}?per_page=5&page=2`);
+    expect(decisions()).toHaveLength(before);
+  });
+
+  it('relays Cloudflare\'s own error for a read', async () => {
+    const res = await call('GET', RECORDS, undefined, { authorization: 'Bearer not-a-token' });
+    expect(res.status).toBe(400);
+    expect(res.json.errors[0].code).toBe(6003);
+  });
+});
+
+describe('cloudflare: DNS record writes', () => {
+  it('allows a create, logs the input the policy saw, and the record is stored', async () => {
+    const body = { type: 'A', name: 'app.example.com', content: '192.0.2.30', ttl: 300, proxied: false, comment: 'app backend' };
+    const res = await call('POST', RECORDS, body);
+    expect(res.status).toBe(200);
+    expect(res.json.success).toBe(true);
+    const id = res.headers['x-decision-id'] as string;
+    const d = decision(id);
+    expect(d).toMatchObject({ outcome: 'allowed', operation: 'CREATE', upstream: 'cf' });
+    expect((d.input as any).request).toMatchObject({
+      operation: 'CREATE', method: 'POST', resource: 'dns_records', name: '', body, object: body, oldObject: null,
+      zone: ZONE, zoneName: 'example.com', account: SEED_IDS.account,
+      userInfo: { username: TOKEN_ID, uid: TOKEN_ID, groups: [], extra: { scheme: ['api-token'] }, authenticatedBy: 'upstream' },
+    });
+    expect((d.input as any).headers).not.toHaveProperty('authorization');
+    expect(record('app.example.com')).toMatchObject({ ttl: 300, content: '192.0.2.30' });
+    // The write carried the decision id upstream.
+    expect(upstreamWrites()[0]!.headers['x-decision-id']).toBe(id);
+  });
+
+  it('denies a create with a short TTL in Cloudflare\'s envelope, and nothing reaches the simulator', async () => {
+    const res = await call('POST', RECORDS, { type: 'A', name: 'short.example.com', content: '192.0.2.31', ttl: 30 });
+    expectDenied(res, 'dns-min-ttl');
+    expect(res.json.errors[0].message).toContain('DNS record "short.example.com" has TTL 30');
+    expect(upstreamWrites()).toEqual([]);
+    expect(sim.state.dnsRecords(ZONE).some((r) => r.name === 'short.example.com')).toBe(false);
+  });
+
+  it('names every violation, one error each', async () => {
+    const res = await call('POST', RECORDS, { type: 'A', name: '@', content: '192.0.2.9', ttl: 30, proxied: false });
+    expect(res.status).toBe(403);
+    expect((res.json.errors as CfError[]).map((e) => /\[([a-z-]+)\]/.exec(e.message)![1]).sort()).toEqual(['apex-proxied', 'dns-min-ttl']);
+  });
+
+  it('judges a PATCH as the stored record with the body over it, and denies a short TTL', async () => {
+    const mail = record('mail.example.com');
+    const res = await call('PATCH', `${RECORDS}/${mail.id}`, { ttl: 30 });
+    expectDenied(res, 'dns-min-ttl');
+    const input = decision(res.headers['x-decision-id']).input as any;
+    expect(input.request.oldObject).toEqual(JSON.parse(JSON.stringify(mail)));
+    expect(input.request.object).toEqual({ ...JSON.parse(JSON.stringify(mail)), ttl: 30 });
+    expect(input.request).toMatchObject({ operation: 'UPDATE', name: mail.id });
+    expect(upstreamWrites()).toEqual([]);
+    expect(record('mail.example.com').ttl).toBe(3600);
+  });
+
+  it('allows a PATCH that keeps the rules, and the simulator applies it', async () => {
+    const mail = record('mail.example.com');
+    const res = await call('PATCH', `${RECORDS}/${mail.id}`, { comment: 'mail server' });
+    expect(res.status).toBe(200);
+    expect(decision(res.headers['x-decision-id']).outcome).toBe('allowed');
+    expect(record('mail.example.com').comment).toBe('mail server');
+  });
+
+  it('judges a PUT as its body and denies un-proxying the apex', async () => {
+    const apex = record('example.com');
+    const res = await call('PUT', `${RECORDS}/${apex.id}`, { type: 'A', name: 'example.com', content: '192.0.2.2', ttl: 1 });
+    expectDenied(res, 'apex-proxied');
+    expect((decision(res.headers['x-decision-id']).input as any).request.object).toEqual({ type: 'A', name: 'example.com', content: '192.0.2.2', ttl: 1, id: apex.id });
+    expect(record('example.com').content).toBe('192.0.2.1');
+  });
+
+  it('denies deleting a record tagged protected, and keeps it', async () => {
+    const api = record('api.example.com');
+    const res = await call('DELETE', `${RECORDS}/${api.id}`);
+    expectDenied(res, 'protected-record-delete');
+    expect((decision(res.headers['x-decision-id']).input as any).request).toMatchObject({ operation: 'DELETE', object: null, oldObject: { id: api.id, tags: api.tags } });
+    expect(upstreamWrites()).toEqual([]);
+    expect(record('api.example.com').id).toBe(api.id);
+  });
+
+  it('allows deleting an untagged record', async () => {
+    const created = await call('POST', RECORDS, { type: 'A', name: 'gone.example.com', content: '192.0.2.40', ttl: 120 });
+    const id = created.json.result.id as string;
+    const res = await call('DELETE', `${RECORDS}/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.json.result).toEqual({ id });
+    expect(sim.state.dnsRecords(ZONE).some((r) => r.id === id)).toBe(false);
+  });
+
+  it('relays Cloudflare\'s 404 when the record to change does not exist, without forwarding the write', async () => {
+    const res = await call('PATCH', `${RECORDS}/${'f'.repeat(32)}`, { ttl: 120 });
+    expect(res.status).toBe(404);
+    expect(res.json.errors[0].code).toBe(81044);
+    expect(res.headers['x-decision-id']).toBeDefined();
+    expect(decision(res.headers['x-decision-id'])).toMatchObject({ outcome: 'error', upstream_status: 404 });
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it('identifies a global-key caller by the email Cloudflare checks the key against', async () => {
+    const res = await call('POST', RECORDS, { type: 'A', name: 'key.example.com', content: '192.0.2.41', ttl: 120 }, { 'x-auth-email': KEY.email, 'x-auth-key': KEY.key });
+    expect(res.status).toBe(200);
+    const d = decision(res.headers['x-decision-id']);
+    expect(d.caller.username).toBe(KEY.email);
+    expect(JSON.stringify(d)).not.toContain(KEY.key);
+  });
+});
+
+describe('cloudflare: DNS batch', () => {
+  it('denies a whole batch for one bad element, naming it, and changes nothing', async () => {
+    const before = JSON.stringify(sim.state.dnsRecords(ZONE));
+    const api = record('api.example.com');
+    const apex = record('example.com');
+    const res = await call('POST', `${RECORDS}/batch`, {
+      deletes: [{ id: api.id }],
+      puts: [{ id: apex.id, type: 'A', name: 'example.com', content: '192.0.2.2', ttl: 1, proxied: true }],
+      posts: [{ type: 'A', name: 'batch-bad.example.com', content: '192.0.2.50', ttl: 10 }],
+    });
+    expect(res.status).toBe(403);
+    const messages = (res.json.errors as CfError[]).map((e) => e.message).sort();
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toContain('items[0]: DNS record "api.example.com" is tagged "protected:true"');
+    expect(messages[1]).toContain('items[2]: DNS record "batch-bad.example.com" has TTL 10');
+    const input = decision(res.headers['x-decision-id']).input as any;
+    expect(input.request).toMatchObject({ operation: 'CREATE', method: 'POST', resource: 'dns_records', object: null, oldObject: null });
+    expect(input.request.items.map((i: any) => [i.operation, i.method, i.name])).toEqual([['DELETE', 'DELETE', api.id], ['UPDATE', 'PUT', apex.id], ['CREATE', 'POST', '']]);
+    expect(upstreamWrites()).toEqual([]);
+    expect(JSON.stringify(sim.state.dnsRecords(ZONE))).toBe(before);
+  });
+
+  it('allows a good batch, which the simulator applies', async () => {
+    const www = record('www.example.com');
+    const res = await call('POST', `${RECORDS}/batch`, {
+      patches: [{ id: www.id, comment: 'site' }],
+      posts: [{ type: 'A', name: 'batch-ok.example.com', content: '192.0.2.51', ttl: 300 }],
+    });
+    expect(res.status).toBe(200);
+    const input = decision(res.headers['x-decision-id']).input as any;
+    expect(input.request.items[0].object).toMatchObject({ id: www.id, name: 'www.example.com', comment: 'site', proxied: true });
+    expect(record('www.example.com').comment).toBe('site');
+    expect(record('batch-ok.example.com').ttl).toBe(300);
+  });
+
+  it('refuses a batch that names a record twice, or spells a list otherwise', async () => {
+    const mail = record('mail.example.com');
+    const twice = await call('POST', `${RECORDS}/batch`, { patches: [{ id: mail.id, ttl: 120 }], puts: [{ id: mail.id, type: 'A', name: 'mail', content: '192.0.2.10', ttl: 30 }] });
+    expect(twice.status).toBe(400);
+    expect(twice.json.errors[0].message).toContain('more than once');
+    const spelled = await call('POST', `${RECORDS}/batch`, { Posts: [{ type: 'A', name: 'x.example.com', content: '192.0.2.52', ttl: 10 }] });
+    expect(spelled.status).toBe(400);
+    expect(upstreamWrites()).toEqual([]);
+  });
+});
+
+describe('cloudflare: rulesets', () => {
+  it('denies an entrypoint PUT that drops the managed rule, shown the whole new and old rule lists', async () => {
+    const before = await call('GET', ENTRYPOINT);
+    const res = await call('PUT', ENTRYPOINT, { rules: [{ action: 'block', expression: 'http.request.uri.path eq "/admin"' }] });
+    expectDenied(res, 'keep-managed-rules');
+    const input = decision(res.headers['x-decision-id']).input as any;
+    expect(input.request.oldObject).toEqual(before.json.result);
+    expect(input.request.object.rules).toEqual([{ action: 'block', expression: 'http.request.uri.path eq "/admin"' }]);
+    expect(input.request).toMatchObject({ operation: 'UPDATE', resource: 'rulesets', name: before.json.result.id });
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it('allows an entrypoint PUT that keeps it', async () => {
+    const before = await call('GET', ENTRYPOINT);
+    const managed = before.json.result.rules[0];
+    const res = await call('PUT', ENTRYPOINT, { rules: [{ id: managed.id, action: 'execute', expression: 'true', action_parameters: { id: CLOUDFLARE_MANAGED_RULESET } }, { action: 'block', expression: 'ip.src eq 192.0.2.1' }] });
+    expect(res.status).toBe(200);
+    expect(res.json.result.rules).toHaveLength(2);
+  });
+
+  it('judges an entrypoint PUT of an unconfigured phase as a create', async () => {
+    const res = await call('PUT', `/client/v4/zones/${ZONE}/rulesets/phases/http_request_firewall_custom/entrypoint`, { rules: [{ action: 'block', expression: 'true' }] });
+    expect(res.status).toBe(200);
+    const d = decision(res.headers['x-decision-id']);
+    expect((d.input as any).request).toMatchObject({ operation: 'CREATE', oldObject: null, object: { phase: 'http_request_firewall_custom' } });
+    // The starter policy warns on custom firewall rules.
+    expect(res.headers.warning).toContain('review-rule-change');
+  });
+});
+
+describe('cloudflare: what the gateway refuses', () => {
+  const post = (headers: string[], body: string | Buffer) => raw([`POST /cf${RECORDS} HTTP/1.1`, `authorization: Bearer ${DEFAULT_TOKEN}`, ...headers], body);
+
+  it.each([
+    ['duplicate keys', ['content-type: application/json'], '{"type":"A","name":"d.example.com","content":"192.0.2.1","ttl":300,"ttl":30}', 400],
+    ['a non-JSON content type', ['content-type: text/plain'], '{"type":"A","name":"d.example.com","content":"192.0.2.1","ttl":30}', 415],
+    ['no content type', [], '{"type":"A","name":"d.example.com","content":"192.0.2.1","ttl":30}', 415],
+    ['a content-encoded body', ['content-type: application/json', 'content-encoding: gzip'], '{"type":"A"}', 415],
+    ['an upper-case field name', ['content-type: application/json'], '{"type":"A","name":"d.example.com","content":"192.0.2.1","TTL":30}', 400],
+    ['invalid UTF-8', ['content-type: application/json'], Buffer.concat([Buffer.from('{"type":"A","name":"d'), Buffer.from([0xff]), Buffer.from('.example.com"}')]), 400],
+    ['Connection listing X-Auth-Key', ['content-type: application/json', 'x-auth-key: 0123', 'connection: close, x-auth-key'], '{}', 400],
+    ['a method override', ['content-type: application/json', 'x-http-method-override: DELETE'], '{}', 400],
+  ])('refuses %s in Cloudflare\'s envelope, logged, never forwarded', async (_what, headers, body, status) => {
+    const res = await post(headers, body);
+    expect(res.status).toBe(status);
+    const json = JSON.parse(res.text.slice(res.text.indexOf('\r\n\r\n') + 4)) as { success: boolean; errors: CfError[] };
+    expect(json.success).toBe(false);
+    expect(json.errors[0]!.code).toBe(90000 + status);
+    expect(json.errors[0]!.message).toMatch(/\[WG_ERR_[A-Z_]+\]\. .+ \(decision [0-9a-f-]{36}\)$/);
+    const id = /x-decision-id: ([0-9a-f-]{36})/i.exec(res.text)![1]!;
+    expect(decision(id).outcome).toBe('error');
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it.each([
+    ['a "#" in the path', `POST /cf/client/v4/zones/${ZONE}#/dns_records HTTP/1.1`],
+    ['an encoded slash', `DELETE /cf/client/v4/zones/${ZONE}/dns_records%2F${'a'.repeat(32)} HTTP/1.1`],
+    ['a dot segment', `DELETE /cf/client/v4/zones/${ZONE}/x/../dns_records/${'a'.repeat(32)} HTTP/1.1`],
+    ['a write outside /client/v4', 'POST /cf/client/v5/zones HTTP/1.1'],
+  ])('refuses %s', async (_what, line) => {
+    const res = await raw([line, `authorization: Bearer ${DEFAULT_TOKEN}`]);
+    expect(res.status).toBe(400);
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it('refuses a request carrying both a token and a global key', async () => {
+    const res = await call('POST', RECORDS, { type: 'A', name: 'both.example.com', content: '192.0.2.1', ttl: 300 }, { authorization: `Bearer ${DEFAULT_TOKEN}`, 'x-auth-email': KEY.email, 'x-auth-key': KEY.key });
+    expect(res.status).toBe(400);
+    expect(res.json.errors[0].message).toContain('more than one Cloudflare credential scheme');
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it('treats a keyword in another letter case as the same resource', async () => {
+    const res = await call('POST', `/client/v4/zones/${ZONE}/DNS_Records`, { type: 'A', name: 'case.example.com', content: '192.0.2.1', ttl: 30 });
+    expectDenied(res, 'dns-min-ttl');
+  });
+});
+
+describe('cloudflare: the decision log', () => {
+  it('records every gated request with the decision id its answer carried', async () => {
+    const ids = [];
+    for (const body of [{ type: 'A', name: 'log1.example.com', content: '192.0.2.60', ttl: 300 }, { type: 'A', name: 'log2.example.com', content: '192.0.2.61', ttl: 5 }]) {
+      ids.push((await call('POST', RECORDS, body)).headers['x-decision-id'] as string);
+    }
+    ids.push((await call('POST', RECORDS, '{"a":1,"a":2}')).headers['x-decision-id'] as string);
+    expect(ids.map((id) => decision(id).outcome)).toEqual(['allowed', 'denied', 'error']);
+    for (const d of decisions()) expect(d.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
