@@ -363,7 +363,7 @@ class Gen {
     ]);
     switch (form) {
       case 'cmp': {
-        const k = r.pick(['str', 'num', 'any', 'bool'] as const);
+        const k = r.pick(['str', 'num', 'any', 'bool', 'obj'] as const);
         return [`${this.operand(k, sc)} ${r.pick(CMP)} ${this.term(k, sc, depth)}`];
       }
       case 'strcall':
