@@ -281,16 +281,23 @@ describe('starter policies in a real OPA and in the residual engine', () => {
     const path = decisionPath(kind);
     const inputs = fc.sample(arb as fc.Arbitrary<Record<string, unknown>>, { numRuns: 1500, seed });
     const verdicts = await h.decide(path, inputs);
-    const stats = { inputs: inputs.length, opaClean: 0, local: 0, wrongAllow: 0, missed: 0 };
+    const stats = { inputs: inputs.length, opaClean: 0, local: 0, wrongAllow: 0, missed: 0, nonAscii: 0 };
     const examplesOfDisagreement: unknown[] = [];
     inputs.forEach((input, i) => {
       const clean = allowedClean(verdicts[i]!);
-      const local = engine.evaluate(path, input).outcome === 'allow';
+      const outcome = engine.evaluate(path, input);
+      const local = outcome.outcome === 'allow';
       if (clean) stats.opaClean++;
       if (local) stats.local++;
       if (local && !clean) stats.wrongAllow++;
-      if (clean && !local) stats.missed++;
-      if (local !== clean && examplesOfDisagreement.length < 2) examplesOfDisagreement.push({ input, opa: verdicts[i] });
+      // `lower` of a non-ASCII string is not implemented locally (src/residual/README.md): those inputs go to
+      // OPA, by design; `exämple.com` is such a name. Every other clean allow must be local.
+      const documented = outcome.outcome === 'fallback' && outcome.reason === 'runtime: lower: non-ASCII string';
+      if (clean && documented) stats.nonAscii++;
+      if (clean && !local && !documented) stats.missed++;
+      if (((local && !clean) || (clean && !local && !documented)) && examplesOfDisagreement.length < 2) {
+        examplesOfDisagreement.push({ input, opa: verdicts[i], outcome });
+      }
     });
     console.log(`${path}: ${JSON.stringify(stats)}`);
     expect(examplesOfDisagreement, JSON.stringify(examplesOfDisagreement).slice(0, 3000)).toEqual([]);
