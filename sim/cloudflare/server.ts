@@ -136,6 +136,31 @@ function paginate<T>(items: T[], q: URLSearchParams, rule: Paging): Envelope {
   };
 }
 
+/**
+ * The zones list `name` filter: a name, or `<operator>:<value>` with the
+ * operators of the API reference (List Zones): equal, not_equal, starts_with,
+ * ends_with, contains, and the `_case_sensitive` variants of the last three.
+ */
+function zoneNameTest(filter: string): (z: { name: string }) => boolean {
+  const m = /^(equal|not_equal|starts_with|ends_with|contains)(_case_sensitive)?:(.*)$/.exec(filter);
+  if (!m) return (z) => z.name === filter.toLowerCase();
+  const [, op, sensitive, raw] = m;
+  const fold = (v: string) => (sensitive ? v : v.toLowerCase());
+  const want = fold(raw!);
+  switch (op) {
+    case 'equal':
+      return (z) => fold(z.name) === want;
+    case 'not_equal':
+      return (z) => fold(z.name) !== want;
+    case 'starts_with':
+      return (z) => fold(z.name).startsWith(want);
+    case 'ends_with':
+      return (z) => fold(z.name).endsWith(want);
+    default:
+      return (z) => fold(z.name).includes(want);
+  }
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -306,7 +331,7 @@ export async function startCloudflareSim(opts: CloudflareSimOptions = {}): Promi
       const q = ctx.query;
       const tests: ((z: Zone) => boolean)[] = [];
       const name = q.get('name');
-      if (name !== null) tests.push((z) => z.name === name.toLowerCase());
+      if (name !== null) tests.push(zoneNameTest(name));
       const status = q.get('status');
       if (status !== null) tests.push((z) => z.status === status);
       const accountId = q.get('account.id');

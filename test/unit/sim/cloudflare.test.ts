@@ -63,6 +63,8 @@ describe('zones and accounts through the SDK', () => {
     const zone = await cf.zones.get({ zone_id: ZONE });
     expect(zone).toMatchObject({ id: ZONE, name: 'example.com', status: 'active', account: { id: ACCOUNT, name: 'Example Account' }, plan: { legacy_id: 'enterprise' } });
     expect((await cf.zones.list({ name: 'free.test' })).result.map((z) => z.id)).toEqual([FREE_ZONE]);
+    expect((await cf.zones.list({ name: 'ends_with:.test' })).result.map((z) => z.id)).toEqual([FREE_ZONE]);
+    expect((await cf.zones.list({ name: 'not_equal:free.test' })).result.map((z) => z.id)).toEqual([ZONE]);
     expect((await cf.accounts.list()).result.map((a) => a.id)).toEqual([ACCOUNT]);
   });
 
