@@ -193,7 +193,7 @@ describe('cloudflare: DNS record writes', () => {
     const apex = record('example.com');
     const res = await call('PUT', `${RECORDS}/${apex.id}`, { type: 'A', name: 'example.com', content: '192.0.2.2', ttl: 1 });
     expectDenied(res, 'apex-proxied');
-    expect((decision(res.headers['x-decision-id']).input as any).request.object).toEqual({ type: 'A', name: 'example.com', content: '192.0.2.2', ttl: 1, id: apex.id });
+    expect((decision(res.headers['x-decision-id']).input as any).request.object).toEqual({ type: 'A', name: 'example.com', content: '192.0.2.2', ttl: 1 });
     expect(record('example.com').content).toBe('192.0.2.1');
   });
 
@@ -215,12 +215,22 @@ describe('cloudflare: DNS record writes', () => {
     expect(sim.state.dnsRecords(ZONE).some((r) => r.id === id)).toBe(false);
   });
 
-  it('relays Cloudflare\'s 404 when the record to change does not exist, without forwarding the write', async () => {
-    const res = await call('PATCH', `${RECORDS}/${'f'.repeat(32)}`, { ttl: 120 });
+  it('judges a write to a record Cloudflare does not know with oldObject null, and Cloudflare answers it 404', async () => {
+    const missing = `${RECORDS}/${'f'.repeat(32)}`;
+    const res = await call('PATCH', missing, { ttl: 120 });
     expect(res.status).toBe(404);
     expect(res.json.errors[0].code).toBe(81044);
-    expect(res.headers['x-decision-id']).toBeDefined();
-    expect(decision(res.headers['x-decision-id'])).toMatchObject({ outcome: 'error', upstream_status: 404 });
+    const d = decision(res.headers['x-decision-id']);
+    expect(d.outcome).toBe('allowed');
+    expect((d.input as any).request).toMatchObject({ operation: 'UPDATE', object: { ttl: 120 }, oldObject: null });
+    expect(upstreamWrites().map((r) => r.url)).toEqual([missing]);
+  });
+
+  it('relays Cloudflare\'s refusal to read the zone, without forwarding the write', async () => {
+    const res = await call('POST', `/client/v4/zones/${'e'.repeat(32)}/dns_records`, { type: 'A', name: 'x', content: '192.0.2.1', ttl: 120 });
+    expect(res.status).toBe(403);
+    expect(res.json.errors[0].code).toBe(10000);
+    expect(decision(res.headers['x-decision-id'])).toMatchObject({ outcome: 'error', upstream_status: 403 });
     expect(upstreamWrites()).toEqual([]);
   });
 

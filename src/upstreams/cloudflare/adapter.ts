@@ -9,7 +9,7 @@ import { maskCloudflareInput } from './mask.js';
 import { cloudflareTarget, isApiPath, type CfTarget } from './paths.js';
 import { CLOUDFLARE_FIXES, fixFor, renderDeny, renderError, warningHeaders } from './render.js';
 import {
-  CurrentReader, assertLowerCaseKeys, batchWrites, isObject, patched, rulesetAfterPut, rulesetAfterRuleWrite, type CfWrite, type Json,
+  CurrentReader, afterUpdate, assertLowerCaseKeys, batchWrites, isObject, rulesetAfterPut, rulesetAfterRuleWrite, type CfWrite, type Json,
 } from './resolve.js';
 import { ZoneNames } from './zones.js';
 
@@ -23,9 +23,6 @@ const OPERATIONS: Record<string, CfWrite['operation']> = { POST: 'CREATE', PUT: 
 
 /** Headers copied into the policy input (lower-case). Credentials never are. */
 const INPUT_HEADERS = ['content-type', 'user-agent'];
-
-/** Resources whose objects carry their id as `id`, which a PUT keeps (the id is the path's). */
-const ID_KEEPING = new Set(['dns_records', 'firewall/rules', 'pagerules', 'access/apps', 'workers/routes']);
 
 interface CfDetail {
   target: CfTarget;
@@ -138,10 +135,10 @@ export class CloudflareAdapter implements UpstreamAdapter {
       if (isObject(oldObject) && typeof oldObject.id === 'string') name = oldObject.id;
       object = rulesetAfterPut(oldObject, parsed, decodeURIComponent(rawPath.replace(/\/$/, '').split('/').at(-2)!));
     } else {
-      oldObject = oneObject(await reader.read(rawPath), rawPath);
-      if (method === 'PATCH') object = patched(oldObject, parsed);
-      else if (method === 'PUT' && target.resource === 'rulesets') object = rulesetAfterPut(oldObject, parsed, undefined);
-      else if (method === 'PUT') object = isObject(parsed) ? (ID_KEEPING.has(target.resource) ? { ...parsed, id: name } : parsed) : null;
+      // An object Cloudflare says does not exist is `oldObject: null`; the write then meets Cloudflare's own 404.
+      oldObject = oneObject(await reader.read(rawPath, null), rawPath);
+      if (method === 'PUT' && target.resource === 'rulesets') object = rulesetAfterPut(oldObject, parsed, undefined);
+      else if (method !== 'DELETE') object = afterUpdate(method, oldObject, parsed);
     }
     if (operation !== classified.operation) classified.operation = operation;
 

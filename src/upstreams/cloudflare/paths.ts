@@ -11,10 +11,8 @@ export const API_PREFIX = '/client/v4';
 
 /** How the gateway works out `object` and `oldObject` for a write to the path. */
 export type Shape =
-  /** One object at its own path: GET on the same path reads it. */
-  | 'item'
-  /** A collection: POST creates one object; other writes act on the collection itself. */
-  | 'collection'
+  /** One object or collection at its own path: a GET on the same path reads its current state. */
+  | 'plain'
   /** POST dns_records/batch: every element of deletes, patches, puts and posts is a write of its own. */
   | 'dns-batch'
   /** rulesets/phases/<phase>/entrypoint: a PUT replaces every rule, and creates the entrypoint if there is none. */
@@ -38,14 +36,6 @@ export interface CfTarget {
   rulesetPath?: string;
   /** The rule a rule path names ('' when it adds one). */
   rule?: string;
-}
-
-/**
- * Cloudflare identifiers: 32 hex digits (zones, accounts, records, rulesets; the spec's `identifier` schema) or a
- * UUID (Access applications).
- */
-export function isIdentifier(s: string): boolean {
-  return /^[0-9a-f]{32}$/i.test(s) || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 }
 
 interface Segment {
@@ -82,14 +72,14 @@ function scoped(rest: Segment[], scopePath: string): Pick<CfTarget, 'resource' |
   const at = (i: number): string => rest[i]?.decoded ?? '';
   const n = rest.length;
   if (k[0] === 'dns_records') {
-    if (n === 1) return { resource: 'dns_records', name: '', shape: 'collection' };
+    if (n === 1) return { resource: 'dns_records', name: '', shape: 'plain' };
     if (n === 2 && k[1] === 'batch') return { resource: 'dns_records', name: '', shape: 'dns-batch' };
-    if (n === 2) return { resource: 'dns_records', name: at(1), shape: 'item' };
+    if (n === 2) return { resource: 'dns_records', name: at(1), shape: 'plain' };
   }
   if (k[0] === 'rulesets') {
-    if (n === 1) return { resource: 'rulesets', name: '', shape: 'collection' };
+    if (n === 1) return { resource: 'rulesets', name: '', shape: 'plain' };
     if (n === 4 && k[1] === 'phases' && k[3] === 'entrypoint') return { resource: 'rulesets', name: '', shape: 'entrypoint' };
-    if (n === 2 && k[1] !== 'phases') return { resource: 'rulesets', name: at(1), shape: 'item' };
+    if (n === 2 && k[1] !== 'phases') return { resource: 'rulesets', name: at(1), shape: 'plain' };
     if ((n === 3 || n === 4) && k[2] === 'rules') {
       const rulesetPath = `${scopePath}/${rest.slice(0, 2).map((s) => s.raw).join('/')}`;
       return { resource: 'rulesets', name: at(1), shape: 'ruleset-rule', rulesetPath, rule: at(3) };
@@ -97,21 +87,18 @@ function scoped(rest: Segment[], scopePath: string): Pick<CfTarget, 'resource' |
   }
   for (const [a, b] of [['firewall', 'rules'], ['access', 'apps'], ['workers', 'routes']] as const) {
     if (k[0] === a && k[1] === b) {
-      if (n === 2) return { resource: `${a}/${b}`, name: '', shape: 'collection' };
-      if (n === 3) return { resource: `${a}/${b}`, name: at(2), shape: 'item' };
+      if (n === 2) return { resource: `${a}/${b}`, name: '', shape: 'plain' };
+      if (n === 3) return { resource: `${a}/${b}`, name: at(2), shape: 'plain' };
     }
   }
   if (k[0] === 'pagerules') {
-    if (n === 1) return { resource: 'pagerules', name: '', shape: 'collection' };
-    if (n === 2) return { resource: 'pagerules', name: at(1), shape: 'item' };
+    if (n === 1) return { resource: 'pagerules', name: '', shape: 'plain' };
+    if (n === 2) return { resource: 'pagerules', name: at(1), shape: 'plain' };
   }
-  // Any other path: its keyword segments name the resource and a final identifier the object, so that
-  // `settings/ssl` is resource "settings/ssl" and `custom_hostnames/<id>` is that hostname. The policy has the
-  // path too.
-  const last = rest[n - 1];
-  const named = last !== undefined && isIdentifier(last.decoded);
-  const words = rest.slice(0, named ? n - 1 : n).filter((s) => !isIdentifier(s.decoded)).map((s) => s.key);
-  return { resource: words.join('/'), name: named ? last.decoded : '', shape: named ? 'item' : 'collection' };
+  // Any other path: the resource is the rest of the path as sent (decoded), ids included, for rules to match with
+  // startswith ("settings/ssl", "custom_hostnames/<id>"); `name` is "" (policies/README.md). Its current object is
+  // what GET on the same path answers.
+  return { resource: rest.map((s) => s.decoded).join('/'), name: '', shape: 'plain' };
 }
 
 /**
@@ -129,7 +116,7 @@ export function cloudflareTarget(rawPath: string): CfTarget {
   if ((top === 'zones' || top === 'accounts') && s.length <= 2) {
     const id = s[1]?.decoded ?? '';
     return {
-      resource: top, name: id, shape: id ? 'item' : 'collection',
+      resource: top, name: id, shape: 'plain',
       account: top === 'accounts' ? id : '', zone: top === 'zones' ? id : '',
       ...(top === 'zones' && id ? { zonePath: `${prefix}/zones/${s[1]!.raw}` } : {}),
     };

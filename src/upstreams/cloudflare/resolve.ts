@@ -65,11 +65,22 @@ export class CurrentReader {
  * others (API reference, "Update DNS Record": "Update an existing DNS record"; the PUT variant "Overwrite"); a
  * nested object in the body replaces the stored one whole, as those endpoints document no deeper merge.
  */
-export function patched(current: Json, body: Json): Json {
+function patched(current: Json, body: Json): Json {
   if (!isObject(current) || !isObject(body)) {
     throw new WritegateError('WG_ERR_BAD_REQUEST', 'a PATCH is judged as its body over the current object, and one of them is not a JSON object');
   }
   return { ...current, ...body };
+}
+
+/**
+ * The object an update leaves: for a PATCH the body over the current object, for a PUT the body (Cloudflare
+ * replaces the object: API reference, "Overwrite DNS Record"). Without a current object (Cloudflare answered 404,
+ * and will answer the write the same way) a PATCH is its body alone. A body that is not a JSON object leaves no
+ * object the policy could be shown as one: null.
+ */
+export function afterUpdate(method: string, current: Json, body: Json): Json {
+  if (method === 'PATCH' && current !== null) return patched(current, body);
+  return isObject(body) ? body : null;
 }
 
 /**
@@ -208,8 +219,10 @@ export async function batchWrites(body: Json, recordsPath: string, reader: Curre
   // Eight reads at a time: a batch of thousands must not open thousands of connections upstream.
   return mapLimited(pending, 8, async ({ method, element, id }): Promise<CfWrite> => {
     if (method === 'POST') return { operation: 'CREATE', method, name: '', body: element, object: element, oldObject: null };
-    const old = await reader.read(`${recordsPath}/${id}`);
+    // A record Cloudflare says does not exist is `oldObject: null`; Cloudflare then fails the whole batch itself.
+    const old = await reader.read(`${recordsPath}/${id}`, null);
+    if (!isObject(old) && old !== null) throw new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `GET ${recordsPath}/${id} answered a record that is not a JSON object`);
     if (method === 'DELETE') return { operation: 'DELETE', method, name: id, body: element, object: null, oldObject: old };
-    return { operation: 'UPDATE', method, name: id, body: element, object: method === 'PATCH' ? patched(old, element) : element, oldObject: old };
+    return { operation: 'UPDATE', method, name: id, body: element, object: afterUpdate(method, old, element), oldObject: old };
   });
 }
