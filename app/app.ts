@@ -12,7 +12,7 @@ import { WritegateError } from '../src/errors.js';
 import { Gate, type Verdict } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
 import type { OpaClient } from '../src/opa/client.js';
-import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
+import { ResidualEngine } from '../src/residual/engine.js';
 import { Resources, markTimedOut } from '../src/resources.js';
 import { findMount, upgradeHandler, writeResponse, type Mount } from '../src/upgrade.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
@@ -82,7 +82,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const residualPaths = config.upstreams.filter((u) => u.engine === 'residual').map((u) => u.policy);
   const residual = residualPaths.length
     ? new ResidualEngine({
-      client: residualOpaClient(deps.opa.url, config.opa.timeoutMs),
+      // The gateway's one OPA client: the Compile and Policy APIs beside the Data API calls of the gate.
+      client: deps.opa,
       onEvent: (e) => {
         metrics.residual.inc({ event: e.event, reason: 'reason' in e ? e.reason : '' });
         if (deps.logger) deps.logger.info(e, 'residual engine');

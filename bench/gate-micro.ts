@@ -11,7 +11,8 @@ import { parseConfig } from '../src/config/load.js';
 import { DecisionLog, type DecisionEvent } from '../src/decision/log.js';
 import { projectRoot } from '../src/opa/binary.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
-import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
+import { OpaClient } from '../src/opa/client.js';
+import { ResidualEngine } from '../src/residual/engine.js';
 import { startKubeSim } from '../src/sim/kubernetes/index.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
 import { createAdapter } from '../src/upstreams/registry.js';
@@ -34,7 +35,8 @@ async function main(): Promise<void> {
   const cfg = parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: POLICY }] }).upstreams[0]!;
   const client = new UpstreamClient(cfg);
   const adapter = createAdapter(cfg, { client });
-  const engine = new ResidualEngine({ client: residualOpaClient(opa.url), pollIntervalMs: 60_000 });
+  const opaClient = new OpaClient({ url: opa.url, timeoutMs: 2000 });
+  const engine = new ResidualEngine({ client: opaClient, pollIntervalMs: 60_000 });
   const log = new DecisionLog(join(mkdtempSync(join(tmpdir(), 'wg-micro-')), 'decisions.log'), 'bench');
   try {
     await engine.start([POLICY]);
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
     engine.stop();
     log.close();
     await client.close();
+    await opaClient.close();
     await sim.close();
     await opa.stop();
   }

@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opaBinary, projectRoot } from '../src/opa/binary.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
-import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
+import { OpaClient } from '../src/opa/client.js';
+import { ResidualEngine } from '../src/residual/engine.js';
 
 /** Decision paths of the shipped policies (policies/README.md). */
 const DECISIONS: Record<string, string> = { kubernetes: 'writegate/kubernetes/decision' };
@@ -43,7 +44,8 @@ function opaBenchNs(root: string, inputFile: string, path: string): number {
 async function main(): Promise<void> {
   const root = projectRoot();
   const opa = await startLocalOpa({ paths: [join(root, 'policies')] });
-  const engine = new ResidualEngine({ client: residualOpaClient(opa.url), pollIntervalMs: 60_000 });
+  const client = new OpaClient({ url: opa.url, timeoutMs: 2000 });
+  const engine = new ResidualEngine({ client, pollIntervalMs: 60_000 });
   try {
     await engine.start(Object.values(DECISIONS));
     const rows: string[][] = [];
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     console.log(`\nnode ${process.version}, ${process.arch}; residual = ResidualEngine.evaluate (cache lookup + predicate)`);
   } finally {
     engine.stop();
+    await client.close();
     await opa.stop();
   }
 }

@@ -8,7 +8,7 @@ import { normalizeDecision } from '../src/decision/normalize.js';
 import { verifyAllow } from '../src/decision/verify.js';
 import { OpaClient } from '../src/opa/client.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
-import { ResidualEngine, residualOpaClient } from '../src/residual/engine.js';
+import { ResidualEngine } from '../src/residual/engine.js';
 import { EXIT, fail } from './exit.js';
 
 interface ExplainOptions {
@@ -73,7 +73,7 @@ export function explainCommand(): Command {
         let fallback: string | undefined;
         let residual: Explanation['residual'];
         if (opts.engine === 'residual') {
-          const engine = new ResidualEngine({ client: residualOpaClient(url, config.opa.timeoutMs) });
+          const engine = new ResidualEngine({ client: opa });
           await engine.start([upstream.policy]);
           engine.stop();
           const r = engine.residual(upstream.policy);

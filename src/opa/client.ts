@@ -23,8 +23,9 @@ function encodePath(path: string): string {
 }
 
 /**
- * A small client for OPA's REST API on a keep-alive undici pool. Transport
- * failures become WG_ERR_OPA_* errors that keep the undici error as `cause`.
+ * The one client for OPA's REST API — Data (decisions), Compile and Policy APIs (the residual engine), health —
+ * on a keep-alive undici pool. Transport failures become WG_ERR_OPA_* errors that keep the undici error as
+ * `cause`.
  */
 export class OpaClient {
   readonly url: string;
@@ -43,7 +44,8 @@ export class OpaClient {
     });
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; json: T }> {
+  /** One request on the pool: the status and the body's text; transport failures and timeouts become WG_ERR_OPA_*. */
+  private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; text: string }> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let res;
     try {
@@ -61,25 +63,47 @@ export class OpaClient {
       }
       throw new WritegateError('WG_ERR_OPA_UNAVAILABLE', `${method} ${this.url}${path}: ${(err as Error).message}`, { cause: err });
     }
-    let text: string;
     try {
-      text = await res.body.text();
+      return { status: res.statusCode, text: await res.body.text() };
     } catch (err) {
       throw new WritegateError('WG_ERR_OPA_TIMEOUT', `${method} ${path}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** A JSON call: OPA's ErrorV1 answers (status 400 and up) become WG_ERR_OPA_BAD_ANSWER with the error kept. */
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; json: T }> {
+    const { status, text } = await this.send(method, path, body);
     let json: unknown;
     try {
       json = text.length ? JSON.parse(text) : {};
     } catch (err) {
-      throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `${method} ${path}: status ${res.statusCode}, body is not JSON`, { cause: err });
+      throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `${method} ${path}: status ${status}, body is not JSON`, { cause: err });
     }
-    if (res.statusCode >= 400) {
+    if (status >= 400) {
       const e = json as ErrorV1;
-      throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `${method} ${path}: ${res.statusCode} ${e.code ?? ''} ${e.message ?? ''}`.trim(), {
-        details: { opaStatus: res.statusCode, opaError: e },
+      throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `${method} ${path}: ${status} ${e.code ?? ''} ${e.message ?? ''}`.trim(), {
+        details: { opaStatus: status, opaError: e },
       });
     }
-    return { status: res.statusCode, json: json as T };
+    return { status, json: json as T };
+  }
+
+  /**
+   * `POST /v1/compile` (Compile API): the status and the exact body bytes, any status, since the residual engine
+   * hashes the body and reads some 400s as an answer (src/residual/engine.ts compileBody). Not decision-logged
+   * (v1/server/server.go v1CompilePost). `request` is a CompileRequestV1 (v1/server/types/types.go; the residual
+   * engine's src/residual/ast.ts spells it out).
+   */
+  async compile(request: object): Promise<{ status: number; body: string }> {
+    const { status, text } = await this.send('POST', '/v1/compile', JSON.stringify(request));
+    return { status, body: text };
+  }
+
+  /** `GET /v1/policies` (Policy API): the body of the list of loaded modules with their ASTs. */
+  async policies(): Promise<string> {
+    const { status, text } = await this.send('GET', '/v1/policies');
+    if (status !== 200) throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `GET /v1/policies answered ${status}: ${text.slice(0, 200)}`);
+    return text;
   }
 
   /** `POST /v1/data/{path}`: OPA evaluates, logs the decision and returns its `decision_id`. */

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { opaBinary } from './binary.js';
+import { OpaClient } from './client.js';
 import { freePort } from '../net.js';
 
 export interface LocalOpaOptions {
@@ -56,19 +57,19 @@ export async function startLocalOpa(options: LocalOpaOptions): Promise<LocalOpa>
   const url = `http://127.0.0.1:${port}`;
   const exited = once(child, 'exit');
   const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`OPA exited with ${child.exitCode}: ${tail}`);
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
+  const probe = new OpaClient({ url, timeoutMs: 1_000 });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`OPA exited with ${child.exitCode}: ${tail}`);
+      if (await probe.healthy()) break;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`OPA did not become healthy within 20s: ${tail}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`OPA did not become healthy within 20s: ${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await probe.close();
   }
   return {
     url,

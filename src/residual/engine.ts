@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { request } from 'undici';
+import { OpaClient } from '../opa/client.js';
 import { dataRefOf, inliningPlan, pathPlan, type InliningPlan, type PathPlan } from './analysis.js';
 import { parseCompileResponse, type CompileRequestV1, type Module } from './ast.js';
 import { compileResidual, FORCE_MARKER, isNotCompilable, ResidualUnsupported, type CompiledResidual } from './compile.js';
@@ -366,24 +366,7 @@ export class ResidualEngine {
   }
 }
 
-/** A {@link ResidualOpaClient} over undici for an OPA at `baseUrl` (e.g. `http://127.0.0.1:8181`). */
+/** A {@link ResidualOpaClient} for an OPA at `baseUrl` (e.g. `http://127.0.0.1:8181`): the gateway's one OPA client. */
 export function residualOpaClient(baseUrl: string, timeoutMs = 2000): ResidualOpaClient {
-  const call = async (path: string, body?: unknown): Promise<{ status: number; body: string }> => {
-    const res = await request(new URL(path, baseUrl), {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    return { status: res.statusCode, body: await res.body.text() };
-  };
-  return {
-    compile: (req) => call('/v1/compile', req),
-    policies: async () => {
-      const { status, body } = await call('/v1/policies');
-      if (status !== 200) throw new Error(`OPA /v1/policies answered ${status}: ${body.slice(0, 200)}`);
-      return body;
-    },
-  };
+  return new OpaClient({ url: baseUrl, timeoutMs });
 }
