@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../app/server.js';
@@ -376,5 +377,33 @@ describe('cloudflare: the decision log', () => {
     ids.push((await call('POST', RECORDS, '{"a":1,"a":2}')).headers['x-decision-id'] as string);
     expect(ids.map((id) => decision(id).outcome)).toEqual(['allowed', 'denied', 'error']);
     for (const d of decisions()) expect(d.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('gives the policy inputs that the cloudflare input schema accepts', async () => {
+    const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
+    for (const name of ['common', 'cloudflare']) {
+      ajv.addSchema(JSON.parse(readFileSync(join(projectRoot(), 'policies/schemas', name, `${name}.input.schema.json`), 'utf8')) as object);
+    }
+    const validate = ajv.getSchema('https://writegate.dev/schemas/v1/cloudflare.input.schema.json')!;
+    const created = await call('POST', RECORDS, { type: 'A', name: 'schema.example.com', content: '192.0.2.70', ttl: 300 });
+    const id = created.json.result.id as string;
+    const mx = sim.state.dnsRecords(ZONE).find((r) => r.type === 'MX')!;
+    const replies = [
+      created,
+      await call('PATCH', `${RECORDS}/${id}`, { ttl: 5 }),
+      await call('PUT', `${RECORDS}/${id}`, { type: 'A', name: 'schema.example.com', content: '192.0.2.71', ttl: 600 }),
+      await call('POST', `${RECORDS}/batch`, { deletes: [{ id }], patches: [{ id: mx.id, comment: 'mx' }], posts: [{ type: 'TXT', name: 'schema', content: 'x', ttl: 300 }] }),
+      await call('DELETE', `${RECORDS}/${record('api.example.com').id}`),
+      await call('PUT', ENTRYPOINT, { rules: [] }),
+      await call('PATCH', `/client/v4/zones/${ZONE}`, { paused: false }),
+      await call('POST', `/client/v4/accounts/${SEED_IDS.account}/workers/scripts/w/secrets`, { name: 'S', text: 'hunter2', type: 'secret_text' }),
+    ];
+    for (const r of replies) {
+      const d = decision(r.headers['x-decision-id']);
+      expect(['allowed', 'denied']).toContain(d.outcome);
+      expect({ summary: d.summary, valid: validate(d.input), errors: validate.errors }).toMatchObject({ valid: true });
+    }
+    // The worker secret reached the policy but not the log.
+    expect(JSON.stringify(decision(replies.at(-1)!.headers['x-decision-id']).input)).not.toContain('hunter2');
   });
 });
