@@ -1,6 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { projectRoot } from '../../src/opa/binary.js';
 import { freePort } from '../../src/net.js';
+import { signalGroup, stopGroup, supervise, waitFor, type Supervised } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 
@@ -79,70 +79,6 @@ export interface RealKubeOptions {
   onLog?: (source: 'etcd' | 'kube-apiserver', line: string) => void;
 }
 
-interface Supervised {
-  child: ChildProcess;
-  /** The last few kilobytes the process wrote, for startup error messages. */
-  tail(): string;
-}
-
-/**
- * Starts `file` as the leader of its own process group (`detached`) so that
- * stop() can signal the group and nothing it forks outlives the suite.
- */
-function supervise(file: string, args: string[], onLog?: (line: string) => void): Supervised {
-  const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let tail = '';
-  const collect = (chunk: Buffer): void => {
-    const text = chunk.toString('utf8');
-    tail = (tail + text).slice(-6000);
-    if (onLog) for (const line of text.split('\n')) if (line) onLog(line);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  return { child, tail: () => tail };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // the group is already gone
-  }
-}
-
-async function stopGroup(child: ChildProcess): Promise<void> {
-  if (child.pid === undefined) return;
-  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
-  signalGroup(child, 'SIGTERM');
-  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-  // The leader may be gone while a forked helper still holds the group.
-  signalGroup(child, 'SIGKILL');
-}
-
-function exitedEarly(name: string, proc: Supervised): Error | undefined {
-  const { child } = proc;
-  if (child.exitCode === null && child.signalCode === null) return undefined;
-  return new Error(`real-kube: ${name} exited (${child.exitCode ?? child.signalCode}):\n${proc.tail()}`);
-}
-
-async function waitFor(what: string, proc: Supervised, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const early = exitedEarly(what, proc);
-    if (early) throw early;
-    try {
-      if (await probe()) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`real-kube: ${what} not ready within ${timeoutMs / 1000}s:\n${proc.tail()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /**
  * Starts etcd 3.5 and kube-apiserver 1.33 (both built by `scripts/setup-kube.sh`)
  * on 127.0.0.1, each on a free port, and waits until `/readyz` passes.
@@ -207,7 +143,7 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
       '--log-level=warn',
     ], onLog && ((line) => onLog('etcd', line)));
     procs.push(etcd);
-    await waitFor('etcd', etcd, 30_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
+    await waitFor('real-kube: etcd', etcd, 30_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
 
     const url = `https://127.0.0.1:${apiPort}`;
     const apiserver = supervise(kubeApiserver, [
@@ -249,7 +185,7 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
     };
     // /readyz includes the etcd check and the post-start hooks that create the
     // system namespaces, bootstrap RBAC roles and priority classes.
-    await waitFor('kube-apiserver', apiserver, 120_000, async () => (await call('GET', '/readyz')).status === 200);
+    await waitFor('real-kube: kube-apiserver', apiserver, 120_000, async () => (await call('GET', '/readyz')).status === 200);
 
     const ensure = async (path: string, object: { apiVersion: string; kind: string; metadata: { name: string } } & Record<string, unknown>): Promise<void> => {
       const res = await call('POST', path, object);
