@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -166,8 +166,11 @@ export async function startNetBox(options: NetBoxOptions = {}): Promise<NetBox> 
   let postgres: Supervised | undefined;
   let redis: Supervised | undefined;
   let netbox: Supervised | undefined;
+  // If the test process exits without stop(): detached children would outlive
+  // it, and the folder (in RAM when on /dev/shm) would stay.
   const onExit = (): void => {
     for (const p of procs) signalGroup(p.child, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', onExit);
   let stopped = false;
