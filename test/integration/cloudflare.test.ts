@@ -310,6 +310,29 @@ describe('cloudflare: rulesets', () => {
     expect(res.json.result.rules).toHaveLength(2);
   });
 
+  it('judges a rule deleted on its own as an update of the ruleset without it, and denies dropping the managed rule', async () => {
+    const current = (await call('GET', ENTRYPOINT)).json.result;
+    const managed = current.rules.find((r: any) => r.action === 'execute');
+    const res = await call('DELETE', `/client/v4/zones/${ZONE}/rulesets/${current.id}/rules/${managed.id}`);
+    expectDenied(res, 'keep-managed-rules');
+    const input = decision(res.headers['x-decision-id']).input as any;
+    expect(input.request).toMatchObject({ operation: 'UPDATE', method: 'DELETE', resource: 'rulesets', name: current.id, oldObject: current });
+    expect(input.request.object.rules.map((r: any) => r.id)).toEqual(current.rules.filter((r: any) => r.id !== managed.id).map((r: any) => r.id));
+    const disable = await call('PATCH', `/client/v4/zones/${ZONE}/rulesets/${current.id}/rules/${managed.id}`, { enabled: false });
+    expectDenied(disable, 'keep-managed-rules');
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it('judges a rule added at a position as the ruleset Cloudflare then stores', async () => {
+    const current = (await call('GET', ENTRYPOINT)).json.result;
+    const first = current.rules[0].id as string;
+    const res = await call('POST', `/client/v4/zones/${ZONE}/rulesets/${current.id}/rules`, { action: 'block', expression: 'ip.src eq 192.0.2.9', position: { before: first } });
+    expect(res.status).toBe(200);
+    const judged = (decision(res.headers['x-decision-id']).input as any).request.object.rules.map((r: any) => r.expression);
+    expect(judged).toEqual(res.json.result.rules.map((r: any) => r.expression));
+    expect(judged[0]).toBe('ip.src eq 192.0.2.9');
+  });
+
   it('judges an entrypoint PUT of an unconfigured phase as a create', async () => {
     const res = await call('PUT', `/client/v4/zones/${ZONE}/rulesets/phases/http_request_firewall_custom/entrypoint`, { rules: [{ action: 'block', expression: 'true' }] });
     expect(res.status).toBe(200);
