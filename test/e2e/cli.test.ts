@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/opa/binary.js';
+import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const root = projectRoot();
@@ -93,8 +94,7 @@ describe('writegate logs --follow', () => {
         reasons: ['deleting pods "x" in protected namespace "production" is not allowed'], warnings: [], upstream_status: null, latency_ms: 1,
       };
       appendFileSync(file, `${JSON.stringify(event)}\n`);
-      const deadline = Date.now() + 5000;
-      while (!out.includes('11111111-2222-4333-8444-555555555555') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await until(() => out.includes('11111111-2222-4333-8444-555555555555'), { timeoutMs: 5000, intervalMs: 50 }).catch(() => undefined);
       expect(out).toContain('DENIED');
       expect(out).toContain('by mallory');
       expect(out).toContain('deny: deleting pods "x" in protected namespace "production" is not allowed');

@@ -41,17 +41,29 @@ export interface StackOptions {
   decisionLog?: Omit<NonNullable<RawConfig['decisionLog']>, 'path'>;
   /** How the gateway identifies callers (default: selfsubjectreview). */
   identity?: 'selfsubjectreview' | 'none';
+  /**
+   * What the gateway mounts (default ['kubernetes']): 'kubernetes' is the Kubernetes simulator at /k8s, configured
+   * by the options above; any other entry is an upstream's configuration as written in a config file (its `kind`,
+   * name, prefix, target, policy and kind options), whose upstream the test started itself.
+   */
+  kinds?: StackKind[];
 }
+
+export type StackUpstream = RawConfig['upstreams'][number];
+export type StackKind = 'kubernetes' | StackUpstream;
 
 export interface Stack {
   gateway: Gateway;
+  /** The Kubernetes simulator (throws when `kinds` leaves out 'kubernetes'). */
   sim: KubeSim;
   opa: LocalOpa;
   /** Decision ids OPA itself logged (its console decision log). */
   opaDecisionIds: Set<string>;
   certs: DevCertificates;
-  /** Base URL of the Kubernetes mount, e.g. https://127.0.0.1:PORT/k8s */
+  /** Base URL of the Kubernetes mount, e.g. https://127.0.0.1:PORT/k8s (throws when `kinds` leaves out 'kubernetes'). */
   k8s: string;
+  /** Base URL of the mount of the upstream called `name`, e.g. https://127.0.0.1:PORT/cf */
+  url(name: string): string;
   dir: string;
   logPath: string;
   dispatcher: Agent;
@@ -79,35 +91,57 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
     },
   });
-  const sim = await startKubeSim({ tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, tokens: SIM_TOKENS });
+  const kinds = options.kinds ?? ['kubernetes'];
+  const sim = kinds.includes('kubernetes')
+    ? await startKubeSim({ tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, tokens: SIM_TOKENS })
+    : undefined;
   const logPath = options.logPath ?? join(dir, 'decisions.log');
+  const upstreams: StackUpstream[] = kinds.map((k) => (k !== 'kubernetes' ? k : {
+    name: 'k8s',
+    kind: 'kubernetes',
+    prefix: '/k8s',
+    target: sim!.url,
+    policy: options.policy ?? 'writegate/kubernetes/decision',
+    mode: options.mode ?? 'enforce',
+    engine: options.engine ?? 'residual',
+    failOpen: options.failOpen ?? false,
+    tls: { ca: certs.caCert },
+    kubernetes: { resolve: options.resolve ?? 'dryrun', identity: options.identity ?? 'selfsubjectreview' },
+  }));
   const raw: RawConfig = {
     listen: { host: '127.0.0.1', port: 0, tls: { cert: certs.cert, key: certs.key } },
     opa: { url: opa.url, timeoutMs: options.opaTimeoutMs ?? 2000 },
     decisionLog: { path: logPath, ...options.decisionLog },
     limits: { bodyBytes: options.bodyBytes ?? 3 * 1024 * 1024, ...options.limits },
-    upstreams: [{
-      name: 'k8s',
-      kind: 'kubernetes',
-      prefix: '/k8s',
-      target: sim.url,
-      policy: options.policy ?? 'writegate/kubernetes/decision',
-      mode: options.mode ?? 'enforce',
-      engine: options.engine ?? 'residual',
-      failOpen: options.failOpen ?? false,
-      tls: { ca: certs.caCert },
-      kubernetes: { resolve: options.resolve ?? 'dryrun', identity: options.identity ?? 'selfsubjectreview' },
-    }],
+    upstreams,
   };
-  const gateway = await startGateway(parseConfig(raw));
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(parseConfig(raw));
+  } catch (err) {
+    await sim?.close();
+    await opa.stop();
+    throw err;
+  }
   const dispatcher = new Agent({ connect: { ca: readFileSync(certs.caCert) } });
-  const k8s = `${gateway.url}/k8s`;
+  const url = (name: string): string => {
+    const u = upstreams.find((x) => x.name === name);
+    if (!u) throw new Error(`the stack mounts no upstream called ${name}`);
+    return `${gateway.url}${u.prefix}`;
+  };
+  const kube = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('this stack was started without the Kubernetes simulator (kinds)');
+    return value;
+  };
+  const k8s = sim ? `${gateway.url}/k8s` : undefined;
   // Upstream-status records are written lazily (within 100 ms); the tests read the log as it is after a flush.
   const events = (): LogEvent[] => (gateway.decisionLog.flush(), existsSync(logPath)
     ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEvent)
     : []);
   return {
-    gateway, sim, opa, opaDecisionIds, certs, k8s, dir, logPath, dispatcher,
+    gateway, opa, opaDecisionIds, certs, dir, logPath, dispatcher, url,
+    get sim() { return kube(sim); },
+    get k8s() { return kube(k8s); },
     events,
     decisions: () => events().filter((e): e is DecisionEvent => e.type === 'writegate/decision'),
     async raw(method, path, headers = {}) {
@@ -122,7 +156,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return { status: Number(text.slice(9, 12)), text };
     },
     async call(method, path, init = {}) {
-      const res = await request(`${path.startsWith('http') ? '' : k8s}${path}`, {
+      const res = await request(`${path.startsWith('http') ? '' : kube(k8s)}${path}`, {
         method: method as 'GET',
         dispatcher,
         headers: { authorization: `Bearer ${init.token ?? TOKENS.admin}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
@@ -135,7 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await gateway.close();
-      await sim.close();
+      await sim?.close();
       await opa.stop();
       await dispatcher.close();
     },

@@ -1,24 +1,16 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const POLICY = 'writegate/kubernetes/decision';
 const configMap = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { a: 'b' } });
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`condition not met within ${ms}ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return Date.now() - started;
-}
 
 describe('residual engine in the gateway', () => {
   let s: Stack;
   beforeAll(async () => {
     s = await startStack();
-    await until(() => s.gateway.app.residual?.residual(POLICY)?.text !== undefined, 5000);
+    await until(() => s.gateway.app.residual?.residual(POLICY)?.text !== undefined, { timeoutMs: 5000 });
   });
   afterAll(async () => { await s?.close(); });
 
@@ -60,7 +52,7 @@ describe('residual engine in the gateway', () => {
     expect(put.statusCode).toBe(200);
     await put.body.dump();
     const oldRevision = s.gateway.app.residual!.residual(POLICY)!.revision;
-    const waited = await until(() => s.gateway.app.residual!.residual(POLICY)?.revision !== oldRevision, 1000);
+    const waited = await until(() => s.gateway.app.residual!.residual(POLICY)?.revision !== oldRevision, { timeoutMs: 1000 });
     expect(Date.now() - pushed).toBeLessThanOrEqual(1000);
     expect(waited).toBeLessThanOrEqual(1000);
     const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: configMap('blocked-later') });
@@ -72,7 +64,7 @@ describe('residual engine in the gateway', () => {
 
   it('stops deciding locally once OPA is gone: writes fail closed within a second and a half', async () => {
     await s.opa.stop();
-    await until(async () => (await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: configMap(`late-${Date.now()}`) })).status === 503, 1500);
+    await until(async () => (await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: configMap(`late-${Date.now()}`) })).status === 503, { timeoutMs: 1500 });
     const read = await s.call('GET', '/api/v1/namespaces/default/configmaps');
     expect(read.status).toBe(200);
   });

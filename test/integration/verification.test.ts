@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionEvent, LogRecord, ResidualMismatchEvent, VerificationEvent } from '../../src/decision/log.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const POLICY = 'writegate/kubernetes/decision';
 const configMap = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { a: 'b' } });
@@ -35,17 +36,12 @@ async function metric(s: Stack, line: string): Promise<number | undefined> {
 
 /** OPA writes its console decision log asynchronously to the response; wait (bounded) for the id to show up. */
 async function loggedByOpa(s: Stack, id: string): Promise<boolean> {
-  const deadline = Date.now() + 2000;
-  while (!s.opaDecisionIds.has(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await until(() => s.opaDecisionIds.has(id), { timeoutMs: 2000, intervalMs: 10 }).catch(() => undefined);
   return s.opaDecisionIds.has(id);
 }
 
 async function compiled(s: Stack): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (s.gateway.app.residual?.residual(POLICY)?.text === undefined) {
-    if (Date.now() > deadline) throw new Error('the residual did not compile');
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await until(() => s.gateway.app.residual?.residual(POLICY)?.text !== undefined, { timeoutMs: 5000, what: 'the residual compiled' });
 }
 
 describe('shadow verification of residual allows', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { ofKind } from '../../../src/config/schema.js';
+import { KINDS } from '../../../src/upstreams/registry.js';
 
 const valid = {
   upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: 'https://127.0.0.1:6443', policy: 'writegate/kubernetes/decision' }],
@@ -39,6 +40,24 @@ describe('parseConfig', () => {
     }
     expect(issues.find((i) => i.key === 'listen.port')?.value).toBe(99999);
     expect(issues.find((i) => i.key === 'upstreams.0.mode')?.value).toBe('yolo');
+  });
+
+  it('reads an upstream as a union on kind: the options block is its own kind\'s, defaulted when left out', () => {
+    const other = KINDS.find((k) => k.name !== 'kubernetes')!.name;
+    const issues = (raw: unknown): string[] => {
+      try {
+        parseConfig(raw);
+        return [];
+      } catch (err) {
+        return (err as { details: { issues: Array<{ key: string; why: string }> } }).details.issues.map((i) => `${i.key}: ${i.why}`);
+      }
+    };
+    expect(issues({ upstreams: [{ ...valid.upstreams[0], kind: other, kubernetes: { resolve: 'local' } }] }))
+      .toContain(`upstreams.0.kubernetes: options of kind kubernetes on an upstream of kind ${other}`);
+    expect(issues({ upstreams: [{ ...valid.upstreams[0], kubernetes: { resolve: 'sideways' } }] })).toEqual([expect.stringMatching(/^upstreams\.0\.kubernetes\.resolve: /)]);
+    const cfg = parseConfig({ upstreams: [{ ...valid.upstreams[0], name: 'other', prefix: '/other', kind: other }] });
+    expect(Object.keys(cfg.upstreams[0]!)).toContain(other);
+    expect(Object.keys(cfg.upstreams[0]!)).not.toContain('kubernetes');
   });
 
   it('refuses duplicate names and overlapping prefixes', () => {

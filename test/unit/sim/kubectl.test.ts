@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeSim, type KubeSim } from '../../../src/sim/kubernetes/index.js';
+import { until } from '../../helpers/wait.js';
 
 const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
 // Required on the machine image (README); a missing binary fails the suite rather than skipping it.
@@ -40,14 +41,6 @@ spec:
       - name: sidecar
         image: busybox:1.36
 `;
-
-async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(VERSIONS)('kubectl %s against the simulator', (version) => {
   let dir: string;
@@ -176,9 +169,9 @@ describe.each(VERSIONS)('kubectl %s against the simulator', (version) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await waitFor(() => /^x\s/m.test(out));
+      await until(() => /^x\s/m.test(out), { what: 'the first watch line' });
       sim.store.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: 'default' }, data: { k: 'v' } });
-      await waitFor(() => /^watched\s/m.test(out));
+      await until(() => /^watched\s/m.test(out), { what: 'the watched event' });
     } finally {
       child.kill();
     }
