@@ -43,6 +43,7 @@ function gateRequestOf(gate: Gate, request: FastifyRequest, prefix: string): { g
     headers,
     upgrade: false,
     remoteAddress: raw.socket.remoteAddress ?? '',
+    secure: (raw.socket as { encrypted?: boolean }).encrypted === true,
   };
   return refused ? { gateRequest, refused } : { gateRequest };
 }
@@ -207,7 +208,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       return reply.from(source, {
         // A read classified by its body goes with exactly the bytes the adapter read; any other streams through.
         ...(s.classified!.needsBody ? bufferedBody(body, request.headers['content-type']) : {}),
-        rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers),
+        rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers, undefined, gateRequest),
         rewriteHeaders: (headers) => cleanResponseHeaders(headers),
         onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
         onError: (r, { error }) => send(r, gate.refuse(gateRequest, transportError(error, gateRequest.method, source), classified)),
@@ -226,7 +227,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     const contentType = classified.forward?.contentType ?? request.headers['content-type'];
     return reply.from(source, {
       ...bufferedBody(sent, contentType),
-      rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers, verdict.decisionId),
+      rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers, verdict.decisionId, gateRequest),
       rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);

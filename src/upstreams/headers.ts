@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { WritegateError } from '../errors.js';
 import { cleanRequestHeaders, endToEndRequestHeaders, headerMatcher, type HeaderMatcher } from '../http/headers.js';
-import type { HeaderRules } from './types.js';
+import type { GateRequest, HeaderRules } from './types.js';
 
 /**
  * The one place that builds the headers of what goes upstream: forwarded reads and writes (src/proxy.ts),
@@ -12,10 +12,12 @@ import type { HeaderRules } from './types.js';
 export class UpstreamHeaders {
   private readonly stripped: HeaderMatcher;
   private readonly protected: HeaderMatcher;
+  private readonly added: HeaderRules['added'];
 
-  constructor(rules: Pick<HeaderRules, 'stripped' | 'protected'>) {
+  constructor(rules: Pick<HeaderRules, 'stripped' | 'protected' | 'added'>) {
     this.stripped = headerMatcher(rules.stripped);
     this.protected = headerMatcher(rules.protected);
+    this.added = rules.added;
   }
 
   /**
@@ -26,9 +28,13 @@ export class UpstreamHeaders {
     return endToEndRequestHeaders(headers, this.protected);
   }
 
-  /** A proxied request's headers: the client's end-to-end ones minus the kind's stripped ones, and for a decided write its decision id. */
-  forwarded(headers: Record<string, string | string[] | undefined>, decisionId?: string): Record<string, string | string[]> {
+  /**
+   * A proxied request's headers: the client's end-to-end ones minus the kind's stripped ones, the kind's added ones
+   * for this request (`req`), and for a decided write its decision id.
+   */
+  forwarded(headers: Record<string, string | string[] | undefined>, decisionId?: string, req?: GateRequest): Record<string, string | string[]> {
     const out = cleanRequestHeaders(headers, this.stripped);
+    if (req && this.added) Object.assign(out, this.added(req));
     if (decisionId !== undefined) out['x-decision-id'] = decisionId;
     return out;
   }

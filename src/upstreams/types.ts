@@ -13,6 +13,8 @@ export interface GateRequest {
   headers: IncomingHttpHeaders;
   upgrade: boolean;
   remoteAddress: string;
+  /** Whether the client reached the gateway over TLS (what a kind's forwarded-for headers report as the scheme). */
+  secure?: boolean;
 }
 
 export interface Classified {
@@ -76,6 +78,11 @@ export interface HeaderRules {
    * ambiguous (the upstream's choice between them would be a guess).
    */
   credentials(req: GateRequest): Record<string, string | string[]>;
+  /**
+   * Headers the gateway sets on every request it forwards to this upstream, replacing a client's of the same name:
+   * NetBox builds the absolute URLs it answers from `X-Forwarded-Host`/`-Proto`, which must name the gateway.
+   */
+  added?(req: GateRequest): Record<string, string>;
 }
 
 /**
