@@ -2,6 +2,7 @@ import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
 import { cloudflareKind } from './cloudflare/index.js';
 import { kubernetesKind } from './kubernetes/index.js';
+import { netboxKind } from './netbox/index.js';
 import type { AdapterDeps, UpstreamAdapter, UpstreamKind } from './types.js';
 
 /**
@@ -11,6 +12,7 @@ import type { AdapterDeps, UpstreamAdapter, UpstreamKind } from './types.js';
 export const KINDS = [
   kubernetesKind,
   cloudflareKind,
+  netboxKind,
 ] as const;
 
 export type RegisteredKind = (typeof KINDS)[number];
