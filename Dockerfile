@@ -12,7 +12,7 @@ COPY src ./src
 COPY routes ./routes
 COPY app ./app
 COPY cli ./cli
-COPY bench ./bench
+# Simulators (sim/) and benchmarks (bench/) are not the gateway: tsconfig.json builds neither into dist/.
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim

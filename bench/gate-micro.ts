@@ -1,8 +1,8 @@
 /**
  * Micro-benchmark: where the time of one residual-allowed write goes inside the gateway, stage by stage, on
- * the same ConfigMap create the load benchmark sends. Not a test; run after `npm run build`:
+ * the same ConfigMap create the load benchmark sends. Not a test; run after `npm run build:dev`:
  *
- *   node dist/bench/gate-micro.js
+ *   node dist-dev/bench/gate-micro.js
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { projectRoot } from '../src/opa/binary.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
 import { OpaClient } from '../src/opa/client.js';
 import { ResidualEngine } from '../src/residual/engine.js';
-import { startKubeSim } from '../src/sim/kubernetes/index.js';
+import { startKubeSim } from '../sim/kubernetes/index.js';
 import { UpstreamClient } from '../src/upstreams/client.js';
 import { createAdapter } from '../src/upstreams/registry.js';
 import type { GateRequest } from '../src/upstreams/types.js';

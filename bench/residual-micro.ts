@@ -3,7 +3,7 @@
  * policies/<kind>/testdata/, next to `opa bench` (OPA's own evaluator, in-process, no HTTP) on the same policy
  * and input. Not a test; run after `npm run build`:
  *
- *   node dist/bench/residual-micro.js
+ *   node dist-dev/bench/residual-micro.js
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

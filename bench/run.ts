@@ -168,8 +168,8 @@ async function heapMiB(base: string): Promise<{ used: number; total: number; ext
 async function main(): Promise<void> {
   process.stdout.write(`writegate bench: ${cpus().length} cores (${cpus()[0]?.model}), ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}, ${DURATION}s x ${CONNECTIONS} connections per scenario\n`);
   const opa = await startLocalOpa({ paths: [join(root, 'policies')] });
-  const sim = await child([join(root, 'dist', 'bench', 'servers.js'), 'sim']);
-  const bare = await child([join(root, 'dist', 'bench', 'servers.js'), 'bare', sim.url]);
+  const sim = await child([join(root, 'dist-dev', 'bench', 'servers.js'), 'sim']);
+  const bare = await child([join(root, 'dist-dev', 'bench', 'servers.js'), 'bare', sim.url]);
   const nginxPort = await freePort();
   const ngx = nginx(sim.url, nginxPort);
   const nginxUrl = `http://127.0.0.1:${nginxPort}/k8s`;

@@ -1,13 +1,13 @@
 /**
  * Child processes for the benchmark, so the load generator, the proxy under
  * test and the upstream each run in their own process (as in production):
- *   node dist/bench/servers.js sim
- *   node dist/bench/servers.js bare <upstream-url>
+ *   node dist-dev/bench/servers.js sim
+ *   node dist-dev/bench/servers.js bare <upstream-url>
  * Each prints its URL on stdout once listening.
  */
 import httpProxy from '@fastify/http-proxy';
 import Fastify from 'fastify';
-import { startKubeSim } from '../src/sim/kubernetes/index.js';
+import { startKubeSim } from '../sim/kubernetes/index.js';
 
 const [kind, target] = process.argv.slice(2);
 

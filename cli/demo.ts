@@ -1,15 +1,34 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { Command } from 'commander';
 import { startGateway } from '../app/server.js';
 import { parseConfig } from '../src/config/load.js';
 import { projectRoot } from '../src/opa/binary.js';
-import { startKubeSim } from '../src/sim/kubernetes/index.js';
 import { devCertificates } from '../src/tls.js';
 import { fail } from './exit.js';
 
 const DEMO_TOKEN = 'writegate-demo-token';
+
+/** What the demo uses of the Kubernetes simulator (sim/kubernetes/index.ts). */
+interface DemoSim {
+  url: string;
+  close(): Promise<void>;
+}
+type StartKubeSim = (options: { tls: { cert: Buffer; key: Buffer }; tokens: Record<string, { username: string; groups: string[] }> }) => Promise<DemoSim>;
+
+/**
+ * The simulators are test and demo infrastructure, not the gateway: they are built into dist-dev/ (tsconfig.dev.json,
+ * run by scripts/setup.sh) and never into dist/ or the image, so the demo loads one from there at run time.
+ */
+async function loadKubeSim(root: string): Promise<StartKubeSim> {
+  const file = join(root, 'dist-dev', 'sim', 'kubernetes', 'index.js');
+  if (!existsSync(file)) {
+    throw new Error(`writegate demo needs the simulators, which are not part of the gateway build: run \`npm run build:dev\` (scripts/setup.sh does) in ${root}`);
+  }
+  return ((await import(pathToFileURL(file).href)) as { startKubeSim: StartKubeSim }).startKubeSim;
+}
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -22,6 +41,7 @@ export function demoCommand(): Command {
         const dir = resolve(opts.dir);
         mkdirSync(dir, { recursive: true });
         const certs = devCertificates(join(dir, 'certs'));
+        const startKubeSim = await loadKubeSim(root);
         const sim = await startKubeSim({
           tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) },
           tokens: { [DEMO_TOKEN]: { username: 'demo-user', groups: ['devs', 'system:authenticated'] } },

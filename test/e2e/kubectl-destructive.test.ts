@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findResource } from '../../src/sim/kubernetes/resources.js';
+import { findResource } from '../../sim/kubernetes/resources.js';
 import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
 
 const run = promisify(execFile);

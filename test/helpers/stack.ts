@@ -9,7 +9,7 @@ import type { RawConfig } from '../../src/config/schema.js';
 import type { LogEvent, DecisionEvent } from '../../src/decision/log.js';
 import { projectRoot } from '../../src/opa/binary.js';
 import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
-import { startKubeSim, type KubeSim } from '../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../sim/kubernetes/index.js';
 import { devCertificates, type DevCertificates } from '../../src/tls.js';
 
 export const TOKENS = {

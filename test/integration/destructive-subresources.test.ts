@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
-import { findResource } from '../../src/sim/kubernetes/resources.js';
-import type { KubeObject } from '../../src/sim/kubernetes/store.js';
+import { findResource } from '../../sim/kubernetes/resources.js';
+import type { KubeObject } from '../../sim/kubernetes/store.js';
 
 const PODS = findResource('', 'v1', 'pods')!;
 const NODES = findResource('', 'v1', 'nodes')!;

@@ -4,7 +4,7 @@
  * refused before anything is sent upstream. (The work bound itself is asserted in the unit tests, without time.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findResource } from '../../src/sim/kubernetes/resources.js';
+import { findResource } from '../../sim/kubernetes/resources.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const DEPLOYMENTS = findResource('apps', 'v1', 'deployments')!;

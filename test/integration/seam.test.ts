@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKubeSim, type KubeSim } from '../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../sim/kubernetes/index.js';
 import { devCertificates } from '../../src/tls.js';
 import { SIM_TOKENS, startStack, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKubeSim, type KubeSim } from '../../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../../sim/kubernetes/index.js';
 import { until } from '../../helpers/wait.js';
 
 const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startKubeSim, type KubeSim } from '../../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../../sim/kubernetes/index.js';
 import { decodeKubeProtobuf, encodeKubeProtobuf } from '../../../src/upstreams/kubernetes/protobuf.js';
 
 let sim: KubeSim;

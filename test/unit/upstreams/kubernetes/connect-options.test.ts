@@ -4,7 +4,7 @@ import { ofKind } from '../../../../src/config/schema.js';
 import { KubernetesAdapter } from '../../../../src/upstreams/kubernetes/adapter.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
-import { startKubeSim, type KubeSim } from '../../../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../../../sim/kubernetes/index.js';
 
 describe('connect options read from the query as the apiserver reads them (F11)', () => {
   let sim: KubeSim;

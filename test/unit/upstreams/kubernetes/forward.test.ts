@@ -4,7 +4,7 @@ import { ofKind } from '../../../../src/config/schema.js';
 import { KubernetesAdapter } from '../../../../src/upstreams/kubernetes/adapter.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
-import { startKubeSim, type KubeSim } from '../../../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../../../sim/kubernetes/index.js';
 
 function req(method: string, url: string, contentType: string): GateRequest {
   return { method, url, headers: { authorization: 'Bearer t', 'content-type': contentType }, upgrade: false, remoteAddress: '127.0.0.1' };

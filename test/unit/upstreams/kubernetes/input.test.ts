@@ -5,7 +5,7 @@ import { encodeKubeProtobuf } from '../../../../src/upstreams/kubernetes/protobu
 import { KubernetesAdapter, INPUT_VERSION } from '../../../../src/upstreams/kubernetes/adapter.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
-import { startKubeSim, type KubeSim } from '../../../../src/sim/kubernetes/index.js';
+import { startKubeSim, type KubeSim } from '../../../../sim/kubernetes/index.js';
 
 function req(method: string, url: string, headers: Record<string, string> = {}): GateRequest {
   return { method, url, headers: { authorization: 'Bearer t', ...headers }, upgrade: false, remoteAddress: '127.0.0.1' };
