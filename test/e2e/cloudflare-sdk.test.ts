@@ -3,52 +3,42 @@
  * in front of the Cloudflare simulator and real OPA with the starter policies: what it sends is judged, what is
  * denied never reaches the simulator, and the SDK surfaces the deny message and the decision id.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Cloudflare from 'cloudflare';
+import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../app/server.js';
 import { DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../sim/cloudflare/index.js';
-import { parseConfig } from '../../src/config/load.js';
-import type { DecisionEvent, LogEvent } from '../../src/decision/log.js';
-import { projectRoot } from '../../src/opa/binary.js';
-import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
+import type { DecisionEvent } from '../../src/decision/log.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 
 const ZONE = SEED_IDS.zone;
 
 let sim: CloudflareSim;
-let opa: LocalOpa;
-let gateway: Gateway;
-let logPath: string;
+let stack: Stack;
 let cf: Cloudflare;
 
 beforeAll(async () => {
-  logPath = join(mkdtempSync(join(tmpdir(), 'writegate-cf-sdk-')), 'decisions.log');
-  opa = await startLocalOpa({ paths: [join(projectRoot(), 'policies')] });
   sim = await startCloudflareSim();
-  gateway = await startGateway(parseConfig({
-    listen: { host: '127.0.0.1', port: 0 },
-    opa: { url: opa.url },
-    decisionLog: { path: logPath },
-    upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'writegate/cloudflare/decision' }],
-  }));
-  // Only the credential given: the SDK would otherwise read CLOUDFLARE_API_KEY and the like from the environment.
-  cf = new Cloudflare({ baseURL: `${gateway.url}/cf/client/v4`, apiToken: DEFAULT_TOKEN, apiKey: null, apiEmail: null, userServiceKey: null, maxRetries: 0 });
+  stack = await startStack({ kinds: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'writegate/cloudflare/decision' }] });
+  cf = new Cloudflare({
+    baseURL: `${stack.url('cf')}/client/v4`,
+    // Only the credential given: the SDK would otherwise read CLOUDFLARE_API_KEY and the like from the environment.
+    apiToken: DEFAULT_TOKEN, apiKey: null, apiEmail: null, userServiceKey: null,
+    maxRetries: 0,
+    // The gateway serves HTTPS with the stack's own CA.
+    fetch: undiciFetch as unknown as typeof fetch,
+    fetchOptions: { dispatcher: stack.dispatcher } as never,
+  });
 });
 
 afterAll(async () => {
-  await gateway?.close();
+  await stack?.close();
   await sim?.close();
-  await opa?.stop();
 });
 
 beforeEach(() => sim.clearRequests());
 
 function decision(id: string | null): DecisionEvent {
-  gateway.decisionLog.flush();
-  const all = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEvent) : [];
-  const found = all.find((e): e is DecisionEvent => e.type === 'writegate/decision' && e.decision_id === id);
+  const found = stack.decisions().find((e) => e.decision_id === id);
   if (!found) throw new Error(`no decision ${String(id)} in the log`);
   return found;
 }

@@ -1,16 +1,13 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../app/server.js';
 import { CLOUDFLARE_MANAGED_RULESET, DEFAULT_TOKEN, SEED_IDS, startCloudflareSim, type CloudflareSim } from '../../sim/cloudflare/index.js';
-import { parseConfig } from '../../src/config/load.js';
-import type { DecisionEvent, LogEvent } from '../../src/decision/log.js';
+import type { DecisionEvent } from '../../src/decision/log.js';
 import { projectRoot } from '../../src/opa/binary.js';
-import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 
 const ZONE = SEED_IDS.zone;
 const RECORDS = `/client/v4/zones/${ZONE}/dns_records`;
@@ -21,35 +18,28 @@ const KEY = { email: 'alice@example.com', key: '0123456789abcdef0123456789abcdef
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; json: any; text: string }
 
 let sim: CloudflareSim;
-let opa: LocalOpa;
-let gateway: Gateway;
-let logPath: string;
+let stack: Stack;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'writegate-cf-'));
-  logPath = join(dir, 'decisions.log');
-  opa = await startLocalOpa({ paths: [join(projectRoot(), 'policies')] });
   sim = await startCloudflareSim({ tokens: { [DEFAULT_TOKEN]: { id: TOKEN_ID } }, keys: [KEY] });
-  gateway = await startGateway(parseConfig({
-    listen: { host: '127.0.0.1', port: 0 },
-    opa: { url: opa.url },
+  stack = await startStack({
+    kinds: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'writegate/cloudflare/decision' }],
     // Refusals are written in full here: the tests read every one.
-    decisionLog: { path: logPath, refusedPerSecond: 1000, refusedBurst: 1000 },
-    upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'writegate/cloudflare/decision' }],
-  }));
+    decisionLog: { refusedPerSecond: 1000, refusedBurst: 1000 },
+  });
 });
 
 afterAll(async () => {
-  await gateway?.close();
+  await stack?.close();
   await sim?.close();
-  await opa?.stop();
 });
 
 beforeEach(() => sim.clearRequests());
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await request(`${gateway.url}/cf${path}`, {
+  const res = await request(`${stack.url('cf')}${path}`, {
     method: method as 'GET',
+    dispatcher: stack.dispatcher,
     headers: {
       ...(Object.keys(headers).some((h) => h.startsWith('x-auth-')) ? {} : { authorization: `Bearer ${DEFAULT_TOKEN}` }),
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -65,8 +55,8 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 
 /** Sends the request bytes as given (no client-side URL or header normalisation). */
 async function raw(lines: string[], body: string | Buffer = ''): Promise<{ status: number; text: string }> {
-  const url = new URL(gateway.url);
-  const socket = connect(Number(url.port), url.hostname);
+  const url = new URL(stack.gateway.url);
+  const socket = connect({ host: url.hostname, port: Number(url.port), ca: readFileSync(stack.certs.caCert) });
   const bytes = Buffer.from(body);
   socket.write(`${[...lines, `host: ${url.host}`, 'connection: close', `content-length: ${bytes.length}`].join('\r\n')}\r\n\r\n`);
   socket.write(bytes);
@@ -76,12 +66,7 @@ async function raw(lines: string[], body: string | Buffer = ''): Promise<{ statu
   return { status: Number(text.slice(9, 12)), text };
 }
 
-function decisions(): DecisionEvent[] {
-  gateway.decisionLog.flush();
-  if (!existsSync(logPath)) return [];
-  return readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogEvent)
-    .filter((e): e is DecisionEvent => e.type === 'writegate/decision');
-}
+const decisions = (): DecisionEvent[] => stack.decisions();
 
 function decision(id: string | string[] | undefined): DecisionEvent {
   const found = decisions().find((d) => d.decision_id === id);
