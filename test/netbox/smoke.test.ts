@@ -158,6 +158,16 @@ result = {'slugs': [r.slug for r in records], 'count': nb.dcim.sites.count()}
     const pages = proxy.seen.filter((r) => r.startsWith('GET /netbox/api/dcim/sites/?limit=7'));
     expect(pages).toHaveLength(9);
     expect(pages.at(-1)).toContain('offset=56');
+
+    // Cursor pagination (NetBox 4.6+) follows every next link from the first page on.
+    proxy.seen.length = 0;
+    const cursor = await pynetbox<string[]>({ url: viaProxy, token: netbox.tokens.admin.v1 }, `
+api = pynetbox.api(url, token=token, pagination='cursor')
+result = [r.slug for r in api.dcim.sites.all(limit=7)]
+`);
+    expect(cursor.ok && new Set(cursor.result)).toEqual(new Set(out.result.slugs));
+    const cursorPages = proxy.seen.filter((r) => r.startsWith('GET /netbox/api/dcim/sites/?') && r.includes('start='));
+    expect(cursorPages).toHaveLength(9);
   });
 
   it('a bulk create with one invalid element is refused whole and stores nothing', async () => {
