@@ -129,7 +129,8 @@ describe('cloudflare: DNS record writes', () => {
     expect(res.json.success).toBe(true);
     const id = res.headers['x-decision-id'] as string;
     const d = decision(id);
-    expect(d).toMatchObject({ outcome: 'allowed', operation: 'CREATE', upstream: 'cf' });
+    // The starter policy's allow is decided in-process (src/residual/).
+    expect(d).toMatchObject({ outcome: 'allowed', operation: 'CREATE', upstream: 'cf', engine: 'residual' });
     expect((d.input as any).request).toMatchObject({
       operation: 'CREATE', method: 'POST', resource: 'dns_records', name: '', body, object: body, oldObject: null,
       zone: ZONE, zoneName: 'example.com', account: SEED_IDS.account,
@@ -260,6 +261,7 @@ describe('cloudflare: DNS batch', () => {
     expect(res.status).toBe(200);
     const input = decision(res.headers['x-decision-id']).input as any;
     expect(input.request.items[0].object).toMatchObject({ id: www.id, name: 'www.example.com', comment: 'site', proxied: true });
+    expect(decision(res.headers['x-decision-id']).engine).toBe('residual');
     expect(record('www.example.com').comment).toBe('site');
     expect(record('batch-ok.example.com').ttl).toBe(300);
   });
@@ -293,6 +295,7 @@ describe('cloudflare: rulesets', () => {
     const res = await call('PUT', ENTRYPOINT, { rules: [{ id: managed.id, action: 'execute', expression: 'true', action_parameters: { id: CLOUDFLARE_MANAGED_RULESET } }, { action: 'block', expression: 'ip.src eq 192.0.2.1' }] });
     expect(res.status).toBe(200);
     expect(res.json.result.rules).toHaveLength(2);
+    expect(decision(res.headers['x-decision-id']).engine).toBe('residual');
   });
 
   it('judges a rule deleted on its own as an update of the ruleset without it, and denies dropping the managed rule', async () => {
