@@ -5,7 +5,7 @@
  * and returns exactly what would be stored without storing it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { applyKubePatch, type KubePatchError } from '../../src/upstreams/kubernetes/patch.js';
+import { SimPatchError, simPatch } from './patch.js';
 import { apiVersionOf, findByKind, RESOURCES, type ResourceDef } from './resources.js';
 import {
   alreadyExists,
@@ -14,7 +14,6 @@ import {
   invalid,
   notFound,
   patchNotApplicable,
-  requestEntityTooLarge,
   unprocessable,
   unsupportedPatchType,
 } from './status.js';
@@ -345,16 +344,11 @@ export class Registry {
 
 function runPatch(current: object | undefined, body: Buffer, contentType: string): object {
   try {
-    return applyKubePatch(current, body, contentType);
+    return simPatch(current, body, contentType);
   } catch (err) {
-    const code = (err as Partial<KubePatchError>).code;
-    if (code?.startsWith('WG_PATCH_')) {
-      const { status, message } = err as KubePatchError;
-      if (status === 415) throw unsupportedPatchType();
-      if (status === 422) throw patchNotApplicable();
-      if (status === 413) throw requestEntityTooLarge(message);
-      throw badRequest(message);
-    }
-    throw err;
+    if (!(err instanceof SimPatchError)) throw err;
+    if (err.status === 415) throw unsupportedPatchType();
+    if (err.status === 422) throw patchNotApplicable();
+    throw badRequest(err.message);
   }
 }

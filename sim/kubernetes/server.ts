@@ -10,12 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
-import {
-  canEncodeKubeProtobuf,
-  decodeKubeProtobuf,
-  encodeKubeProtobuf,
-  KUBE_PROTOBUF_CONTENT_TYPE,
-} from '../../src/upstreams/kubernetes/protobuf.js';
+import { canEncode, decodeProtobuf, encodeProtobuf, PROTOBUF } from './protobuf.js';
 import { authenticate, review, type TokenTable, type UserInfo } from './auth.js';
 import {
   aggregatedContentType,
@@ -99,9 +94,9 @@ function sendJSON(res: ServerResponse, code: number, body: unknown, contentType 
 /** Answers protobuf when the client prefers it and the kind can be encoded exactly; JSON otherwise. */
 function sendObject(req: IncomingMessage, res: ServerResponse, code: number, obj: KubeObject): void {
   const first = parseAccept(req.headers.accept)[0];
-  if (first?.type === KUBE_PROTOBUF_CONTENT_TYPE && canEncodeKubeProtobuf(obj.apiVersion, obj.kind)) {
-    const body = encodeKubeProtobuf(obj);
-    res.writeHead(code, { 'Content-Type': KUBE_PROTOBUF_CONTENT_TYPE, 'Content-Length': body.length });
+  if (first?.type === PROTOBUF && canEncode(obj)) {
+    const body = encodeProtobuf(obj);
+    res.writeHead(code, { 'Content-Type': PROTOBUF, 'Content-Length': body.length });
     res.end(body);
     return;
   }
@@ -128,12 +123,12 @@ function decodeBody(body: Buffer, contentType: string | undefined): KubeObject {
     if (type === 'application/json' || type === '') return JSON.parse(body.toString('utf8')) as KubeObject;
     // kube-apiserver reads YAML with go-yaml v2 (sigs.k8s.io/yaml): YAML 1.1, so `yes`/`on` are booleans and `<<` merges.
     if (type === 'application/yaml') return parseYaml(body.toString('utf8'), { version: '1.1', merge: true }) as KubeObject;
-    if (type === KUBE_PROTOBUF_CONTENT_TYPE) return decodeKubeProtobuf(body) as KubeObject;
+    if (type === PROTOBUF) return decodeProtobuf(body) as KubeObject;
   } catch (err) {
     throw badRequest(`the body of the request could not be decoded: ${(err as Error).message}`);
   }
   throw unsupportedMediaType(
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${KUBE_PROTOBUF_CONTENT_TYPE}`,
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF}`,
   );
 }
 

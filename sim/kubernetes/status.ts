@@ -78,9 +78,6 @@ export const alreadyBound = (name: string, node: string) =>
     kind: 'pods/binding',
   });
 
-/** 413 for a patch beyond the server's limits (apierrors.NewRequestEntityTooLargeError). */
-export const requestEntityTooLarge = (message: string) => failure(413, 'RequestEntityTooLarge', `Request entity too large: ${message}`);
-
 export const badRequest = (message: string) => failure(400, 'BadRequest', message);
 
 /**
