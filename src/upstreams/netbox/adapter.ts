@@ -1,8 +1,8 @@
 import { WritegateError, isWritegateError } from '../../errors.js';
+import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, UpstreamAdapter } from '../types.js';
-import { decodeNetboxBody } from './body.js';
 import type { NetboxOptions } from './config.js';
 import { assertQueryOnly } from './graphql.js';
 import { NetboxIdentity, UNIDENTIFIED, netboxCredentials, type NbUserInfo } from './identity.js';
@@ -88,7 +88,7 @@ export class NetboxAdapter implements UpstreamAdapter {
   }
 
   classifyBody(req: GateRequest, _classified: Classified, body: Buffer): Classified {
-    const parsed = decodeNetboxBody(req.headers, body);
+    const parsed = decodeJsonBody(req.headers, body);
     // strawberry-graphql's view takes one operation request: {"query", "variables"?, "operationName"?}.
     if (!isObject(parsed) || typeof parsed.query !== 'string') {
       throw new WritegateError('WG_ERR_BAD_REQUEST', 'a GraphQL request is a JSON object with a "query" string');
@@ -116,7 +116,9 @@ export class NetboxAdapter implements UpstreamAdapter {
     const { target, rawPath, path, query } = classified.detail as NbDetail;
     const method = req.method;
     const operation = classified.operation as 'CREATE' | 'UPDATE' | 'DELETE';
-    const parsed = decodeNetboxBody(req.headers, bytes) as Json;
+    // NetBox parses JSON (REST_FRAMEWORK DEFAULT_PARSER_CLASSES: JSONParser, and MultiPartParser for image
+    // attachments, which cannot be judged exactly and are refused) and answers 415 to other media types.
+    const parsed = decodeJsonBody(req.headers, bytes) as Json;
 
     let object: Json = null;
     let oldObject: Json = null;
