@@ -1,6 +1,7 @@
 import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
 import { cloudflareKind } from './cloudflare/index.js';
+import { genericKind } from './generic/index.js';
 import { kubernetesKind } from './kubernetes/index.js';
 import { netboxKind } from './netbox/index.js';
 import type { AdapterDeps, UpstreamAdapter, UpstreamKind } from './types.js';
@@ -13,6 +14,7 @@ export const KINDS = [
   kubernetesKind,
   cloudflareKind,
   netboxKind,
+  genericKind,
 ] as const;
 
 export type RegisteredKind = (typeof KINDS)[number];
