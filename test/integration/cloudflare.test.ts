@@ -340,6 +340,7 @@ describe('cloudflare: what the gateway refuses', () => {
     ['no content type', [], '{"type":"A","name":"d.example.com","content":"192.0.2.1","ttl":30}', 415],
     ['a content-encoded body', ['content-type: application/json', 'content-encoding: gzip'], '{"type":"A"}', 415],
     ['an upper-case field name', ['content-type: application/json'], '{"type":"A","name":"d.example.com","content":"192.0.2.1","TTL":30}', 400],
+    ['a list for a DNS record', ['content-type: application/json'], '[{"type":"A","name":"d.example.com","content":"192.0.2.1","ttl":30}]', 400],
     ['invalid UTF-8', ['content-type: application/json'], Buffer.concat([Buffer.from('{"type":"A","name":"d'), Buffer.from([0xff]), Buffer.from('.example.com"}')]), 400],
     ['Connection listing X-Auth-Key', ['content-type: application/json', 'x-auth-key: 0123', 'connection: close, x-auth-key'], '{}', 400],
     ['a method override', ['content-type: application/json', 'x-http-method-override: DELETE'], '{}', 400],
@@ -363,6 +364,13 @@ describe('cloudflare: what the gateway refuses', () => {
   ])('refuses %s', async (_what, line) => {
     const res = await raw([line, `authorization: Bearer ${DEFAULT_TOKEN}`]);
     expect(res.status).toBe(400);
+    expect(upstreamWrites()).toEqual([]);
+  });
+
+  it('refuses a ruleset body whose field name a case-folding decoder reads as "rules" (ſ, U+017F)', async () => {
+    const res = await call('PUT', ENTRYPOINT, { 'rule\u017f': [] });
+    expect(res.status).toBe(400);
+    expect(res.json.errors[0].message).toContain('snake_case');
     expect(upstreamWrites()).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { maskCloudflareInput } from './mask.js';
 import { cloudflareTarget, isApiPath, type CfTarget } from './paths.js';
 import { CLOUDFLARE_FIXES, fixFor, renderDeny, renderError, warningHeaders } from './render.js';
 import {
-  CurrentReader, afterUpdate, assertLowerCaseKeys, batchWrites, isObject, rulesetAfterPut, rulesetAfterRuleWrite, type CfWrite, type Json,
+  CurrentReader, afterUpdate, assertFieldNames, batchWrites, isObject, rulesetAfterPut, rulesetAfterRuleWrite, type CfWrite, type Json,
 } from './resolve.js';
 import { ZoneNames } from './zones.js';
 
@@ -31,10 +31,16 @@ interface CfDetail {
   query: Record<string, string[]>;
 }
 
-/** Lower-case field names, checked this deep, where Cloudflare documents them (./resolve.ts assertLowerCaseKeys). */
-function checkFieldNames(target: CfTarget, body: Json): void {
-  if (target.resource === 'dns_records' && target.shape !== 'dns-batch') assertLowerCaseKeys(body, 'the DNS record', 1);
-  if (target.resource === 'rulesets') assertLowerCaseKeys(body, target.shape === 'ruleset-rule' ? 'the rule' : 'the ruleset', target.shape === 'ruleset-rule' ? 1 : 2);
+/**
+ * DNS record and ruleset bodies as Cloudflare documents them: a JSON object (or none), with ASCII snake_case field
+ * names checked this deep (./resolve.ts assertFieldNames). The rules on them read `object`, which a list body
+ * would leave null.
+ */
+function checkBody(target: CfTarget, body: Json): void {
+  if (target.resource !== 'dns_records' && target.resource !== 'rulesets') return;
+  if (body !== null && !isObject(body)) throw new WritegateError('WG_ERR_BAD_REQUEST', `a ${target.resource} body is a JSON object`);
+  if (target.resource === 'dns_records' && target.shape !== 'dns-batch') assertFieldNames(body, 'the DNS record', 1);
+  if (target.resource === 'rulesets') assertFieldNames(body, target.shape === 'ruleset-rule' ? 'the rule' : 'the ruleset', target.shape === 'ruleset-rule' ? 1 : 2);
 }
 
 /**
@@ -108,7 +114,7 @@ export class CloudflareAdapter implements UpstreamAdapter {
     const { target, rawPath, path, query } = classified.detail as CfDetail;
     const method = req.method;
     const parsed = decodeCloudflareBody(req.headers, bytes) as Json;
-    checkFieldNames(target, parsed);
+    checkBody(target, parsed);
 
     let account = target.account;
     let zoneName = '';

@@ -30,7 +30,7 @@ export function renderDeny(reasons: Violation[], decisionId: string): RenderedRe
 /** How to fix the catalogue's errors as they arise in front of Cloudflare. */
 export const CLOUDFLARE_FIXES: Partial<Record<ErrorCode, string>> = {
   WG_ERR_BAD_PATH: 'Send Cloudflare API v4 paths (/client/v4/...) without encoded slashes, backslashes, dot or empty segments, ";" or "#".',
-  WG_ERR_BAD_REQUEST: 'Send one credential scheme (Authorization: Bearer, or X-Auth-Email with X-Auth-Key), no method-override header, lower-case field names in DNS record and ruleset bodies, and each record once per DNS batch.',
+  WG_ERR_BAD_REQUEST: 'Send one credential scheme (Authorization: Bearer, or X-Auth-Email with X-Auth-Key), no method-override header, ASCII snake_case field names in DNS record and ruleset bodies, and each record once per DNS batch.',
   WG_ERR_MALFORMED_BODY: 'Send one well-formed UTF-8 JSON value, without duplicate keys, non-finite numbers, numbers beyond ±(2^53 − 1) or unpaired surrogate escapes (see policies/README.md).',
   WG_ERR_UNSUPPORTED_MEDIA_TYPE: 'Send write bodies as JSON (Content-Type: application/json), not content-encoded; multipart uploads and zone-file imports cannot be judged and are refused.',
   WG_ERR_RESOLVE_FAILED: 'Before an update or delete the gateway reads the current object from Cloudflare with your credentials; that read failed. Check the id and the credential\'s read permission.',

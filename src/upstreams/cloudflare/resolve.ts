@@ -84,20 +84,21 @@ export function afterUpdate(method: string, current: Json, body: Json): Json {
 }
 
 /**
- * Field names in DNS record and ruleset bodies are lower-case snake_case in Cloudflare's API. A key with an
- * upper-case letter is refused: a decoder that matches names without regard to case (Go's encoding/json does)
- * would read `"TTL": 30` as the ttl that the policy saw absent.
+ * Field names in DNS record and ruleset bodies are ASCII snake_case in Cloudflare's API. Any other name is refused:
+ * a decoder that matches names without regard to case (Go's encoding/json folds them, Unicode included, so `ſ`
+ * U+017F matches `s`) would read `"TTL": 30` as the ttl, or `"ruleſ": []` as the rules, that the policy saw
+ * absent.
  */
-export function assertLowerCaseKeys(value: Json, where: string, depth = 1): void {
+export function assertFieldNames(value: Json, where: string, depth = 1): void {
   if (depth < 0) return;
   if (Array.isArray(value)) {
-    for (const v of value) assertLowerCaseKeys(v, where, depth);
+    for (const v of value) assertFieldNames(v, where, depth);
     return;
   }
   if (!isObject(value)) return;
   for (const [k, v] of Object.entries(value)) {
-    if (k !== k.toLowerCase()) throw new WritegateError('WG_ERR_BAD_REQUEST', `${where}: the field name "${k}" is not lower case (Cloudflare's field names are)`);
-    assertLowerCaseKeys(v, where, depth - 1);
+    if (!/^[a-z0-9_]+$/.test(k)) throw new WritegateError('WG_ERR_BAD_REQUEST', `${where}: the field name ${JSON.stringify(k)} is not lower-case ASCII snake_case, as Cloudflare's field names are`);
+    assertFieldNames(v, where, depth - 1);
   }
 }
 
@@ -205,7 +206,7 @@ export async function batchWrites(body: Json, recordsPath: string, reader: Curre
     if (!Array.isArray(elements)) throw new WritegateError('WG_ERR_BAD_REQUEST', `the batch's ${list} is not a list`);
     for (const element of elements) {
       if (!isObject(element)) throw new WritegateError('WG_ERR_BAD_REQUEST', `an element of the batch's ${list} is not a JSON object`);
-      assertLowerCaseKeys(element, `an element of the batch's ${list}`, 2);
+      assertFieldNames(element, `an element of the batch's ${list}`, 1);
       let id = '';
       if (method !== 'POST') {
         if (typeof element.id !== 'string' || !RECORD_ID.test(element.id)) throw new WritegateError('WG_ERR_BAD_REQUEST', `an element of the batch's ${list} has no record id`);
