@@ -53,8 +53,8 @@ function one(v: string | string[] | undefined): string | undefined {
  * - An API token: `GET /user/tokens/verify` with the caller's token answers the token's id and status; an active
  *   token is `{username: <token id>, uid: <token id>}`. A token it does not vouch for (unknown, disabled, expired,
  *   or account-owned, which verifies elsewhere) is unidentified; the write then meets Cloudflare's own refusal.
- * - A global key: the user is the `X-Auth-Email`. Cloudflare checks the email and key as a pair on every request, so
- *   the write runs as that user or not at all; no lookup is needed.
+ * - A global key: the user is the `X-Auth-Email`, in lower case. Cloudflare checks the email and key as a pair on
+ *   every request, so the write runs as that user or not at all; no lookup is needed.
  * - A service key or none: unidentified.
  */
 export class CloudflareIdentity {
@@ -65,7 +65,9 @@ export class CloudflareIdentity {
   async resolve(creds: Record<string, string | string[]>): Promise<CfUserInfo> {
     const email = one(creds['x-auth-email']);
     if (email !== undefined && creds['x-auth-key'] !== undefined) {
-      return { username: email, uid: '', groups: [], extra: { scheme: ['global-key'] }, authenticatedBy: 'upstream' };
+      // In lower case: one Cloudflare user is one address whatever its spelling, and a rule naming a user must not
+      // be side-stepped by writing the address in other letters.
+      return { username: email.toLowerCase(), uid: '', groups: [], extra: { scheme: ['global-key'] }, authenticatedBy: 'upstream' };
     }
     const authorization = one(creds.authorization);
     if (authorization === undefined || !/^Bearer \S+$/.test(authorization)) return UNIDENTIFIED;

@@ -47,6 +47,7 @@ describe('cloudflare identity', () => {
   it('takes a global key\'s caller from its email, and no credential as unidentified, without asking', async () => {
     const identity = new CloudflareIdentity(client);
     expect(await identity.resolve({ 'x-auth-email': 'a@example.com', 'x-auth-key': 'k' })).toMatchObject({ username: 'a@example.com', authenticatedBy: 'upstream' });
+    expect(await identity.resolve({ 'x-auth-email': 'A@Example.COM', 'x-auth-key': 'k' })).toMatchObject({ username: 'a@example.com' });
     expect(await identity.resolve({ 'x-auth-email': 'a@example.com' })).toEqual(UNIDENTIFIED);
     expect(await identity.resolve({})).toEqual(UNIDENTIFIED);
     expect(await identity.resolve({ authorization: 'Basic dTpw' })).toEqual(UNIDENTIFIED);
