@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../../src/config/load.js';
+import { join } from 'node:path';
+import { loadConfigFile, parseConfig } from '../../../../src/config/load.js';
 import { ofKind } from '../../../../src/config/schema.js';
 import { WritegateError } from '../../../../src/errors.js';
+import { projectRoot } from '../../../../src/opa/binary.js';
 import { CloudflareAdapter } from '../../../../src/upstreams/cloudflare/adapter.js';
 import { decodeCloudflareBody } from '../../../../src/upstreams/cloudflare/body.js';
 import { cloudflareCredentials } from '../../../../src/upstreams/cloudflare/identity.js';
@@ -177,5 +179,18 @@ describe('cloudflare masking and envelopes', () => {
       success: false, messages: [], result: null,
       errors: [{ code: 90415, message: 'writegate: request content type is not supported for a write: x [WG_ERR_UNSUPPORTED_MEDIA_TYPE]. Send JSON. (decision d-2)' }],
     });
+  });
+});
+
+describe('cloudflare configuration', () => {
+  it('loads the example configuration, and defaults a left-out options block', () => {
+    const cfg = ofKind(loadConfigFile(join(projectRoot(), 'examples/cloudflare/writegate.yaml')).upstreams[0]!, 'cloudflare');
+    expect(cfg).toMatchObject({ prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'writegate/cloudflare/decision', cloudflare: { identity: 'verify' } });
+    const bare = parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'p' }] });
+    expect(ofKind(bare.upstreams[0]!, 'cloudflare').cloudflare).toEqual({ identity: 'verify' });
+  });
+
+  it('refuses an unknown option', () => {
+    expect(code(() => parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'p', cloudflare: { identity: 'whoami' } as never }] }))).toBe('WG_ERR_CONFIG_INVALID');
   });
 });
