@@ -250,6 +250,9 @@ describe('netbox kind: a real NetBox behind the gateway', () => {
     const logged = JSON.stringify(decisionOf(user));
     expect(logged).not.toContain('Sup3r-secret-pw!');
     expect(inputOf(decisionOf(user)).request.body.password).toBe('**masked**');
+    // No credential reaches the decision log, whichever token scheme the caller used.
+    const log = readFileSync(stack.logPath, 'utf8');
+    for (const t of [netbox.tokens.admin.v2, netbox.tokens.restricted.v1, SEED.users.admin.tokens.v2.secret]) expect(log).not.toContain(t);
   });
 
   it('pynetbox creates, saves and deletes through the gateway by the URLs NetBox answered, and sees a deny as a RequestError', async () => {
