@@ -2,6 +2,7 @@ import { WritegateError, errorCatalogue } from '../../errors.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
+import { callHeaders } from '../headers.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter, Violation } from '../types.js';
 import type { GenericOptions } from './config.js';
 import { matchTemplate } from './templates.js';
@@ -128,7 +129,7 @@ export class GenericAdapter implements UpstreamAdapter {
    * upstream error.
    */
   private async current(upstream: UpstreamClient, req: GateRequest, rawPath: string): Promise<unknown> {
-    const res = await upstream.request('GET', rawPath, { ...this.headers.credentials(req), accept: 'application/json' });
+    const res = await upstream.request('GET', rawPath, callHeaders(this.headers.credentials(req), { accept: 'application/json' }));
     if (res.status === 404) return null;
     if (res.status !== 200) {
       throw new WritegateError('WG_ERR_RESOLVE_FAILED', `reading the current object (GET ${rawPath}) answered ${res.status}`, {

@@ -2,6 +2,7 @@ import { WritegateError, isWritegateError } from '../../errors.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
+import { callHeaders } from '../headers.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, UpstreamAdapter } from '../types.js';
 import type { NetboxOptions } from './config.js';
 import { assertQueryOnly } from './graphql.js';
@@ -104,7 +105,7 @@ export class NetboxAdapter implements UpstreamAdapter {
     try {
       // The gateway's reads carry the forwarding headers too, so the current object's URLs are the ones the
       // caller sees through the mount.
-      const reader = new CurrentReader(upstream, { ...creds, ...forwardedFor(req) });
+      const reader = new CurrentReader(upstream, callHeaders(creds, { ...forwardedFor(req), accept: 'application/json' }));
       return await this.resolveInput(req, classified, body ?? Buffer.alloc(0), reader, user);
     } catch (err) {
       if (isWritegateError(err)) err.details.caller = user.username;

@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
+import { callHeaders } from '../headers.js';
 
 export interface NbUserInfo {
   username: string;
@@ -62,7 +63,7 @@ export class NetboxIdentity {
     const key = createHash('sha256').update(JSON.stringify(creds)).digest('hex');
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const res = await this.upstream.request('GET', '/api/authentication-check/', { ...creds, accept: 'application/json' });
+    const res = await this.upstream.request('GET', '/api/authentication-check/', callHeaders(creds, { accept: 'application/json' }));
     if (res.status === 401 || res.status === 403) return UNIDENTIFIED;
     if (res.status !== 200) {
       throw new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `the authentication check (GET /api/authentication-check/) answered ${res.status}`);

@@ -18,6 +18,7 @@ const READ_CONCURRENCY = 8;
 
 /** Reads objects from NetBox as the caller. */
 export class CurrentReader {
+  /** `headers`: the caller's credentials and the call's own headers (../headers.ts callHeaders). */
   constructor(private readonly upstream: UpstreamClient, private readonly headers: Record<string, string | string[]>) {}
 
   /**
@@ -27,7 +28,7 @@ export class CurrentReader {
    * was not shown.
    */
   async read(rawPath: string): Promise<Json> {
-    const res = await this.upstream.request('GET', rawPath, { ...this.headers, accept: 'application/json' });
+    const res = await this.upstream.request('GET', rawPath, this.headers);
     if (res.status === 404) return null;
     if (res.status !== 200) {
       throw new WritegateError('WG_ERR_RESOLVE_FAILED', `reading the current object (GET ${rawPath}) answered ${res.status}`, {
