@@ -331,6 +331,39 @@ describe('cloudflare: rulesets', () => {
   });
 });
 
+describe('cloudflare: other products', () => {
+  const input = (r: Reply) => (decision(r.headers['x-decision-id']).input as any).request;
+
+  it('names Access applications, Workers routes and page rules, and reads their current object for updates and deletes', async () => {
+    const apps = `/client/v4/accounts/${SEED_IDS.account}/access/apps`;
+    const app = await call('POST', apps, { name: 'wiki', domain: 'wiki.example.com', type: 'self_hosted' });
+    expect(app.status).toBe(201);
+    expect(input(app)).toMatchObject({ operation: 'CREATE', resource: 'access/apps', name: '', account: SEED_IDS.account, zone: '', zoneName: '' });
+    const appId = app.json.result.id as string;
+    const renamed = await call('PUT', `${apps}/${appId}`, { name: 'wiki2', domain: 'wiki.example.com', type: 'self_hosted' });
+    expect(renamed.status).toBe(200);
+    expect(input(renamed)).toMatchObject({ operation: 'UPDATE', resource: 'access/apps', name: appId, oldObject: app.json.result, object: { name: 'wiki2' } });
+
+    const routes = `/client/v4/zones/${ZONE}/workers/routes`;
+    const route = await call('POST', routes, { pattern: 'example.com/api/*', script: 'api' });
+    expect(route.status).toBe(200);
+    const routeId = route.json.result.id as string;
+    const gone = await call('DELETE', `${routes}/${routeId}`);
+    expect(gone.status).toBe(200);
+    expect(input(gone)).toMatchObject({ operation: 'DELETE', resource: 'workers/routes', name: routeId, object: null, oldObject: route.json.result, zoneName: 'example.com' });
+
+    const page = await call('POST', `/client/v4/zones/${ZONE}/pagerules`, {
+      targets: [{ target: 'url', constraint: { operator: 'matches', value: 'example.com/old/*' } }],
+      actions: [{ id: 'forwarding_url', value: { url: 'https://example.com/new/$1', status_code: 301 } }], status: 'active',
+    });
+    expect(page.status).toBe(200);
+    expect(input(page)).toMatchObject({ operation: 'CREATE', resource: 'pagerules' });
+    // The starter policy lets page rules through with a warning, as a Warning header on Cloudflare's own answer.
+    expect(page.headers.warning).toContain('page rule created');
+    expect(decision(page.headers['x-decision-id']).warnings).toEqual([expect.stringContaining('[review-rule-change]')]);
+  });
+});
+
 describe('cloudflare: what the gateway refuses', () => {
   const post = (headers: string[], body: string | Buffer) => raw([`POST /cf${RECORDS} HTTP/1.1`, `authorization: Bearer ${DEFAULT_TOKEN}`, ...headers], body);
 
