@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../../src/config/load.js';
+import { loadConfigFile, parseConfig } from '../../../../src/config/load.js';
 import { ofKind } from '../../../../src/config/schema.js';
 import type { WritegateError } from '../../../../src/errors.js';
 import { projectRoot } from '../../../../src/opa/binary.js';
@@ -97,6 +97,11 @@ describe('netbox adapter: classification', () => {
     expect(await refusal(() => a.classify(req('PROPPATCH', '/api/dcim/devices/')))).toBe('WG_ERR_BAD_REQUEST');
     expect(await refusal(() => a.classify(req('GET', '/api/dcim/sites/', { script_name: '/netbox/api/ipam' })))).toBe('WG_ERR_BAD_REQUEST');
     expect(await refusal(() => a.classify({ ...req('GET', '/api/dcim/sites/'), upgrade: true }))).toBe('WG_ERR_BAD_REQUEST');
+  });
+
+  it('the example configuration is valid and serves NetBox under the mount\'s path', () => {
+    const cfg = ofKind(loadConfigFile(join(projectRoot(), 'examples/netbox/writegate.yaml')).upstreams[0]!, 'netbox');
+    expect(() => new NetboxAdapter(cfg, client)).not.toThrow();
   });
 
   it('is refused by configuration when NetBox does not serve under the mount\'s path', async () => {
