@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import type { SuppressedEvent } from '../../src/decision/limits.js';
 import type { DecisionEvent } from '../../src/decision/log.js';
 import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 /** A TLS connection to the gateway, from `localAddress` (any 127.x.y.z is loopback on Linux: one client each). */
 function openSocket(s: Stack, localAddress = '127.0.0.1'): Promise<TLSSocket> {
@@ -44,10 +45,7 @@ async function metric(s: Stack, line: string): Promise<number> {
 /** Polls a gauge until it has the value (the gateway updates it as the server sees bytes or closes). */
 async function gaugeReaches(s: Stack, line: string, value: number): Promise<number> {
   let seen = NaN;
-  for (let i = 0; i < 200 && seen !== value; i++) {
-    seen = await metric(s, line);
-    if (seen !== value) await new Promise((r) => setTimeout(r, 25));
-  }
+  await until(async () => (seen = await metric(s, line)) === value, { timeoutMs: 5000 }).catch(() => undefined);
   return seen;
 }
 
@@ -214,11 +212,7 @@ describe('F8: limits.maxConnections', () => {
     await expect(openSocket(s, '127.0.2.9')).rejects.toThrow();
     open[0]!.destroy();
     const server = s.gateway.app.fastify.server;
-    let count = 4;
-    for (let i = 0; i < 200 && count !== 3; i++) {
-      count = await new Promise<number>((r) => { server.getConnections((_e, n) => r(n)); });
-      if (count !== 3) await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(async () => (await new Promise<number>((r) => { server.getConnections((_e, n) => r(n)); })) === 3, { timeoutMs: 5000 }).catch(() => undefined);
     const again = await openSocket(s, '127.0.2.9');
     const answer = untilClosed(again);
     again.write(head('GET', '/k8s/version', { authorization: `Bearer ${TOKENS.admin}`, connection: 'close' }));

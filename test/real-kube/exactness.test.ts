@@ -14,6 +14,7 @@ import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
 import { decodeProtobufDeleteOptions } from '../../src/upstreams/kubernetes/options.js';
 import { decodeKubeYaml } from '../../src/upstreams/kubernetes/yaml.js';
 import { startRealKube, type RealKube } from './harness.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Regression tests for issue 8 findings F3, F4, F5, F9, F11, F15 against a real kube-apiserver: what the policy
@@ -148,12 +149,8 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
       },
     };
     expect((await direct('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
-    for (let i = 0; ; i++) {
-      const res = await direct('GET', '/apis/exact.writegate.dev/v1/namespaces/default/widgets');
-      if (res.status === 200) break;
-      if (i > 150) throw new Error(`the Widget CRD was not served: ${res.status}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await until(async () => (await direct('GET', '/apis/exact.writegate.dev/v1/namespaces/default/widgets')).status === 200,
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the Widget CRD served' });
   });
 
   afterAll(async () => {
@@ -274,7 +271,7 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
       expect(gatewayLog).not.toContain(value);
       expect(gatewayLog).not.toContain(encoded);
       // OPA wrote its console decision log for this very decision (same id), with the values removed.
-      await new Promise((r) => setTimeout(r, 200));
+      await until(() => opaLines.some((l) => l.includes(event.decision_id) && l.includes('Decision Log')), { timeoutMs: 2000 }).catch(() => undefined);
       const opaEvent = opaLines.find((l) => l.includes(event.decision_id) && l.includes('Decision Log'));
       expect(opaEvent).toBeDefined();
       expect(opaEvent).not.toContain(value);

@@ -12,6 +12,7 @@ import { freePort } from '../../../src/net.js';
 import { OpaClient } from '../../../src/opa/client.js';
 import { startLocalOpa, type LocalOpa } from '../../../src/opa/supervisor.js';
 import { ResidualEngine, residualOpaClient } from '../../../src/residual/engine.js';
+import { until } from '../../helpers/wait.js';
 
 const POLICY = `package t
 
@@ -258,7 +259,7 @@ describe('ResidualVerifier bounds, with an OPA that never answers', () => {
     const metrics = new Metrics();
     const verifier = new ResidualVerifier({ opa, log, metrics, residual: { switchOff: () => undefined }, sampleRate: 1, queue: 100, drainMs: 50 });
     for (let n = 0; n < 10; n++) verifier.submit(job('t/clean', n));
-    while (silent.connections() < VERIFY_CONCURRENCY) await new Promise((r) => setTimeout(r, 10));
+    await until(() => silent.connections() >= VERIFY_CONCURRENCY, { intervalMs: 10, what: 're-checks in flight' });
     await verifier.close();
     // Abandoned = queued + in flight = all ten; nothing was dropped, nothing answered.
     expect(await count(metrics, 'abandoned')).toBe(10);
