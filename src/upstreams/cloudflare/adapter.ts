@@ -6,7 +6,7 @@ import { decodeCloudflareBody } from './body.js';
 import type { CloudflareOptions } from './config.js';
 import { CloudflareIdentity, UNIDENTIFIED, cloudflareCredentials, type CfUserInfo } from './identity.js';
 import { maskCloudflareInput } from './mask.js';
-import { cloudflareTarget, isApiPath, type CfTarget } from './paths.js';
+import { cloudflareTarget, type CfTarget } from './paths.js';
 import { CLOUDFLARE_FIXES, fixFor, renderDeny, renderError, warningHeaders } from './render.js';
 import {
   CurrentReader, afterUpdate, assertFieldNames, batchWrites, isObject, rulesetAfterPut, rulesetAfterRuleWrite, type CfWrite, type Json,
@@ -89,7 +89,6 @@ export class CloudflareAdapter implements UpstreamAdapter {
     if (READS.has(req.method)) return { isRead: true, operation: undefined, summary: `${req.method.toLowerCase()} ${path}`, detail: undefined };
     const operation = OPERATIONS[req.method];
     if (!operation) throw new WritegateError('WG_ERR_BAD_REQUEST', `the Cloudflare API has no ${req.method} writes`);
-    if (!isApiPath(rawPath)) throw new WritegateError('WG_ERR_BAD_PATH', 'a write outside /client/v4/ (this mount forwards the Cloudflare API v4)');
     const target = cloudflareTarget(rawPath);
     const scope = target.zone || target.account;
     const summary = `${req.method.toLowerCase()} ${target.resource} ${scope}${target.name && target.name !== scope ? `/${target.name}` : ''}`.trim();

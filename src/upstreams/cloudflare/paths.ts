@@ -60,12 +60,6 @@ function segmentsOf(rawPath: string): Segment[] {
   });
 }
 
-/** True when the path is under /client/v4 (in any letter case). */
-export function isApiPath(rawPath: string): boolean {
-  const s = segmentsOf(rawPath);
-  return s[0]?.key === 'client' && s[1]?.key === 'v4';
-}
-
 /** The resource named by the segments inside a scope (after `zones/<id>` or `accounts/<id>`, or at the top). */
 function scoped(rest: Segment[], scopePath: string): Pick<CfTarget, 'resource' | 'name' | 'shape' | 'rulesetPath' | 'rule'> {
   const k = rest.map((s) => s.key);
