@@ -256,6 +256,7 @@ describe('netbox kind: a real NetBox behind the gateway', () => {
   });
 
   it('pynetbox creates, saves and deletes through the gateway by the URLs NetBox answered, and sees a deny as a RequestError', async () => {
+    const before = stack.decisions().length;
     const out = await pynetbox<{ url: string; saved: string; deleted: boolean; denied: { status: number; detail: string } }>(
       { url: gw, token: netbox.tokens.admin.v2 }, `
 # requests lets REQUESTS_CA_BUNDLE from the environment override a session's verify unless trust_env is off.
@@ -288,6 +289,10 @@ result = {'url': dev.url, 'saved': saved, 'deleted': dev.delete(), 'denied': den
       `DELETE /api/dcim/devices/${id}/ allowed`,
     ]));
     expect((await direct('GET', `/api/dcim/devices/${id}/`)).status).toBe(404);
+    // The starter policy's allows are decided in-process by the residual engine; denies come from OPA.
+    const decided = stack.decisions().slice(before);
+    expect(decided.filter((d) => d.outcome === 'allowed').map((d) => d.engine)).toEqual(['residual', 'residual', 'residual', 'residual']);
+    expect(decided.filter((d) => d.outcome === 'denied').map((d) => d.engine)).toEqual(['opa']);
   });
 
   it('pages through more than one page with pynetbox .all(), every next link at the gateway mount', async () => {
