@@ -160,9 +160,13 @@ export function rulesetAfterRuleWrite(method: string, target: CfTarget, old: Jso
   return { ...base, rules: position === undefined ? [...without.slice(0, index), rule, ...without.slice(index)] : placed(without, rule, position, index) };
 }
 
-/** A PUT of a ruleset or a phase entrypoint: it replaces the rules (and what else the body gives), keeps the rest. */
+/**
+ * A PUT of a ruleset or a phase entrypoint: it replaces the rules (and what else the body gives), keeps the rest.
+ * The body must list the rules: what Cloudflare makes of a PUT without them (keep them, or none) is not documented,
+ * and the policy must see exactly the rule list that will be stored.
+ */
 export function rulesetAfterPut(old: Json, body: Json, phase: string | undefined): Json {
-  if (!isObject(body)) throw new WritegateError('WG_ERR_BAD_REQUEST', 'a ruleset is a JSON object');
+  if (!isObject(body) || !Array.isArray(body.rules)) throw new WritegateError('WG_ERR_BAD_REQUEST', 'a ruleset PUT replaces every rule, so its body is a JSON object listing them in "rules"');
   return { ...rulesetBase(old), ...(phase !== undefined && !isObject(old) ? { phase } : {}), ...body };
 }
 

@@ -10,7 +10,7 @@ import { cloudflareCredentials } from '../../../../src/upstreams/cloudflare/iden
 import { MASK, maskCloudflareInput } from '../../../../src/upstreams/cloudflare/mask.js';
 import { cloudflareTarget } from '../../../../src/upstreams/cloudflare/paths.js';
 import { renderDeny, renderError } from '../../../../src/upstreams/cloudflare/render.js';
-import { rulesetAfterRuleWrite, type Json } from '../../../../src/upstreams/cloudflare/resolve.js';
+import { rulesetAfterPut, rulesetAfterRuleWrite, type Json } from '../../../../src/upstreams/cloudflare/resolve.js';
 import { UpstreamClient } from '../../../../src/upstreams/client.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
 
@@ -108,6 +108,13 @@ describe('cloudflare rule writes', () => {
     expect(edited.rules).toEqual([{ id: 'a', action: 'log' }, { id: 'b', action: 'skip' }]);
     expect(ids(rulesetAfterRuleWrite('PATCH', target('a'), ruleset, { position: { after: 'b' } }))).toEqual(['b', 'a']);
     expect(ids(rulesetAfterRuleWrite('DELETE', target('b'), ruleset, null))).toEqual(['a']);
+  });
+
+  it('judges a ruleset PUT as the stored ruleset with the body\'s rule list, and refuses one without a rule list', () => {
+    expect(rulesetAfterPut(ruleset, { rules: [] }, undefined)).toEqual({ id: R, phase: 'p', rules: [] });
+    expect(rulesetAfterPut(null, { rules: [] }, 'http_request_firewall_custom')).toEqual({ phase: 'http_request_firewall_custom', rules: [] });
+    expect(code(() => rulesetAfterPut(ruleset, { description: 'x' }, undefined))).toBe('WG_ERR_BAD_REQUEST');
+    expect(code(() => rulesetAfterPut(ruleset, { rules: null }, undefined))).toBe('WG_ERR_BAD_REQUEST');
   });
 
   it('refuses a position or rule the ruleset does not have', () => {
