@@ -139,7 +139,9 @@ function placed(rules: Json[], rule: JsonObject, position: Json | undefined, fal
 
 /**
  * A write to one rule (POST rulesets/<id>/rules, PATCH or DELETE rulesets/<id>/rules/<rule id>) as the ruleset it
- * leaves: `object` is the ruleset with the rule added, changed or removed, `oldObject` the ruleset as it is.
+ * leaves: `object` is the ruleset with the rule added, changed or removed, `oldObject` the ruleset as it is. A PATCH
+ * is read as the body's fields over the rule (policies/README.md; the simulator reads it so too). Unverified against
+ * Cloudflare: whether it replaces the rule instead, which would reset the fields the body leaves out.
  */
 export function rulesetAfterRuleWrite(method: string, target: CfTarget, old: Json, body: Json): Json {
   const rules = rulesOf(old);
