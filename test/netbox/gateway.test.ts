@@ -215,6 +215,9 @@ describe('netbox kind: a real NetBox behind the gateway', () => {
     expect(q.status).toBe(200);
     expect(q.body.data.site_list).toEqual([{ name: SEED.objects.site.name, slug: SEED.objects.site.slug }]);
     expect(stack.decisions()).toHaveLength(before);
+    // A client's own X-Forwarded-Host does not move the URLs NetBox answers away from the gateway's mount.
+    const spoofed = await viaGateway('GET', '/api/dcim/sites/', { headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' } });
+    expect(spoofed.body.results[0].url).toBe(`${gw}/api/dcim/sites/${ids.site}/`);
 
     const m = await viaGateway('POST', '/graphql/', { body: { query: '# a comment\nmutation { delete_site(id: 1) { id } }' } });
     expect(m.status).toBe(400);

@@ -51,12 +51,14 @@ export class CurrentReader {
 /**
  * The object an update leaves: the body's fields over the current object's. NetBox's serializers (Django REST
  * framework ModelSerializer.update) set the fields the body names and keep the others, for a PUT as for a PATCH;
- * a related object or a list in the body replaces the stored one whole. Without a current object (NetBox will
- * answer 404) the object is the body.
+ * a related object or a list in the body replaces the stored one whole. The `id` stays the stored one: it is a
+ * read-only field, which the serializer ignores in a body. Without a current object (NetBox will answer 404) the
+ * object is the body.
  */
 export function updated(current: Json, body: Json): Json {
   if (!isObject(body)) return null;
-  return isObject(current) ? { ...current, ...body } : body;
+  if (!isObject(current)) return body;
+  return 'id' in current ? { ...current, ...body, id: current.id! } : { ...current, ...body };
 }
 
 export interface NbItem {

@@ -149,6 +149,9 @@ describe('netbox adapter: policy inputs (validated against policies/schemas/netb
       oldObject: STORED['/api/dcim/devices/12/'],
       object: { ...STORED['/api/dcim/devices/12/'], status: 'offline', serial: 'SN1' },
     });
+    // NetBox ignores a read-only id in the body: the object keeps the stored one.
+    const moved = await build(adapter(client), client, req('PATCH', '/api/dcim/devices/12/'), { id: 13, name: 'x' });
+    expect(moved.request.object).toEqual({ ...STORED['/api/dcim/devices/12/'], name: 'x' });
     expect(calls[1]).toMatchObject({ method: 'GET', path: '/api/dcim/devices/12/', headers: { authorization: TOKEN, 'x-forwarded-host': 'gw.test:8443', 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.7' } });
   });
 
