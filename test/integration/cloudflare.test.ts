@@ -114,6 +114,16 @@ describe('cloudflare: reads pass through', () => {
     expect(decisions()).toHaveLength(before);
   });
 
+  it('forwards HEAD and OPTIONS as reads, with no decision', async () => {
+    const before = decisions().length;
+    for (const method of ['HEAD', 'OPTIONS']) {
+      const res = await call(method, `${RECORDS}/${'a'.repeat(32)}`);
+      expect(res.headers['x-decision-id']).toBeUndefined();
+      expect(sim.requests.at(-1)!.method).toBe(method);
+    }
+    expect(decisions()).toHaveLength(before);
+  });
+
   it('relays Cloudflare\'s own error for a read', async () => {
     const res = await call('GET', RECORDS, undefined, { authorization: 'Bearer not-a-token' });
     expect(res.status).toBe(400);
@@ -264,6 +274,14 @@ describe('cloudflare: DNS batch', () => {
     expect(decision(res.headers['x-decision-id']).engine).toBe('residual');
     expect(record('www.example.com').comment).toBe('site');
     expect(record('batch-ok.example.com').ttl).toBe(300);
+  });
+
+  it('judges a batch naming a record Cloudflare does not know with its oldObject null, and Cloudflare fails it whole', async () => {
+    const before = JSON.stringify(sim.state.dnsRecords(ZONE));
+    const res = await call('POST', `${RECORDS}/batch`, { deletes: [{ id: 'd'.repeat(32) }], posts: [{ type: 'A', name: 'orphan.example.com', content: '192.0.2.90', ttl: 300 }] });
+    expect(res.status).toBe(404);
+    expect((decision(res.headers['x-decision-id']).input as any).request.items[0]).toMatchObject({ operation: 'DELETE', oldObject: null });
+    expect(JSON.stringify(sim.state.dnsRecords(ZONE))).toBe(before);
   });
 
   it('refuses a batch that names a record twice, or spells a list otherwise', async () => {
