@@ -11,7 +11,7 @@ import type { RenderedResponse, Violation } from '../types.js';
  * The `code` of writegate's own errors: 90000 plus the HTTP status (a deny is 90403). Cloudflare's codes are below
  * 90000 (1000s to 81000s in the spec and in the answers seen), so a client can tell the gateway's from the API's.
  */
-export const WRITEGATE_CODE_BASE = 90000;
+const WRITEGATE_CODE_BASE = 90000;
 
 function envelope(status: number, errors: Array<{ code: number; message: string }>): RenderedResponse {
   return {

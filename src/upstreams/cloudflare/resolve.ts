@@ -1,7 +1,8 @@
 /**
  * What a Cloudflare write does to the objects it names: the current object (`oldObject`, read from Cloudflare with
  * the caller's credentials) and the resulting one (`object`), as policies/README.md defines them for this kind.
- * Cloudflare has no precondition a write could carry, so a write is not pinned to the version judged (SECURITY.md).
+ * Cloudflare's API v4 has no precondition a write could carry (no version or If-Match on these endpoints), so a
+ * write is not pinned to the version judged: a concurrent write in between can change what it acts on.
  */
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
@@ -29,11 +30,12 @@ export class CurrentReader {
   constructor(private readonly upstream: UpstreamClient, private readonly creds: Record<string, string | string[]>) {}
 
   /**
-   * The `result` of `GET rawPath`. A read Cloudflare refuses (the object or zone does not exist, the credential is
-   * invalid or may not read it) refuses the write with Cloudflare's own answer, relayed as it is: the write would
-   * meet the same refusal, or act on an object the policy was not shown. `absent` is returned instead for a 404
-   * when the write creates what is missing (a phase entrypoint). A paged list is refused: one page is not the
-   * current state of a collection.
+   * The `result` of `GET rawPath`. With `absent` given, a 404 (the object does not exist) is `absent`: the write is
+   * judged without a current object, and Cloudflare answers it, or creates what is missing (a phase entrypoint).
+   * Any other read Cloudflare refuses (a zone or ruleset that does not exist, a credential that is invalid or may
+   * not read it) refuses the write with Cloudflare's own answer, relayed as it is: the write would meet the same
+   * refusal, or act on an object the policy was not shown. A paged list is refused: one page is not the current
+   * state of a collection.
    */
   async read(rawPath: string, absent?: Json): Promise<Json> {
     const res = await this.upstream.request('GET', rawPath, { ...this.creds, accept: 'application/json' });
@@ -54,7 +56,7 @@ export class CurrentReader {
     }
     const info = envelope.result_info;
     if (isObject(info) && typeof info.total_pages === 'number' && info.total_pages > 1) {
-      throw new WritegateError('WG_ERR_RESOLVE_FAILED', `the current state of ${rawPath} is a list of ${info.total_pages} pages; write to its objects one by one`);
+      throw new WritegateError('WG_ERR_BAD_REQUEST', `the current state of ${rawPath} is a list of ${info.total_pages} pages; write to its objects one by one`);
     }
     return envelope.result ?? null;
   }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { WritegateError } from '../../errors.js';
 import { isObject, type CurrentReader } from './resolve.js';
 
-export interface ZoneName {
+interface ZoneName {
   name: string;
   /** The id of the account that owns the zone. */
   account: string;
