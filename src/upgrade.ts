@@ -78,6 +78,7 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
     headers,
     upgrade: true,
     remoteAddress: req.socket.remoteAddress ?? '',
+    secure: (req.socket as { encrypted?: boolean }).encrypted === true,
   };
   let verdict;
   try {
@@ -109,7 +110,7 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
     method: gateRequest.method,
     // The exact target that was classified (http.request sends `path` as given; no URL normalisation).
     path: client.basePath + gateRequest.url,
-    headers: gate.headers.upgrade(gateRequest.headers, verdict.decisionId, target.host),
+    headers: gate.headers.upgrade(gateRequest, verdict.decisionId, target.host),
     // A connection of its own: it becomes the tunnel, or is closed with the client's.
     agent: false,
   };

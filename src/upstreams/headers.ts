@@ -40,8 +40,8 @@ export class UpstreamHeaders {
   }
 
   /** The head of an upgrade sent on a connection of its own: the forwarded headers, `Host`, and the upgrade itself. */
-  upgrade(headers: IncomingHttpHeaders, decisionId: string, host: string): Record<string, string | string[]> {
-    return { ...this.forwarded(headers, decisionId), host, connection: 'Upgrade', upgrade: String(headers.upgrade) };
+  upgrade(req: GateRequest, decisionId: string, host: string): Record<string, string | string[]> {
+    return { ...this.forwarded(req.headers, decisionId, req), host, connection: 'Upgrade', upgrade: String(req.headers.upgrade) };
   }
 }
 

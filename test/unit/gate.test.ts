@@ -8,7 +8,7 @@ function adapter(classifyBody?: UpstreamAdapter['classifyBody']): UpstreamAdapte
   const render = (status: number) => ({ status, headers: {}, body: '' });
   return {
     kind: 'test',
-    headers: { stripped: ['x-trusted'], protected: ['x-trusted'], credentials: () => ({}) },
+    headers: { stripped: ['x-trusted'], protected: ['x-trusted'], credentials: () => ({}), added: (r) => ({ 'x-forwarded-proto': r.secure ? 'https' : 'http' }) },
     fixes: {},
     classify: () => ({ isRead: false, needsBody: true, operation: undefined, summary: 'query', detail: undefined }),
     ...(classifyBody ? { classifyBody } : {}),
@@ -46,5 +46,12 @@ describe('the gate, kind-free', () => {
     const g = gate(adapter());
     expect(g.headers.forwarded({ 'x-trusted': 'forged', accept: '*/*' }, 'id-1')).toEqual({ accept: '*/*', 'x-decision-id': 'id-1' });
     expect(g.headers.endToEnd({ connection: 'x-trusted', 'x-trusted': 'a' }).refused?.code).toBe('WG_ERR_BAD_REQUEST');
+  });
+
+  it('builds an upgrade\'s head with the same rules as any forwarded request, the kind\'s added headers included', () => {
+    const upgrade = { ...req({ 'x-trusted': 'forged', 'x-forwarded-proto': 'http', upgrade: 'websocket', connection: 'Upgrade' }), upgrade: true, secure: true };
+    expect(gate(adapter()).headers.upgrade(upgrade, 'id-2', 'upstream:443')).toEqual({
+      'x-forwarded-proto': 'https', 'x-decision-id': 'id-2', host: 'upstream:443', connection: 'Upgrade', upgrade: 'websocket',
+    });
   });
 });
