@@ -227,7 +227,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     const contentType = classified.forward?.contentType ?? request.headers['content-type'];
     return reply.from(source, {
       ...bufferedBody(sent, contentType),
-      rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers, verdict.decisionId, gateRequest),
+      rewriteRequestHeaders: (_req, headers) => ({ ...gate.headers.forwarded(headers, verdict.decisionId, gateRequest), ...classified.forward?.headers }),
       rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);

@@ -43,6 +43,8 @@ export interface ForwardedBody {
   contentType: string;
   /** What was added, e.g. {"resourceVersion": "4711"}. */
   precondition: Record<string, string>;
+  /** Request headers that carry the precondition instead of the body (NetBox's `If-Match`), replacing a client's. */
+  headers?: Record<string, string>;
 }
 
 export interface Violation {
