@@ -182,12 +182,18 @@ describe('netbox kind: a real NetBox behind the gateway', () => {
     expect(deletion.oldObject).toEqual(stored);
     expect((await direct('GET', path)).status).toBe(200);
 
+    // A client's own stale If-Match is left as it is: NetBox refuses the write.
+    const stale = await viaGateway('PATCH', path, { body: { serial: 'SN-0' }, headers: { 'if-match': 'W/"2000-01-01T00:00:00+00:00"' } });
+    expect(stale.status).toBe(412);
+    // Allowed writes are pinned by If-Match to the version judged (NetBox's ETag of the current object).
+    const judged = (await direct('GET', path)).headers.etag;
+    expect(judged).toMatch(/^W\/"/);
     const offline = await viaGateway('PATCH', path, { body: { status: 'offline', tags: [] } });
     expect(offline.status).toBe(200);
-    expect(decisionOf(offline).outcome).toBe('allowed');
+    expect(decisionOf(offline)).toMatchObject({ outcome: 'allowed', precondition: { etag: judged } });
     const gone = await viaGateway('DELETE', path);
     expect(gone.status).toBe(204);
-    expect(decisionOf(gone).outcome).toBe('allowed');
+    expect(decisionOf(gone)).toMatchObject({ outcome: 'allowed', precondition: { etag: offline.headers.etag } });
     expect((await direct('GET', path)).status).toBe(404);
   });
 

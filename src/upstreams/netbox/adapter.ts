@@ -138,8 +138,10 @@ export class NetboxAdapter implements UpstreamAdapter {
       items = await bulkItems(method, parsed, rawPath, reader);
     } else {
       if (method !== 'DELETE' && !isObject(parsed)) throw new WritegateError('WG_ERR_BAD_REQUEST', `a ${method} of ${path} takes one JSON object`);
-      oldObject = await reader.read(rawPath);
+      const current = await reader.readWithTag(rawPath);
+      oldObject = current.object;
       if (method !== 'DELETE') object = updated(oldObject, parsed);
+      pin(req, classified, bytes, current.etag);
     }
 
     const headers: Record<string, string> = {};
@@ -182,6 +184,21 @@ export class NetboxAdapter implements UpstreamAdapter {
   maskInput(input: Record<string, unknown>): Record<string, unknown> {
     return maskNetboxInput(input);
   }
+}
+
+/**
+ * Pins a single update or delete to the version of the object the policy was shown: NetBox (≥ 4.6) answers a
+ * detail GET with a weak ETag from `last_updated` and checks `If-Match` on PUT, PATCH and DELETE, again under a row
+ * lock before it writes (netbox/netbox/api/viewsets/__init__.py ETagMixin, perform_update, perform_destroy), so a
+ * concurrent write in between makes it answer 412 instead of applying a write nobody judged. A client's own
+ * If-Match (other than `*`) is left alone: it names the version judged, or a version the object no longer has
+ * (timestamps only grow), which NetBox refuses. Without an ETag (an object without timestamps) the write is not
+ * pinned. The body goes as the client sent it.
+ */
+function pin(req: GateRequest, classified: Classified, bytes: Buffer, etag: string | undefined): void {
+  const own = req.headers['if-match'];
+  if (etag === undefined || (own !== undefined && own.trim() !== '*')) return;
+  classified.forward = { body: bytes, contentType: req.headers['content-type'] ?? 'application/json', precondition: { etag }, headers: { 'if-match': etag } };
 }
 
 /**

@@ -28,8 +28,13 @@ export class CurrentReader {
    * was not shown.
    */
   async read(rawPath: string): Promise<Json> {
+    return (await this.readWithTag(rawPath)).object;
+  }
+
+  /** {@link read}, with the weak ETag NetBox answers for the object's version (`last_updated`), if any. */
+  async readWithTag(rawPath: string): Promise<{ object: Json; etag: string | undefined }> {
     const res = await this.upstream.request('GET', rawPath, this.headers);
-    if (res.status === 404) return null;
+    if (res.status === 404) return { object: null, etag: undefined };
     if (res.status !== 200) {
       throw new WritegateError('WG_ERR_RESOLVE_FAILED', `reading the current object (GET ${rawPath}) answered ${res.status}`, {
         details: { upstreamResponse: { status: res.status, headers: res.headers, body: res.body } },
@@ -44,7 +49,8 @@ export class CurrentReader {
     if (!isObject(value) || Array.isArray(value.results)) {
       throw new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `GET ${rawPath} answered something other than one object`);
     }
-    return value;
+    const etag = res.headers.etag;
+    return { object: value, etag: typeof etag === 'string' ? etag : undefined };
   }
 }
 

@@ -32,7 +32,10 @@ function fakeNetbox(objects: Record<string, unknown>): { client: UpstreamClient;
         return headers.authorization === TOKEN ? answer(200, { id: 4, username: 'alice', groups: [{ id: 1, name: 'network-engineers' }] }) : answer(403, { detail: 'Invalid token' });
       }
       if (path === '/api/dcim/devices/66/') return answer(403, { detail: 'You do not have permission to perform this action.' });
-      return path in objects ? answer(200, objects[path]) : answer(404, { detail: 'No Device matches the given query.' });
+      if (!(path in objects)) return answer(404, { detail: 'No Device matches the given query.' });
+      const found = answer(200, objects[path]);
+      if (path === '/api/dcim/devices/12/') found.headers.etag = 'W/"2026-11-20T13:02:11.934210+00:00"';
+      return found;
     },
   } as unknown as UpstreamClient;
   return { client, calls };
@@ -153,6 +156,24 @@ describe('netbox adapter: policy inputs (validated against policies/schemas/netb
     const moved = await build(adapter(client), client, req('PATCH', '/api/dcim/devices/12/'), { id: 13, name: 'x' });
     expect(moved.request.object).toEqual({ ...STORED['/api/dcim/devices/12/'], name: 'x' });
     expect(calls[1]).toMatchObject({ method: 'GET', path: '/api/dcim/devices/12/', headers: { authorization: TOKEN, 'x-forwarded-host': 'gw.test:8443', 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.7' } });
+  });
+
+  it('pins a single update or delete to the judged version by If-Match (a client\'s own If-Match left alone), bytes unchanged', async () => {
+    const { client } = fakeNetbox(STORED);
+    const a = adapter(client);
+    const body = '{"serial": "SN2"}';
+    const r = req('PATCH', '/api/dcim/devices/12/');
+    const c = a.classify(r);
+    await a.buildInput(r, c, Buffer.from(body), client);
+    expect(c.forward).toEqual({ body: Buffer.from(body), contentType: 'application/json', precondition: { etag: 'W/"2026-11-20T13:02:11.934210+00:00"' }, headers: { 'if-match': 'W/"2026-11-20T13:02:11.934210+00:00"' } });
+    const own = req('DELETE', '/api/dcim/devices/12/', { 'if-match': 'W/"old"' });
+    const c2 = a.classify(own);
+    await a.buildInput(own, c2, undefined, client);
+    expect(c2.forward).toBeUndefined();
+    const untagged = req('DELETE', '/api/dcim/devices/13/');
+    const c3 = a.classify(untagged);
+    await a.buildInput(untagged, c3, undefined, client);
+    expect(c3.forward).toBeUndefined();
   });
 
   it('a delete of a missing object has oldObject null; one the caller may not read is refused with NetBox\'s answer relayed', async () => {
