@@ -1,7 +1,8 @@
 /**
  * What a NetBox write does to the objects it names: the current object (`oldObject`, read from NetBox with the
  * caller's credentials) and the resulting one (`object`), as policies/README.md defines them for this kind.
- * Writes are not pinned to the version judged (SECURITY.md): the gateway forwards the client's bytes unchanged.
+ * The client's bytes are forwarded unchanged; a single update or delete is pinned by If-Match (./adapter.ts pin),
+ * bulk writes are not (NetBox checks no precondition on them).
  */
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
