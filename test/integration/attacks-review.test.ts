@@ -150,6 +150,14 @@ describe('attack review: bodies that cost the gateway more than they cost the se
     expect((await s.call('GET', '/api/v1/namespaces/default/configmaps')).status).toBe(200);
   };
 
+  it('OF-6: a YAML body nested a million deep is refused before the YAML parser builds it, and the gateway keeps serving', async () => {
+    const body = `a: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
+    const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body, headers: { 'content-type': 'application/yaml' }, token: '' });
+    expect(res.status).toBe(400);
+    expect(res.json.message).toMatch(/flow collections.*send it as JSON/);
+    await stillServes();
+  });
+
   it.each([
     ['JSON arrays nested a million deep (an eviction body is decoded by the gateway)', 'application/json', '/api/v1/namespaces/default/pods/p/eviction', `{"a":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}`],
     ['JSON objects nested 300000 deep (an eviction body)', 'application/json', '/api/v1/namespaces/default/pods/p/eviction', `${'{"a":'.repeat(300_000)}1${'}'.repeat(300_000)}`],

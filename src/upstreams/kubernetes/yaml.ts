@@ -200,12 +200,34 @@ class Decoder {
   }
 }
 
+/** `[` and `{` characters a YAML body may hold; JSON bodies have no such limit (they parse in linear time). */
+const MAX_FLOW_OPENERS = 10_000;
+
+/**
+ * Bounds the YAML parser's work before it runs. It builds its whole concrete syntax tree first, and
+ * `a: [[[[…]]]]` a million levels deep (2 MB) kept the event loop busy for seconds (attack review OF-6). Telling
+ * real flow nesting from brackets inside quoted scalars, comments and block scalars needs the parser itself (and
+ * a scanner that guessed could be led astray by a `'` in a block scalar), so the bound is on every `[` and `{`
+ * of the text: a few tens of milliseconds of parsing at most. YAML bodies are rare (kubectl and the client
+ * libraries send JSON); a larger one is refused with the advice to send JSON.
+ */
+function refuseManyFlowOpeners(text: string): void {
+  let openers = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 0x5b || c === 0x7b) && ++openers > MAX_FLOW_OPENERS) {
+      throw malformed(`a YAML body may hold at most ${MAX_FLOW_OPENERS} flow collections ("[" or "{"); send it as JSON`);
+    }
+  }
+}
+
 /**
  * The one YAML document of a body as the apiserver would read it, as a JSON value. Throws WG_ERR_MALFORMED_BODY
  * (with a position, never body text) for anything the gateway cannot decode exactly as the apiserver does.
  */
 export function decodeKubeYaml(text: string): unknown {
   if (YAML11_ONLY_BREAKS.test(text)) throw malformed('NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are line breaks in YAML 1.1 only; not accepted');
+  refuseManyFlowOpeners(text);
   // The failsafe schema keeps every scalar a string, so resolution is go-yaml's alone (below).
   const docs = parseAllDocuments(text, { version: '1.1', schema: 'failsafe', uniqueKeys: false, prettyErrors: false });
   if (!Array.isArray(docs) || docs.length !== 1) throw malformed('expected exactly one YAML document');
