@@ -419,6 +419,9 @@ function mergeList(name: string, original: Json | undefined, patch: Json[], budg
   budget.spend(patch.length);
   // A `{"$patch": "replace"}` element replaces the whole list with the other elements.
   if (patch.some(isReplaceMarker)) return patch.filter((e) => !isReplaceMarker(e));
+  // An empty patch list merges nothing into a list the apiserver merges (mergeSlice returns the original when the
+  // patch is empty, k8s.io/apimachinery strategicpatch/patch.go); only an atomic list is replaced by it.
+  if (patch.length === 0 && (MERGED_PRIMITIVE_LISTS.has(name) || mergeKeyFor(name, current) !== undefined)) return current;
   if (patch.every((e) => !isObject(e))) {
     if (!MERGED_PRIMITIVE_LISTS.has(name)) return patch;
     budget.spend(current.length);

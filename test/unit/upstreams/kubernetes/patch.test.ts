@@ -91,6 +91,15 @@ describe('application/merge-patch+json as the apiserver applies it (evanphx/json
 });
 
 describe('application/strategic-merge-patch+json', () => {
+  it('regression: an empty list in a patch keeps a merged list (containers) as the apiserver does, and replaces an atomic one', () => {
+    const d = deployment();
+    const kept = applyKubePatch(d, body({ metadata: { labels: { x: 'y' } }, spec: { template: { spec: { containers: [] } } } }), SMP) as ReturnType<typeof deployment>;
+    expect(kept.spec.template.spec.containers).toEqual(d.spec.template.spec.containers);
+    expect(kept.metadata.labels).toMatchObject({ x: 'y' });
+    const atomic = applyKubePatch({ spec: { args: ['a', 'b'] } }, body({ spec: { args: [] } }), SMP) as { spec: { args: string[] } };
+    expect(atomic.spec.args).toEqual([]);
+  });
+
   it('merges containers by name, ports by containerPort, env by name, volumeMounts by mountPath', () => {
     const patch = {
       spec: {
