@@ -17,7 +17,7 @@ const body = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.string
 
 // ---------------------------------------------------------------------------------------------------------------
 // The implementation this one replaced (src/upstreams/kubernetes/patch.ts at 2baa782), kept as the oracle that
-// the new one must agree with on ordinary patches.
+// the new one must agree with on ordinary patches, with the one behaviour corrected since (an empty list, below).
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -84,6 +84,8 @@ function refMergeList(name: string, original: Json | undefined, patch: Json[]): 
   const current = Array.isArray(original) ? original : [];
   const marker = (e: Json) => isObject(e) && e.$patch === 'replace' && Object.keys(e).length === 1;
   if (patch.some(marker)) return patch.filter((e) => !marker(e));
+  // The one change made on purpose since: an empty patch list keeps a list the apiserver merges (mergeSlice).
+  if (patch.length === 0 && (name === 'finalizers' || mergeKeyFor(name, current) !== undefined)) return current;
   if (patch.every((e) => !isObject(e))) {
     if (name !== 'finalizers') return patch;
     const out = [...current];
