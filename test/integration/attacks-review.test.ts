@@ -150,6 +150,15 @@ describe('attack review: bodies that cost the gateway more than they cost the se
     expect((await s.call('GET', '/api/v1/namespaces/default/configmaps')).status).toBe(200);
   };
 
+  it('regression: a YAML body whose aliases expand to millions of values is refused without expanding them', async () => {
+    // 900 aliases (under go-yaml's and the decoder's alias caps) of a 5,000-element list: 4.5 million values from 15 KB.
+    const lines = [`a0: &a0 [${Array.from({ length: 5000 }, () => 'x').join(',')}]`, `data: [${Array.from({ length: 900 }, () => '*a0').join(',')}]`];
+    const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body: lines.join('\n'), headers: { 'content-type': 'application/yaml' }, token: '' });
+    expect(res.status).toBe(400);
+    expect(res.json.message).toMatch(/aliases/);
+    await stillServes();
+  });
+
   it('OF-6: a YAML body nested a million deep is refused before the YAML parser builds it, and the gateway keeps serving', async () => {
     const body = `a: ${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
     const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', { body, headers: { 'content-type': 'application/yaml' }, token: '' });

@@ -137,11 +137,21 @@ export function resolvePlainScalar(text: string): unknown {
 
 class Decoder {
   private expansions = 0;
+  /**
+   * Values the decoder may produce. Without aliases a document yields fewer values than it has characters; each
+   * alias copies its anchor's whole subtree, so a few aliases of aliases can expand a small body into millions of
+   * values (seconds of event-loop time, unauthenticated). Counting the values produced bounds the work linearly
+   * in the body's size, whatever the aliasing.
+   */
+  private budget: number;
 
-  constructor(private readonly doc: Document.Parsed, private readonly text: string) {}
+  constructor(private readonly doc: Document.Parsed, private readonly text: string) {
+    this.budget = text.length + 10_000;
+  }
 
   value(node: unknown, depth: number): unknown {
     if (depth > 200) throw malformed('YAML nesting too deep');
+    if (--this.budget < 0) throw malformed('YAML aliases expand to more values than the body holds');
     if (isAlias(node)) {
       if (++this.expansions > MAX_ALIAS_EXPANSIONS) throw malformed('too many YAML aliases');
       return this.value((node as Alias).resolve(this.doc), depth + 1);
