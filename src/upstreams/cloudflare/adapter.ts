@@ -2,7 +2,7 @@ import { WritegateError, isWritegateError } from '../../errors.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
-import { decodeCloudflareBody } from './body.js';
+import { decodeJsonBody } from '../../http/json-body.js';
 import type { CloudflareOptions } from './config.js';
 import { CloudflareIdentity, UNIDENTIFIED, cloudflareCredentials, type CfUserInfo } from './identity.js';
 import { maskCloudflareInput } from './mask.js';
@@ -112,7 +112,7 @@ export class CloudflareAdapter implements UpstreamAdapter {
   private async resolveInput(req: GateRequest, classified: Classified, bytes: Buffer, reader: CurrentReader, user: CfUserInfo): Promise<Record<string, unknown>> {
     const { target, rawPath, path, query } = classified.detail as CfDetail;
     const method = req.method;
-    const parsed = decodeCloudflareBody(req.headers, bytes) as Json;
+    const parsed = decodeJsonBody(req.headers, bytes) as Json;
     checkBody(target, parsed);
 
     let account = target.account;

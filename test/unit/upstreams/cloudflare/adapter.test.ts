@@ -5,7 +5,7 @@ import { ofKind } from '../../../../src/config/schema.js';
 import { WritegateError } from '../../../../src/errors.js';
 import { projectRoot } from '../../../../src/opa/binary.js';
 import { CloudflareAdapter } from '../../../../src/upstreams/cloudflare/adapter.js';
-import { decodeCloudflareBody } from '../../../../src/upstreams/cloudflare/body.js';
+import { decodeJsonBody } from '../../../../src/http/json-body.js';
 import { cloudflareCredentials } from '../../../../src/upstreams/cloudflare/identity.js';
 import { MASK, maskCloudflareInput } from '../../../../src/upstreams/cloudflare/mask.js';
 import { cloudflareTarget } from '../../../../src/upstreams/cloudflare/paths.js';
@@ -127,7 +127,7 @@ describe('cloudflare rule writes', () => {
 
 describe('cloudflare bodies and credentials', () => {
   const json = (type: string | undefined, text: string, extra: Record<string, string> = {}) =>
-    decodeCloudflareBody({ ...(type ? { 'content-type': type } : {}), ...extra }, Buffer.from(text));
+    decodeJsonBody({ ...(type ? { 'content-type': type } : {}), ...extra }, Buffer.from(text));
 
   it('takes JSON declared as JSON, with at most a UTF-8 charset', () => {
     expect(json('application/json', '{"a":1}')).toEqual({ a: 1 });
