@@ -115,3 +115,16 @@ export function cleanResponseHeaders<T extends string | string[] | number | unde
   }
   return out;
 }
+
+/**
+ * The allow-listed request headers a policy input carries (`input.headers`): lower-case names, repeated values
+ * joined with ", " (RFC 9110 §5.3). Each kind names its list; credentials are never on one.
+ */
+export function inputHeaders(headers: IncomingHttpHeaders, allowList: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of allowList) {
+    const v = headers[h];
+    if (v !== undefined) out[h] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
 import { WritegateError, isWritegateError } from '../../errors.js';
+import { inputHeaders } from '../../http/headers.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
@@ -147,11 +148,7 @@ export class CloudflareAdapter implements UpstreamAdapter {
     }
     if (operation !== classified.operation) classified.operation = operation;
 
-    const headers: Record<string, string> = {};
-    for (const h of INPUT_HEADERS) {
-      const v = req.headers[h];
-      if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(', ') : v;
-    }
+    const headers = inputHeaders(req.headers, INPUT_HEADERS);
     return {
       version: INPUT_VERSION,
       upstream: this.cfg.name,

@@ -1,4 +1,5 @@
 import { WritegateError, errorCatalogue } from '../../errors.js';
+import { inputHeaders } from '../../http/headers.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
@@ -94,11 +95,7 @@ export class GenericAdapter implements UpstreamAdapter {
     const match = matchTemplate(this.cfg.generic.templates, path);
     let oldObject: unknown = null;
     if (operation !== 'CREATE' && this.cfg.generic.currentObject) oldObject = await this.current(upstream, req, rawPath);
-    const headers: Record<string, string> = {};
-    for (const h of INPUT_HEADERS) {
-      const v = req.headers[h];
-      if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(', ') : v;
-    }
+    const headers = inputHeaders(req.headers, INPUT_HEADERS);
     return {
       version: INPUT_VERSION,
       upstream: this.cfg.name,

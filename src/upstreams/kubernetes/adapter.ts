@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { inputHeaders } from '../../http/headers.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { WritegateError, errorCatalogue, isWritegateError } from '../../errors.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
@@ -373,11 +374,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
     const objKind = (o: Record<string, unknown> | null): string => (o && typeof o.kind === 'string' ? o.kind : '');
     const kind = sk ?? { group: info.apiGroup, version: info.apiVersion, kind: objKind(object) || objKind(oldObject) || kindOf(info.apiGroup, info.resource) };
     const resource = { group: info.apiGroup, version: info.apiVersion, resource: info.resource };
-    const headers: Record<string, string> = {};
-    for (const h of INPUT_HEADERS) {
-      const v = req.headers[h];
-      if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(', ') : v;
-    }
+    const headers = inputHeaders(req.headers, INPUT_HEADERS);
     // A create's name is the one its body gives ("" for generateName), not one a dry run generated.
     const named = (o: unknown): string => (isObject(o) && isObject(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : '');
     const name = info.name || (isObject(parsed) ? named(parsed) : named(object));

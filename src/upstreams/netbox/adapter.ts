@@ -1,4 +1,5 @@
 import { WritegateError, isWritegateError } from '../../errors.js';
+import { inputHeaders } from '../../http/headers.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
@@ -144,11 +145,7 @@ export class NetboxAdapter implements UpstreamAdapter {
       pin(req, classified, bytes, current.etag);
     }
 
-    const headers: Record<string, string> = {};
-    for (const h of INPUT_HEADERS) {
-      const v = req.headers[h];
-      if (v !== undefined) headers[h] = Array.isArray(v) ? v.join(', ') : v;
-    }
+    const headers = inputHeaders(req.headers, INPUT_HEADERS);
     return {
       version: INPUT_VERSION,
       upstream: this.cfg.name,
