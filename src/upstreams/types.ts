@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import type { UpstreamBase } from '../config/schema.js';
+import type { Caller } from '../auth/caller.js';
 import type { ErrorCode, WritegateError } from '../errors.js';
 import type { UpstreamClient } from './client.js';
 
@@ -15,6 +16,11 @@ export interface GateRequest {
   remoteAddress: string;
   /** Whether the client reached the gateway over TLS (what a kind's forwarded-for headers report as the scheme). */
   secure?: boolean;
+  /**
+   * The caller as the gateway authenticated it (`listen.auth`, src/auth/), before the adapter runs; undefined when
+   * `listen.auth` is not configured (the kind then learns what it can from the upstream).
+   */
+  caller?: Caller;
 }
 
 export interface Classified {
