@@ -15,7 +15,7 @@ import { PROTOBUF, pinProtobufDeleteOptions, queryBool, writeOptions } from './o
 import { applyKubePatch, KubePatchError } from './patch.js';
 import { pinJsonPatch, pinObjectBody } from './pin.js';
 import { decodeKubeProtobuf } from './protobuf.js';
-import { kubeRequestInfo, type KubeRequestInfo } from './request-info.js';
+import { kubeRequestInfo, type AdmissionOperation, type KubeRequestInfo } from './request-info.js';
 import { KUBE_FIXES, renderDeny, renderError, warningHeaders } from './render.js';
 import { decodeKubeYaml } from './yaml.js';
 
@@ -113,7 +113,7 @@ function decodeLocally(bytes: Buffer): Record<string, unknown> {
  * the create and update handlers), and `kubectl create` sends none. A
  * Namespace's own path names the object, not a namespace it lives in.
  */
-function inRequestNamespace(obj: Record<string, unknown>, info: KubeRequestInfo): Record<string, unknown> {
+export function inRequestNamespace(obj: Record<string, unknown>, info: KubeRequestInfo): Record<string, unknown> {
   if (!info.namespace || (info.apiGroup === '' && info.resource === 'namespaces')) return obj;
   const meta = isObject(obj.metadata) ? obj.metadata : {};
   if (typeof meta.namespace === 'string' && meta.namespace !== '') return obj;
@@ -196,6 +196,71 @@ function isJsonText(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What {@link admissionReview} assembles: the request as the gateway read it and the objects it resolved. */
+export interface AdmissionParts {
+  info: KubeRequestInfo;
+  method: string;
+  query: Record<string, string[]>;
+  /** The client's request headers; only the allow-listed ones reach the input. */
+  headers: IncomingHttpHeaders;
+  /** The upstream's name in the gateway config. */
+  upstream: string;
+  operation: AdmissionOperation | undefined;
+  object: Record<string, unknown> | null;
+  oldObject: Record<string, unknown> | null;
+  /** The body as decoded from the client's bytes (undefined without one): it names a create's object. */
+  parsed: unknown;
+  userInfo: UserInfo;
+  dryRun: boolean;
+  options: Record<string, unknown> | null;
+}
+
+/**
+ * The policy input of a Kubernetes write, shaped as `AdmissionReview` (policies/README.md), from what the adapter
+ * read and resolved. No I/O: `writegate check kubernetes` (src/check/kubernetes.ts) builds a manifest's CREATE with
+ * it, so that the same rules fire there as in the gateway.
+ */
+export function admissionReview(p: AdmissionParts): Record<string, unknown> {
+  const { info, object, oldObject, parsed, operation } = p;
+  const sk = info.subresource ? subresourceKind(info.resource, info.subresource) : undefined;
+  const objKind = (o: Record<string, unknown> | null): string => (o && typeof o.kind === 'string' ? o.kind : '');
+  const kind = sk ?? { group: info.apiGroup, version: info.apiVersion, kind: objKind(object) || objKind(oldObject) || kindOf(info.apiGroup, info.resource) };
+  const resource = { group: info.apiGroup, version: info.apiVersion, resource: info.resource };
+  const headers = inputHeaders(p.headers, INPUT_HEADERS);
+  // A create's name is the one its body gives ("" for generateName), not one a dry run generated.
+  const named = (o: unknown): string => (isObject(o) && isObject(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : '');
+  const name = info.name || (isObject(parsed) ? named(parsed) : named(object));
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: randomUUID(),
+      kind,
+      resource,
+      ...(info.subresource ? { subResource: info.subresource } : {}),
+      requestKind: kind,
+      requestResource: resource,
+      ...(info.subresource ? { requestSubResource: info.subresource } : {}),
+      name,
+      namespace: info.namespace,
+      operation,
+      userInfo: p.userInfo,
+      object,
+      oldObject,
+      dryRun: p.dryRun,
+      options: p.options,
+    },
+    version: INPUT_VERSION,
+    upstream: p.upstream,
+    upstreamKind: 'kubernetes',
+    verb: info.verb,
+    method: p.method,
+    path: info.path,
+    query: p.query,
+    headers,
+  };
 }
 
 export class KubernetesAdapter implements UpstreamAdapter {
@@ -370,45 +435,15 @@ export class KubernetesAdapter implements UpstreamAdapter {
     // updateToCreateOptions), so rules written for CREATE see them too.
     const operation = created ? 'CREATE' : info.operation;
     if (operation !== info.operation) classified.operation = operation;
-    const sk = info.subresource ? subresourceKind(info.resource, info.subresource) : undefined;
-    const objKind = (o: Record<string, unknown> | null): string => (o && typeof o.kind === 'string' ? o.kind : '');
-    const kind = sk ?? { group: info.apiGroup, version: info.apiVersion, kind: objKind(object) || objKind(oldObject) || kindOf(info.apiGroup, info.resource) };
-    const resource = { group: info.apiGroup, version: info.apiVersion, resource: info.resource };
-    const headers = inputHeaders(req.headers, INPUT_HEADERS);
-    // A create's name is the one its body gives ("" for generateName), not one a dry run generated.
-    const named = (o: unknown): string => (isObject(o) && isObject(o.metadata) && typeof o.metadata.name === 'string' ? o.metadata.name : '');
-    const name = info.name || (isObject(parsed) ? named(parsed) : named(object));
+    const review = admissionReview({
+      info, method: req.method, query, headers: req.headers, upstream: this.cfg.name, operation, object, oldObject, parsed, userInfo: user,
+      dryRun: opts.dryRun,
+      options: operation === info.operation ? opts.options : writeOptions({ verb: 'create' }, query, Buffer.alloc(0), type).options,
+    });
     // A create names its object in the body; let the log line say which.
+    const name = (review.request as { name: string }).name;
     if (!info.name && name && classified.summary.endsWith('/')) classified.summary += name;
-    return {
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: randomUUID(),
-        kind,
-        resource,
-        ...(info.subresource ? { subResource: info.subresource } : {}),
-        requestKind: kind,
-        requestResource: resource,
-        ...(info.subresource ? { requestSubResource: info.subresource } : {}),
-        name,
-        namespace: info.namespace,
-        operation,
-        userInfo: user,
-        object,
-        oldObject,
-        dryRun: opts.dryRun,
-        options: operation === info.operation ? opts.options : writeOptions({ verb: 'create' }, query, Buffer.alloc(0), type).options,
-      },
-      version: INPUT_VERSION,
-      upstream: this.cfg.name,
-      upstreamKind: this.kind,
-      verb: info.verb,
-      method: req.method,
-      path: info.path,
-      query,
-      headers,
-    };
+    return review;
   }
 
   readonly headers: HeaderRules = {
