@@ -77,6 +77,16 @@ export const errorCatalogue = {
     message: 'too many streams in flight from this client',
     fix: 'This client address already has limits.streamsPerClient watches, log follows, exec/attach/port-forward sessions or other reads open; close some, or raise the limit.',
   },
+  WG_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'too many requests from this caller',
+    fix: 'This caller (its authenticated user, else its credential, else its address) is over limits.perCaller (rps and burst, or concurrent requests in flight); retry after the Retry-After seconds, or raise the limit.',
+  },
+  WG_ERR_CREDENTIAL_UNAVAILABLE: {
+    status: 503,
+    message: 'the gateway cannot present its upstream credential',
+    fix: 'The upstream\'s held credential (credentials.tokenFile, env, or clientCert/clientKey) is missing, empty, unreadable or not a valid pair, or impersonate has no authenticated caller; restore it (the file is re-read on the next request).',
+  },
   WG_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     message: 'request content type is not supported for a write',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KINDS, kindNamed, type RegisteredKind } from '../upstreams/registry.js';
 import type { KindConfig, UpstreamKind } from '../upstreams/types.js';
+import { credentialsIssues, credentialsSchema } from '../upstreams/credentials.js';
 
 const tlsClient = z.strictObject({
   /** PEM file with the CA that signed the upstream's serving certificate. */
@@ -34,6 +35,8 @@ const upstreamBase = z.strictObject({
   tls: tlsClient.default({ insecureSkipVerify: false }),
   /** Per-request upstream timeout for non-streaming calls (ms). Watches and upgrades are not cut. */
   timeoutMs: z.number().int().positive().default(30_000),
+  /** Whose credential goes upstream: the caller's (passthrough, default) or one the gateway holds (src/upstreams/credentials.ts). */
+  credentials: credentialsSchema,
 });
 
 export type UpstreamBase = z.output<typeof upstreamBase>;
@@ -60,6 +63,7 @@ const upstream = upstreamBase.extend({
   if (kind && own[u.kind] === undefined && !kind.optionsSchema.safeParse({}).success) {
     ctx.addIssue({ code: 'custom', path: [u.kind], message: `kind ${u.kind} needs its options block` });
   }
+  for (const issue of credentialsIssues(u.credentials, kind?.heldCredential, u.tls.cert)) ctx.addIssue({ code: 'custom', ...issue });
 }).transform((u) => {
   const own = u as Record<string, unknown>;
   return own[u.kind] === undefined ? { ...u, [u.kind]: kindNamed(u.kind)!.optionsSchema.parse({}) } : u;

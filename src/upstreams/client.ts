@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool } from 'undici';
+import { Pool, buildConnector } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
-import { WritegateError } from '../errors.js';
+import { WritegateError, isWritegateError } from '../errors.js';
+import { kindNamed } from './registry.js';
+import { UpstreamCredentials, type ClientIdentity } from './credentials.js';
 
 export interface UpstreamResponse {
   status: number;
@@ -31,8 +33,12 @@ export function upstreamTls(cfg: UpstreamConfig): UpstreamTls {
   };
 }
 
-/** Maps an undici transport error to the catalogue: connect failure 503, timeout 504, anything else 502. */
+/**
+ * Maps an undici transport error to the catalogue: connect failure 503, timeout 504, anything else 502. A catalogue
+ * error raised on the way (the held client certificate could not be read when connecting) stays what it is.
+ */
 export function upstreamTransportError(err: unknown, what: string): WritegateError {
+  if (isWritegateError(err)) return err;
   const code = (err as { code?: string }).code ?? '';
   if (TIMEOUT_CODES.has(code) || (err as Error).name === 'TimeoutError') {
     return new WritegateError('WG_ERR_UPSTREAM_TIMEOUT', what, { cause: err });
@@ -62,25 +68,56 @@ export class UpstreamClient {
   readonly basePath: string;
   /** The pool the proxy forwards through (reply-from). */
   readonly pool: Pool;
-  readonly tls: UpstreamTls;
+  /**
+   * Whose credential goes upstream (`credentials`): the header builder applies it to what is forwarded and to the
+   * adapters' calls; `credentials.ownHeaders()` are the gateway's own upstream credential headers, for calls the
+   * gateway makes as itself (a TokenReview).
+   */
+  readonly credentials: UpstreamCredentials;
   private readonly timeoutMs: number;
   /** The gateway's own calls. */
   private readonly calls: Pool;
+  private readonly configuredTls: UpstreamTls;
+  /** The connector of the current held client certificate, rebuilt when the certificate is rotated. */
+  private connector: { identity: ClientIdentity; connect: buildConnector.connector } | undefined;
 
   constructor(cfg: UpstreamConfig) {
     const target = new URL(cfg.target);
     this.origin = target.origin;
     this.basePath = target.pathname.replace(/\/$/, '');
-    this.tls = upstreamTls(cfg);
+    this.configuredTls = upstreamTls(cfg);
+    this.credentials = new UpstreamCredentials(cfg.name, cfg.credentials, kindNamed(cfg.kind)!.heldCredential);
     this.timeoutMs = cfg.timeoutMs;
     const options = {
       headersTimeout: cfg.timeoutMs,
       // Watches and log follows stay open for minutes with no bytes; the body is never timed out.
       bodyTimeout: 0,
-      connect: { ...this.tls },
+      // A held client certificate is read when a connection is made, so a rotated one is used by the next one.
+      connect: cfg.credentials.clientCert === undefined ? { ...this.configuredTls } : this.connectWithHeldCertificate.bind(this),
     };
     this.pool = new Pool(this.origin, options);
     this.calls = new Pool(this.origin, { ...options, connections: CALL_CONNECTIONS });
+  }
+
+  /**
+   * The TLS options of a new upstream connection (both pools and upgraded exec connections): the configured ones,
+   * with the held client certificate as it is now. Throws WG_ERR_CREDENTIAL_UNAVAILABLE when it cannot be read.
+   */
+  get tls(): UpstreamTls {
+    const identity = this.credentials.clientIdentity();
+    return identity ? { ...this.configuredTls, ...identity } : this.configuredTls;
+  }
+
+  private connectWithHeldCertificate(options: buildConnector.Options, callback: buildConnector.Callback): void {
+    let identity: ClientIdentity;
+    try {
+      identity = this.credentials.clientIdentity()!;
+    } catch (err) {
+      callback(err as Error, null);
+      return;
+    }
+    if (this.connector?.identity !== identity) this.connector = { identity, connect: buildConnector({ ...this.configuredTls, ...identity }) };
+    this.connector.connect(options, callback);
   }
 
   async request(method: string, path: string, headers: Record<string, string | string[] | undefined>, body?: Buffer): Promise<UpstreamResponse> {

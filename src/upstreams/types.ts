@@ -4,6 +4,7 @@ import type { UpstreamBase } from '../config/schema.js';
 import type { Caller } from '../auth/caller.js';
 import type { ErrorCode, WritegateError } from '../errors.js';
 import type { UpstreamClient } from './client.js';
+import type { HeldScheme } from './credentials.js';
 
 /** A request as the gate sees it, independent of Fastify (upgrades arrive outside Fastify). */
 export interface GateRequest {
@@ -87,10 +88,21 @@ export interface HeaderRules {
    */
   credentials(req: GateRequest): Record<string, string | string[]>;
   /**
+   * The request headers that carry a caller's credentials for this kind (what {@link credentials} reads). When the
+   * gateway holds the upstream credential (`credentials.mode: held`) they are removed from everything sent upstream.
+   */
+  readonly callerCredentials: readonly string[];
+  /**
+   * Why a request cannot go upstream with a credential the gateway holds, if it cannot: it asks the upstream to act
+   * as someone else (Kubernetes `Impersonate-*`), which the upstream would then check against the gateway's rights
+   * instead of the caller's. Refused before anything else.
+   */
+  refuseHeld?(headers: IncomingHttpHeaders): WritegateError | undefined;
+  /**
    * Headers the gateway sets on every request it forwards to this upstream, replacing a client's of the same name:
    * NetBox builds the absolute URLs it answers from `X-Forwarded-Host`/`-Proto`, which must name the gateway.
    */
-  added?(req: GateRequest): Record<string, string>;
+  added?(req: GateRequest): Record<string, string | string[]>;
 }
 
 /**
@@ -159,6 +171,8 @@ export interface UpstreamKind<N extends string = string, S extends z.ZodType = z
    * every option has a default (the block may then be left out).
    */
   readonly optionsSchema: S;
+  /** How a credential the gateway holds for this kind's upstreams is sent (`upstreams[].credentials.mode: held`). */
+  readonly heldCredential: HeldScheme;
   /** Builds the adapter of one mounted upstream; called once at start, with the validated, frozen configuration. */
   create(config: KindConfig<N, z.output<S>>, deps: AdapterDeps): UpstreamAdapter;
 }

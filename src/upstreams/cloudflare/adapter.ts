@@ -5,7 +5,8 @@ import type { UpstreamClient } from '../client.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import type { CloudflareOptions } from './config.js';
-import { CloudflareIdentity, UNIDENTIFIED, cloudflareCredentials, type CfUserInfo } from './identity.js';
+import { withCredentials } from '../headers.js';
+import { CREDENTIAL_HEADERS, CloudflareIdentity, UNIDENTIFIED, cloudflareCredentials, type CfUserInfo } from './identity.js';
 import { maskCloudflareInput } from './mask.js';
 import { cloudflareTarget, type CfTarget } from './paths.js';
 import { CLOUDFLARE_FIXES, fixFor, renderDeny, renderError, warningHeaders } from './render.js';
@@ -67,17 +68,19 @@ export class CloudflareAdapter implements UpstreamAdapter {
   private readonly identity: CloudflareIdentity | undefined;
   private readonly zones = new ZoneNames();
 
+  readonly headers: HeaderRules;
+
   constructor(private readonly cfg: KindConfig<'cloudflare', CloudflareOptions>, upstream: UpstreamClient) {
     this.identity = cfg.cloudflare.identity === 'verify' ? new CloudflareIdentity(upstream) : undefined;
+    this.headers = withCredentials({
+      stripped: [],
+      // The global key's headers say who Cloudflare acts as; a Connection header listing one would make the policy
+      // judge a caller the upstream never sees (Authorization is protected for every kind).
+      protected: ['x-auth-email', 'x-auth-key', 'x-auth-user-service-key'],
+      credentials: (req) => cloudflareCredentials(req.headers),
+      callerCredentials: CREDENTIAL_HEADERS,
+    }, upstream.credentials);
   }
-
-  readonly headers: HeaderRules = {
-    stripped: [],
-    // The global key's headers say who Cloudflare acts as; a Connection header listing one would make the policy
-    // judge a caller the upstream never sees (Authorization is protected for every kind).
-    protected: ['x-auth-email', 'x-auth-key', 'x-auth-user-service-key'],
-    credentials: (req) => cloudflareCredentials(req.headers),
-  };
 
   readonly fixes = CLOUDFLARE_FIXES;
 

@@ -3,7 +3,7 @@ import { inputHeaders } from '../../http/headers.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
-import { callHeaders } from '../headers.js';
+import { callHeaders, withCredentials } from '../headers.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter, Violation } from '../types.js';
 import type { GenericOptions } from './config.js';
 import { matchTemplate } from './templates.js';
@@ -56,20 +56,23 @@ function plain(status: number, body: Record<string, unknown>): RenderedResponse 
 export class GenericAdapter implements UpstreamAdapter {
   readonly kind = 'generic';
 
-  constructor(private readonly cfg: KindConfig<'generic', GenericOptions>) {}
+  readonly headers: HeaderRules;
 
-  readonly headers: HeaderRules = {
-    stripped: [],
-    protected: [],
-    credentials: (req) => {
-      const out: Record<string, string | string[]> = {};
-      for (const h of this.cfg.generic.credentialHeaders) {
-        const v = req.headers[h];
-        if (v !== undefined) out[h] = v;
-      }
-      return out;
-    },
-  };
+  constructor(private readonly cfg: KindConfig<'generic', GenericOptions>, upstream: UpstreamClient) {
+    this.headers = withCredentials({
+      stripped: [],
+      protected: [],
+      credentials: (req) => {
+        const out: Record<string, string | string[]> = {};
+        for (const h of cfg.generic.credentialHeaders) {
+          const v = req.headers[h];
+          if (v !== undefined) out[h] = v;
+        }
+        return out;
+      },
+      callerCredentials: cfg.generic.credentialHeaders,
+    }, upstream.credentials);
+  }
 
   readonly fixes = {};
 

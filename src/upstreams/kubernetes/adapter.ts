@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { WritegateError, errorCatalogue, isWritegateError } from '../../errors.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient, UpstreamResponse } from '../client.js';
-import { callHeaders } from '../headers.js';
+import { callHeaders, withCredentials } from '../headers.js';
 import type { Classified, ForwardedBody, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
 import type { KubernetesOptions } from './config.js';
 import { KubeIdentity, UNIDENTIFIED, credentialHeaders, isWebSocketUpgrade, type UserInfo } from './identity.js';
@@ -263,12 +263,45 @@ export function admissionReview(p: AdmissionParts): Record<string, unknown> {
   };
 }
 
+/** The WebSocket subprotocol that carries a bearer token (k8s.io/apiserver/pkg/authentication/request/websocket). */
+const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
+
+/**
+ * What a caller may not send when the gateway holds the upstream credential. `Impersonate-*`: the apiserver would
+ * check the gateway's right to impersonate, not the caller's, so any caller could act as anyone the gateway may
+ * (reads included, which no policy judges); the gateway impersonates the authenticated caller itself when told to
+ * (`impersonate: true`). A bearer token subprotocol: a second credential beside the gateway's, which the apiserver
+ * would accept in its place if the gateway's failed.
+ */
+function refuseWithHeldCredential(headers: IncomingHttpHeaders): WritegateError | undefined {
+  const impersonation = Object.keys(headers).find((h) => h.startsWith('impersonate-'));
+  if (impersonation !== undefined) {
+    return new WritegateError('WG_ERR_BAD_REQUEST', `header ${impersonation}: the gateway holds this upstream's credential, so callers cannot ask it to impersonate`);
+  }
+  const protocols = headers['sec-websocket-protocol'];
+  if ((Array.isArray(protocols) ? protocols.join(',') : protocols ?? '').includes(BEARER_PROTOCOL)) {
+    return new WritegateError('WG_ERR_BAD_REQUEST', 'a bearer token subprotocol: the gateway holds this upstream\'s credential');
+  }
+  return undefined;
+}
+
 export class KubernetesAdapter implements UpstreamAdapter {
   readonly kind = 'kubernetes';
   private readonly identity: KubeIdentity | undefined;
+  readonly headers: HeaderRules;
 
   constructor(private readonly cfg: KindConfig<'kubernetes', KubernetesOptions>, upstream: UpstreamClient) {
     this.identity = cfg.kubernetes.identity === 'selfsubjectreview' ? new KubeIdentity(upstream) : undefined;
+    this.headers = withCredentials({
+      // kube-apiserver's request-header (front proxy) authentication trusts these only from a front-proxy client
+      // certificate, which the gateway may hold, so a client's own values never go upstream.
+      stripped: ['x-remote-user', 'x-remote-group', 'x-remote-uid', 'x-remote-extra-'],
+      // Who the apiserver acts as: a Connection header listing one would make the policy judge another caller.
+      protected: ['impersonate-', 'x-remote-'],
+      credentials: (req) => credentialHeaders(req.headers, isWebSocketUpgrade(req.upgrade, req.headers)),
+      callerCredentials: ['authorization'],
+      refuseHeld: refuseWithHeldCredential,
+    }, upstream.credentials);
   }
 
   classify(req: GateRequest): Classified {
@@ -445,15 +478,6 @@ export class KubernetesAdapter implements UpstreamAdapter {
     if (!info.name && name && classified.summary.endsWith('/')) classified.summary += name;
     return review;
   }
-
-  readonly headers: HeaderRules = {
-    // kube-apiserver's request-header (front proxy) authentication trusts these only from a front-proxy client
-    // certificate, which the gateway may hold, so a client's own values never go upstream.
-    stripped: ['x-remote-user', 'x-remote-group', 'x-remote-uid', 'x-remote-extra-'],
-    // Who the apiserver acts as: a Connection header listing one would make the policy judge another caller.
-    protected: ['impersonate-', 'x-remote-'],
-    credentials: (req) => credentialHeaders(req.headers, isWebSocketUpgrade(req.upgrade, req.headers)),
-  };
 
   readonly fixes = KUBE_FIXES;
 

@@ -3,7 +3,7 @@ import { inputHeaders } from '../../http/headers.js';
 import { decodeJsonBody } from '../../http/json-body.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
-import { callHeaders } from '../headers.js';
+import { callHeaders, withCredentials } from '../headers.js';
 import type { Classified, GateRequest, HeaderRules, KindConfig, UpstreamAdapter } from '../types.js';
 import type { NetboxOptions } from './config.js';
 import { assertQueryOnly } from './graphql.js';
@@ -53,16 +53,19 @@ export class NetboxAdapter implements UpstreamAdapter {
         + `or the absolute URLs it answers would bypass or miss the mount`);
     }
     this.identity = cfg.netbox.identity === 'check' ? new NetboxIdentity(upstream) : undefined;
+    this.headers = withCredentials({
+      // The gateway tells NetBox who connected and where (added below); a client's own forwarding headers would make
+      // NetBox build its URLs for another host or check a token's allowed IPs against an address the client chose.
+      stripped: ['x-forwarded-', 'forwarded', 'x-real-ip'],
+      protected: [],
+      credentials: (req) => netboxCredentials(req.headers, req.remoteAddress),
+      // A session cookie or an API token (./identity.ts).
+      callerCredentials: ['authorization', 'cookie'],
+      added: (req) => forwardedFor(req),
+    }, upstream.credentials);
   }
 
-  readonly headers: HeaderRules = {
-    // The gateway tells NetBox who connected and where (added below); a client's own forwarding headers would make
-    // NetBox build its URLs for another host or check a token's allowed IPs against an address the client chose.
-    stripped: ['x-forwarded-', 'forwarded', 'x-real-ip'],
-    protected: [],
-    credentials: (req) => netboxCredentials(req.headers, req.remoteAddress),
-    added: (req) => forwardedFor(req),
-  };
+  readonly headers: HeaderRules;
 
   readonly fixes = NETBOX_FIXES;
 

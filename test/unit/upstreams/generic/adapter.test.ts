@@ -6,7 +6,7 @@ import { loadConfigFile, parseConfig } from '../../../../src/config/load.js';
 import { ofKind } from '../../../../src/config/schema.js';
 import type { WritegateError } from '../../../../src/errors.js';
 import { projectRoot } from '../../../../src/opa/binary.js';
-import type { UpstreamClient, UpstreamResponse } from '../../../../src/upstreams/client.js';
+import { UpstreamClient, type UpstreamResponse } from '../../../../src/upstreams/client.js';
 import { GenericAdapter } from '../../../../src/upstreams/generic/adapter.js';
 import { matchTemplate, templateProblem } from '../../../../src/upstreams/generic/templates.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
@@ -21,7 +21,7 @@ const schema: ValidateFunction = (() => {
 
 function adapter(generic: Record<string, unknown>): GenericAdapter {
   const cfg = ofKind(parseConfig({ upstreams: [{ name: 'things', kind: 'generic', prefix: '/things', target: 'http://api.test', policy: 'writegate/generic/decision', generic }] }).upstreams[0]!, 'generic');
-  return new GenericAdapter(cfg);
+  return new GenericAdapter(cfg, new UpstreamClient(cfg));
 }
 
 function req(method: string, url: string, headers: Record<string, string> = {}): GateRequest {

@@ -7,7 +7,9 @@ import { ofKind } from '../../../../src/config/schema.js';
 import type { WritegateError } from '../../../../src/errors.js';
 import { projectRoot } from '../../../../src/opa/binary.js';
 import type { UpstreamClient, UpstreamResponse } from '../../../../src/upstreams/client.js';
+import { UpstreamCredentials } from '../../../../src/upstreams/credentials.js';
 import { UpstreamHeaders } from '../../../../src/upstreams/headers.js';
+import { netboxKind } from '../../../../src/upstreams/netbox/index.js';
 import { NetboxAdapter } from '../../../../src/upstreams/netbox/adapter.js';
 import type { GateRequest } from '../../../../src/upstreams/types.js';
 
@@ -26,6 +28,7 @@ function fakeNetbox(objects: Record<string, unknown>): { client: UpstreamClient;
   const calls: { method: string; path: string; headers: Record<string, unknown> }[] = [];
   const answer = (status: number, body: unknown): UpstreamResponse => ({ status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) });
   const client = {
+    credentials: new UpstreamCredentials('netbox', { mode: 'passthrough', impersonate: false }, netboxKind.heldCredential),
     async request(method: string, path: string, headers: Record<string, unknown>): Promise<UpstreamResponse> {
       calls.push({ method, path, headers });
       if (path === '/api/authentication-check/') {

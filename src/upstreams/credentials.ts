@@ -1,0 +1,237 @@
+/**
+ * Whose credential goes upstream (`upstreams[].credentials`). In `passthrough` mode (the default) the caller's own
+ * credential headers go upstream, as they always did. In `held` mode the gateway holds the upstream credential —
+ * a secret from a file or an environment variable, sent in the kind's header (src/upstreams/headers.ts puts it on
+ * everything sent upstream and removes the caller's), or a client certificate presented on every upstream TLS
+ * connection (src/upstreams/client.ts, src/upgrade.ts) — so callers never hold it.
+ *
+ * A held secret is read on use: a file is re-read when its inode, size, mtime or ctime change (a Kubernetes
+ * projected token is replaced by a symlink swap, an editor rewrites in place), so the next request after a
+ * rotation carries the new one. A credential that cannot be read is WG_ERR_CREDENTIAL_UNAVAILABLE (503), never a
+ * fallback to the caller's. No message here ever contains the secret: only the file or variable name.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { z } from 'zod';
+import type { Caller } from '../auth/caller.js';
+import { WritegateError } from '../errors.js';
+
+/** How a kind presents a held secret, and tells its upstream who the caller is (UpstreamKind.heldCredential). */
+export interface HeldScheme {
+  /** The request header (lower-case) that carries the secret, e.g. "authorization". */
+  readonly header: string;
+  /** The text before the secret, for this secret (NetBox: "Token " for v1 tokens, "Bearer " for v2 `nbt_` ones). */
+  prefix(secret: string): string;
+  /**
+   * The headers that make the upstream act as `caller` while it authenticates the gateway (Kubernetes
+   * `Impersonate-*`); a kind without it cannot have `impersonate: true`.
+   */
+  impersonation?(caller: Caller): Record<string, string | string[]>;
+}
+
+/** An HTTP header name (RFC 9110 §5.1 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** Header names that describe the connection or the body, or are the gateway's own: never a credential's. */
+const NOT_A_CREDENTIAL_HEADER = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'host',
+  'content-length', 'content-type', 'content-encoding', 'x-decision-id',
+]);
+
+/** `upstreams[].credentials`. */
+export const credentialsSchema = z.strictObject({
+  /** passthrough: the caller's credential goes upstream (default). held: the gateway's own, below, goes instead. */
+  mode: z.enum(['passthrough', 'held']).default('passthrough'),
+  /** File holding the secret (re-read when it changes; surrounding whitespace is ignored). */
+  tokenFile: z.string().min(1).optional(),
+  /** Environment variable holding the secret. */
+  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+  /** Client certificate and key (PEM files) presented on every upstream TLS connection (re-read when they change). */
+  clientCert: z.string().min(1).optional(),
+  clientKey: z.string().min(1).optional(),
+  /** Tell the upstream who the caller is (Kubernetes: Impersonate-User/-Group/-Uid/-Extra-*). Needs listen.auth. */
+  impersonate: z.boolean().default(false),
+  /** The header the secret goes in (default: the kind's, e.g. Authorization). */
+  header: z.string().regex(HEADER_NAME, 'a header name').transform((h) => h.toLowerCase()).optional(),
+  /** The text before the secret (default: the kind's, e.g. "Bearer "). */
+  prefix: z.string().regex(/^[\x20-\x7e]*$/, 'printable ASCII').optional(),
+}).default({ mode: 'passthrough', impersonate: false });
+
+export type CredentialsConfig = z.output<typeof credentialsSchema>;
+
+/** Problems of an upstream's `credentials` (for the configuration schema, which reports them all at once). */
+export function credentialsIssues(c: CredentialsConfig, scheme: HeldScheme | undefined, tlsCert: string | undefined): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  const add = (key: string, message: string): void => { issues.push({ path: ['credentials', key], message }); };
+  const sources = [c.tokenFile !== undefined, c.env !== undefined, c.clientCert !== undefined || c.clientKey !== undefined].filter(Boolean).length;
+  if (c.mode === 'passthrough') {
+    for (const k of ['tokenFile', 'env', 'clientCert', 'clientKey', 'header', 'prefix'] as const) {
+      if (c[k] !== undefined) add(k, 'only with mode: held (passthrough sends the caller\'s own credential)');
+    }
+    if (c.impersonate) add('impersonate', 'only with mode: held');
+    return issues;
+  }
+  if (sources !== 1) add('mode', 'held needs exactly one of tokenFile, env, or clientCert with clientKey');
+  if ((c.clientCert === undefined) !== (c.clientKey === undefined)) add('clientCert', 'clientCert and clientKey go together');
+  if (c.clientCert !== undefined && tlsCert !== undefined) add('clientCert', 'the upstream already has a client certificate (tls.cert); hold one of them');
+  if (c.clientCert !== undefined && (c.header !== undefined || c.prefix !== undefined)) add('header', 'header and prefix are for a held secret (tokenFile, env)');
+  if (c.header !== undefined && NOT_A_CREDENTIAL_HEADER.has(c.header)) add('header', `"${c.header}" cannot carry a credential`);
+  if (c.impersonate && !scheme?.impersonation) add('impersonate', 'this kind has no way to tell its upstream who the caller is');
+  return issues;
+}
+
+/** Visible ASCII only: a secret with a space, a control character or a line break would change the header it is put in. */
+const SECRET = /^[\x21-\x7e]+$/;
+
+function unavailable(upstream: string, what: string, cause?: unknown): WritegateError {
+  return new WritegateError('WG_ERR_CREDENTIAL_UNAVAILABLE', `upstream ${upstream}: ${what}`, cause === undefined ? undefined : { cause });
+}
+
+/** What identifies one version of a file: a change to any of them is a rotation. */
+function fileVersion(path: string): string {
+  const s = statSync(path, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+}
+
+/** A file read again whenever it changed since the last read. */
+class WatchedFile {
+  private version = '';
+  private bytes: Buffer | undefined;
+
+  constructor(readonly path: string) {}
+
+  read(): Buffer {
+    const version = fileVersion(this.path);
+    if (version !== this.version || this.bytes === undefined) {
+      this.bytes = readFileSync(this.path);
+      this.version = version;
+    }
+    return this.bytes;
+  }
+}
+
+/** The held secret, from a file (re-read on change) or an environment variable. */
+class HeldSecret {
+  private readonly file: WatchedFile | undefined;
+
+  constructor(private readonly upstream: string, private readonly source: { tokenFile?: string; env?: string }) {
+    this.file = source.tokenFile === undefined ? undefined : new WatchedFile(source.tokenFile);
+  }
+
+  value(): string {
+    let text: string | undefined;
+    let where: string;
+    if (this.file) {
+      where = `the credential file ${this.file.path}`;
+      try {
+        text = this.file.read().toString('utf8');
+      } catch (err) {
+        throw unavailable(this.upstream, `${where} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+      }
+    } else {
+      where = `the credential variable ${this.source.env}`;
+      text = process.env[this.source.env!];
+      if (text === undefined) throw unavailable(this.upstream, `${where} is not set`);
+    }
+    const secret = text.trim();
+    if (secret === '') throw unavailable(this.upstream, `${where} is empty`);
+    if (!SECRET.test(secret)) throw unavailable(this.upstream, `${where} holds characters a header cannot carry (spaces, control or non-ASCII characters)`);
+    return secret;
+  }
+}
+
+/** A client certificate and key. */
+export interface ClientIdentity {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** The held client certificate and key, re-read when either file changes, checked to be a pair. */
+class HeldCertificate {
+  private readonly cert: WatchedFile;
+  private readonly key: WatchedFile;
+  private current: ClientIdentity | undefined;
+
+  constructor(private readonly upstream: string, cert: string, key: string) {
+    this.cert = new WatchedFile(cert);
+    this.key = new WatchedFile(key);
+  }
+
+  value(): ClientIdentity {
+    let cert: Buffer;
+    let key: Buffer;
+    try {
+      cert = this.cert.read();
+      key = this.key.read();
+    } catch (err) {
+      throw unavailable(this.upstream, `the client certificate or key (${this.cert.path}, ${this.key.path}) cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+    }
+    if (this.current?.cert !== cert || this.current.key !== key) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (err) {
+        // OpenSSL's message names the problem (no PEM, key values mismatch), never the key itself.
+        throw unavailable(this.upstream, `the client certificate and key (${this.cert.path}, ${this.key.path}) are not a usable pair: ${(err as Error).message}`, err);
+      }
+      this.current = { cert, key };
+    }
+    return this.current;
+  }
+}
+
+/**
+ * One upstream's credentials as configured: whether the gateway holds them, the secret's header, and the
+ * certificate. Built once per upstream by its UpstreamClient; the header builder (src/upstreams/headers.ts) applies
+ * it to everything sent upstream.
+ */
+export class UpstreamCredentials {
+  /** The gateway holds the upstream credential; the caller's never goes upstream. */
+  readonly held: boolean;
+  /** The upstream is told who the caller is (HeldScheme.impersonation). */
+  readonly impersonate: boolean;
+  /** The header a held secret goes in (undefined: no secret is held). */
+  readonly header: string | undefined;
+  private readonly prefix: (secret: string) => string;
+  private readonly secret: HeldSecret | undefined;
+  private readonly certificate: HeldCertificate | undefined;
+
+  constructor(private readonly upstream: string, cfg: CredentialsConfig, private readonly scheme: HeldScheme) {
+    this.held = cfg.mode === 'held';
+    this.impersonate = this.held && cfg.impersonate;
+    const holdsSecret = this.held && (cfg.tokenFile !== undefined || cfg.env !== undefined);
+    this.secret = holdsSecret ? new HeldSecret(upstream, { ...(cfg.tokenFile !== undefined ? { tokenFile: cfg.tokenFile } : {}), ...(cfg.env !== undefined ? { env: cfg.env } : {}) }) : undefined;
+    this.header = holdsSecret ? (cfg.header ?? scheme.header) : undefined;
+    const fixed = cfg.prefix;
+    this.prefix = fixed === undefined ? (s) => scheme.prefix(s) : () => fixed;
+    this.certificate = this.held && cfg.clientCert !== undefined && cfg.clientKey !== undefined
+      ? new HeldCertificate(upstream, cfg.clientCert, cfg.clientKey)
+      : undefined;
+  }
+
+  /**
+   * The gateway's own upstream credential headers: the held secret in its header, or nothing (passthrough, or a
+   * held client certificate, which the connection carries). What the gateway's calls made as itself send (a
+   * TokenReview of a caller's token). Read on every call, so a rotated secret counts at once; throws
+   * WG_ERR_CREDENTIAL_UNAVAILABLE when the secret cannot be read.
+   */
+  ownHeaders(): Record<string, string> {
+    if (!this.secret || !this.header) return {};
+    const secret = this.secret.value();
+    return { [this.header]: `${this.prefix(secret)}${secret}` };
+  }
+
+  /**
+   * The headers that make the upstream act as `caller` (with `impersonate: true`; otherwise none). Without an
+   * authenticated caller there is no one to impersonate, and the gateway's own identity must not stand in: refused.
+   */
+  impersonation(caller: Caller | undefined): Record<string, string | string[]> {
+    if (!this.impersonate) return {};
+    if (!caller) throw new WritegateError('WG_ERR_CREDENTIAL_UNAVAILABLE', `upstream ${this.upstream}: impersonate needs an authenticated caller (listen.auth)`);
+    return this.scheme.impersonation!(caller);
+  }
+
+  /** The held client certificate and key, current (undefined: none held); throws WG_ERR_CREDENTIAL_UNAVAILABLE. */
+  clientIdentity(): ClientIdentity | undefined {
+    return this.certificate?.value();
+  }
+}
