@@ -1,6 +1,6 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { WritegateError } from '../errors.js';
-import type { DataResponseV1, ErrorV1 } from './types.js';
+import type { DataResponseV1, ErrorV1, PolicyV1 } from './types.js';
 
 export interface OpaClientOptions {
   url: string;
@@ -15,6 +15,8 @@ export interface Decision {
   defined: boolean;
   metrics: Record<string, number> | undefined;
 }
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -45,7 +47,7 @@ export class OpaClient {
   }
 
   /** One request on the pool: the status and the body's text; transport failures and timeouts become WG_ERR_OPA_*. */
-  private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; text: string }> {
+  private async send(method: Method, path: string, body?: string, contentType = 'application/json'): Promise<{ status: number; text: string }> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let res;
     try {
@@ -53,7 +55,7 @@ export class OpaClient {
         method,
         path,
         signal,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? {} : { 'content-type': contentType },
         ...(body === undefined ? {} : { body }),
       });
     } catch (err) {
@@ -71,8 +73,8 @@ export class OpaClient {
   }
 
   /** A JSON call: OPA's ErrorV1 answers (status 400 and up) become WG_ERR_OPA_BAD_ANSWER with the error kept. */
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; json: T }> {
-    const { status, text } = await this.send(method, path, body);
+  private async call<T>(method: Method, path: string, body?: string, contentType?: string): Promise<{ status: number; json: T }> {
+    const { status, text } = await this.send(method, path, body, contentType);
     let json: unknown;
     try {
       json = text.length ? JSON.parse(text) : {};
@@ -104,6 +106,37 @@ export class OpaClient {
     const { status, text } = await this.send('GET', '/v1/policies');
     if (status !== 200) throw new WritegateError('WG_ERR_OPA_BAD_ANSWER', `GET /v1/policies answered ${status}: ${text.slice(0, 200)}`);
     return text;
+  }
+
+  /** `GET /v1/policies`, parsed: every module in OPA's store (Policy API uploads, files it loaded, bundles) with its AST. */
+  async listPolicies(): Promise<PolicyV1[]> {
+    const { json } = await this.call<{ result?: PolicyV1[] }>('GET', '/v1/policies');
+    return json.result ?? [];
+  }
+
+  /**
+   * `PUT /v1/policies/{id}` with the module's text (`text/plain`, the bytes kept as they are). OPA parses and
+   * compiles it with every other module and refuses (400, kept in the error's details) on any error, or when its
+   * package lies under a bundle's roots ("path … is owned by bundle …"); an identical upload is a no-op.
+   */
+  async putPolicy(id: string, raw: string): Promise<void> {
+    await this.call('PUT', `/v1/policies/${encodePath(id)}`, raw, 'text/plain');
+  }
+
+  /** `DELETE /v1/policies/{id}`; OPA refuses (400) when the remaining modules no longer compile. */
+  async deletePolicy(id: string): Promise<void> {
+    await this.call('DELETE', `/v1/policies/${encodePath(id)}`);
+  }
+
+  /** `GET /v1/data/{path}` without input: the document, or `undefined` when it is undefined. Decision-logged by OPA. */
+  async getData(path: string): Promise<unknown> {
+    const { json } = await this.call<DataResponseV1>('GET', `/v1/data/${encodePath(path)}`);
+    return json.result;
+  }
+
+  /** `PUT /v1/data/{path}`: creates or replaces the document (refused under a bundle's roots). */
+  async putData(path: string, value: unknown): Promise<void> {
+    await this.call('PUT', `/v1/data/${encodePath(path)}`, JSON.stringify(value));
   }
 
   /** `POST /v1/data/{path}`: OPA evaluates, logs the decision and returns its `decision_id`. */

@@ -14,3 +14,10 @@ export interface DataResponseV1 {
   provenance?: { version?: string; bundles?: Record<string, { revision: string }>; revision?: string };
   warning?: { code: string; message: string };
 }
+
+/** One module of `GET /v1/policies`: its id, its source text and its AST (`package.path` is a ref of terms). */
+export interface PolicyV1 {
+  id: string;
+  raw: string;
+  ast: { package: { path: Array<{ type: string; value: unknown }> } };
+}

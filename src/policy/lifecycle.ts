@@ -1,0 +1,267 @@
+/**
+ * The policy lifecycle from Git to OPA, shared by `writegate policy` and the gateway's admin API
+ * (routes/admin.ts): plan, push (tested, checked and, for protected packages, approved), drift and its fix.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isWritegateError } from '../errors.js';
+import type { OpaClient } from '../opa/client.js';
+import type { ErrorV1 } from '../opa/types.js';
+import { formatProblems, parsePackages, runCheck, runTests, type CheckReport, type Problem, type TestReport } from './opa-cli.js';
+import { makePlan, type BundleRoots, type Change, type Plan } from './plan.js';
+import { fetchSource, type SourceTree } from './source.js';
+
+/** Where a push records the live revision (`data.writegate.meta`), read back by plan and drift. */
+export const META_PATH = 'writegate/meta';
+
+export interface LifecycleOptions {
+  source: string;
+  ref?: string;
+  cache: string;
+  opa: OpaClient;
+  /** Protected package prefixes. */
+  protect: string[];
+}
+
+export interface PushOptions extends LifecycleOptions {
+  /** The plan hash a reviewer approved. */
+  approve?: string;
+  /** Minimum `opa test` coverage in percent. */
+  threshold?: number;
+  /** JSON lines file: one record per push attempt. */
+  pushLog: string;
+}
+
+export type RefusalReason = 'check_failed' | 'tests_failed' | 'approval_required' | 'approval_mismatch' | 'bundle_conflict' | 'opa_refused';
+
+/** A push that did not happen (or was rolled back): why, with the details to show. */
+export class PolicyRefusal extends Error {
+  constructor(readonly reason: RefusalReason, message: string, readonly problems: Problem[] = []) {
+    super(message);
+    this.name = 'PolicyRefusal';
+  }
+}
+
+export interface PushResult {
+  outcome: 'pushed' | 'unchanged';
+  plan: Plan;
+  check: CheckReport;
+  tests: TestReport;
+  /** With --fix or a push: the live revision recorded in `data.writegate.meta`, or why it could not be. */
+  meta: { recorded: boolean; error?: string };
+}
+
+export interface DriftReport {
+  inSync: boolean;
+  plan: Plan;
+  /** In Git, not in OPA. */
+  missing: string[];
+  /** In OPA (uploaded through the Policy API), not in Git. */
+  extra: string[];
+  changed: string[];
+  /** With `--fix`, on drift: the push that reconciled OPA with Git, and whether a second look found them in sync. */
+  fix?: { push: PushResult; inSync: boolean };
+  /** With `--notify`, on drift: whether the webhook took the message. */
+  notified?: { ok: boolean; error?: string };
+}
+
+interface Loaded {
+  tree: SourceTree;
+  plan: Plan;
+}
+
+async function bundleRoots(opa: OpaClient): Promise<BundleRoots> {
+  const bundles = (await opa.getData('system/bundles')) as Record<string, { manifest?: { roots?: string[] } }> | undefined;
+  return Object.fromEntries(Object.entries(bundles ?? {}).map(([name, b]) => [name, b.manifest?.roots ?? ['']]));
+}
+
+async function liveRevision(opa: OpaClient): Promise<string | undefined> {
+  const meta = (await opa.getData(META_PATH)) as { revision?: unknown } | undefined;
+  return typeof meta?.revision === 'string' ? meta.revision : undefined;
+}
+
+/** Fetches the source, reads each module's package (`opa parse`) and compares with what OPA has loaded. */
+async function load(options: LifecycleOptions, packages?: Record<string, string>): Promise<Loaded> {
+  const tree = await fetchSource({ source: options.source, cache: options.cache, ...(options.ref !== undefined ? { ref: options.ref } : {}) });
+  const ids = tree.modules.map((m) => m.id);
+  let pkgs = packages;
+  if (!pkgs) {
+    const parsed = await parsePackages(tree.dir, ids);
+    if (!parsed.ok) throw new PolicyRefusal('check_failed', `modules do not parse:\n${formatProblems(parsed.errors)}`, parsed.errors);
+    pkgs = parsed.packages;
+  }
+  const known = pkgs;
+  const [live, bundles, revision] = await Promise.all([options.opa.listPolicies(), bundleRoots(options.opa), liveRevision(options.opa)]);
+  const plan = await makePlan({
+    source: tree.source, ref: tree.ref, revision: tree.commit, dirty: tree.dirty, opa: options.opa.url,
+    ...(revision !== undefined ? { liveRevision: revision } : {}),
+    git: tree.modules.map((m) => ({ ...m, package: known[m.id]! })), live, bundles, protect: options.protect,
+  });
+  return { tree, plan };
+}
+
+export async function plan(options: LifecycleOptions): Promise<Plan> {
+  return (await load(options)).plan;
+}
+
+/**
+ * `opa check --strict` and `opa test` on the Git tree, the plan, the approval and bundle checks, then the uploads
+ * and deletes through the Policy API, the live revision in `data.writegate.meta` and a push-log record. Refusals
+ * throw {@link PolicyRefusal} (and are logged too).
+ */
+export async function push(options: PushOptions): Promise<PushResult> {
+  const started = new Date().toISOString();
+  let loaded: Loaded | undefined;
+  try {
+    const tree = await fetchSource({ source: options.source, cache: options.cache, ...(options.ref !== undefined ? { ref: options.ref } : {}) });
+    const files = [...tree.modules.map((m) => m.id), ...tree.tests];
+    const check = await runCheck(tree.dir, files, tree.modules.map((m) => m.id));
+    const tests = check.ok ? await runTests(tree.dir, files, options.threshold) : { ok: false, passed: 0, failures: [] };
+    if (!check.ok) throw new PolicyRefusal('check_failed', `opa check failed:\n${formatProblems(check.errors)}`, check.errors);
+    if (!tests.ok) throw new PolicyRefusal('tests_failed', `opa test failed:\n${formatProblems(tests.failures)}`, tests.failures);
+    loaded = await load(options, check.packages);
+    const { plan: p } = loaded;
+    approve(p, options.approve);
+    if (p.conflicts.length) {
+      throw new PolicyRefusal('bundle_conflict', p.conflicts.map((c) => `${c.id}: package ${c.package} is under root "${c.root}" of bundle "${c.bundle}"; OPA refuses Policy API writes there (change the bundle instead, or move the package)`).join('\n'));
+    }
+    const result: PushResult = { outcome: p.changes.length ? 'pushed' : 'unchanged', plan: p, check, tests, meta: { recorded: false } };
+    if (p.changes.length) await apply(options.opa, loaded.tree, p.changes);
+    try {
+      await options.opa.putData(META_PATH, {
+        revision: p.revision, dirty: p.dirty, source: p.source, ref: p.ref, plan: p.hash, pushed_at: new Date().toISOString(),
+        modules: loaded.tree.modules.map((m) => m.id),
+      });
+      result.meta.recorded = true;
+    } catch (err) {
+      result.meta.error = (err as Error).message;
+    }
+    record(options.pushLog, { timestamp: started, outcome: result.outcome, plan: summary(p), meta: result.meta });
+    return result;
+  } catch (err) {
+    record(options.pushLog, {
+      timestamp: started, outcome: 'refused', ...(loaded ? { plan: summary(loaded.plan) } : { source: options.source, ref: options.ref ?? null }),
+      reason: err instanceof PolicyRefusal ? err.reason : 'error', message: (err as Error).message,
+    });
+    throw err;
+  }
+}
+
+/** A change touching a protected package needs `approve` equal to the plan hash; a given approval must match in any case. */
+function approve(p: Plan, approval: string | undefined): void {
+  if (approval !== undefined && approval !== p.hash) {
+    throw new PolicyRefusal('approval_mismatch', `--approve ${approval} is not the hash of this change (${p.changes.length} module${p.changes.length === 1 ? '' : 's'}): the change differs from the one reviewed; run plan again and review it`);
+  }
+  const prot = p.changes.filter((c) => c.protected);
+  if (prot.length && approval === undefined) {
+    throw new PolicyRefusal('approval_required', `changes to protected packages need an approval: ${prot.map((c) => `${c.id} (${c.package})`).join(', ')}; review them with "writegate policy plan" and pass its plan hash as --approve`);
+  }
+}
+
+/**
+ * Uploads and deletes until none is left. OPA compiles every module on each call, so an order can fail where
+ * another succeeds (a module that uses a rule not uploaded yet, a rule moving between files): every pending
+ * operation is retried while any makes progress. When none can, the modules already changed are put back as
+ * they were, and the push is refused with OPA's errors.
+ */
+async function apply(opa: OpaClient, tree: SourceTree, changes: Change[]): Promise<void> {
+  const raw = new Map(tree.modules.map((m) => [m.id, m.raw]));
+  const before = new Map((await opa.listPolicies()).map((p) => [p.id, p.raw]));
+  const ops = changes.map((c) => ({ id: c.id, raw: c.action === 'remove' ? undefined : raw.get(c.id)! }));
+  const failures = await converge(opa, ops);
+  if (!failures.length) return;
+  const undo = changes.map((c) => ({ id: c.id, raw: before.get(c.id) }));
+  const undone = await converge(opa, undo);
+  const problems = failures.flatMap(opaProblems);
+  const state = undone.length ? `OPA is left partly changed (could not restore ${undone.map((f) => f.id).join(', ')})` : 'nothing was changed';
+  throw new PolicyRefusal('opa_refused', `OPA refused the push; ${state}:\n${formatProblems(problems)}`, problems);
+}
+
+interface Failure {
+  id: string;
+  err: unknown;
+}
+
+async function converge(opa: OpaClient, ops: Array<{ id: string; raw: string | undefined }>): Promise<Failure[]> {
+  let pending = ops;
+  for (;;) {
+    const failed: Array<{ id: string; raw: string | undefined; err: unknown }> = [];
+    for (const op of pending) {
+      try {
+        if (op.raw === undefined) await opa.deletePolicy(op.id);
+        else await opa.putPolicy(op.id, op.raw);
+      } catch (err) {
+        if (!(op.raw === undefined && notFound(err))) failed.push({ ...op, err });
+      }
+    }
+    if (failed.length === 0 || failed.length === pending.length) return failed.map((f) => ({ id: f.id, err: f.err }));
+    pending = failed;
+  }
+}
+
+const opaError = (err: unknown): ErrorV1 | undefined => (isWritegateError(err) ? (err.details.opaError as ErrorV1 | undefined) : undefined);
+
+const notFound = (err: unknown): boolean => opaError(err)?.code === 'resource_not_found';
+
+/** OPA's ErrorV1 as problems by file and line; a bundle-ownership refusal keeps OPA's text, which names the bundle. */
+function opaProblems(f: Failure): Problem[] {
+  const e = opaError(f.err);
+  if (!e) return [{ file: f.id, row: 0, message: (f.err as Error).message }];
+  const owned = /is owned by bundle "([^"]+)"|all paths owned by bundle "([^"]+)"/.exec(e.message);
+  if (owned) return [{ file: f.id, row: 0, message: `${e.message}: the package is under the roots of bundle "${owned[1] ?? owned[2]}", which alone may change it` }];
+  if (!e.errors?.length) return [{ file: f.id, row: 0, message: `${e.code}: ${e.message}` }];
+  return e.errors.map((x) => ({ file: x.location?.file ?? f.id, row: x.location?.row ?? 0, message: `${x.code}: ${x.message}` }));
+}
+
+function summary(p: Plan): Record<string, unknown> {
+  return {
+    source: p.source, ref: p.ref, revision: p.revision, dirty: p.dirty, opa: p.opa, hash: p.hash,
+    added: p.changes.filter((c) => c.action === 'add').map((c) => c.id),
+    changed: p.changes.filter((c) => c.action === 'change').map((c) => c.id),
+    removed: p.changes.filter((c) => c.action === 'remove').map((c) => c.id),
+  };
+}
+
+function record(file: string, entry: Record<string, unknown>): void {
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify(entry)}\n`);
+}
+
+export interface DriftOptions extends PushOptions {
+  fix?: boolean;
+  /** Slack-compatible incoming webhook, posted to when drift is found. */
+  notify?: string;
+}
+
+/** Git against OPA; with `fix`, a push (same checks and approval rule) and a second look to confirm. */
+export async function drift(options: DriftOptions): Promise<DriftReport> {
+  const { plan: p } = await load(options);
+  const report = driftOf(p);
+  if (!report.inSync && options.notify) {
+    // A webhook that fails must not stop the fix; the report says so (and the CLI exits non-zero).
+    report.notified = await notify(options.notify, report).then(() => ({ ok: true }), (err: Error) => ({ ok: false, error: err.message }));
+  }
+  if (!options.fix || report.inSync) return report;
+  const pushed = await push(options);
+  const after = (await load(options)).plan;
+  return { ...report, fix: { push: pushed, inSync: after.changes.length === 0 } };
+}
+
+function driftOf(p: Plan): DriftReport {
+  const ids = (action: Change['action']): string[] => p.changes.filter((c) => c.action === action).map((c) => c.id);
+  return { inSync: p.changes.length === 0, plan: p, missing: ids('add'), extra: ids('remove'), changed: ids('change') };
+}
+
+/** Posts `{"text": …}` (the shape Slack's incoming webhooks and compatible receivers take). */
+async function notify(url: string, report: DriftReport): Promise<void> {
+  const p = report.plan;
+  const lines = [
+    `writegate: OPA at ${p.opa} has drifted from ${p.source} (${p.ref} @ ${p.revision.slice(0, 12)})`,
+    ...report.missing.map((id) => `• missing in OPA: ${id}`),
+    ...report.extra.map((id) => `• in OPA, not in Git: ${id}`),
+    ...report.changed.map((id) => `• changed in OPA: ${id}`),
+  ];
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: lines.join('\n') }), signal: AbortSignal.timeout(10_000) });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`--notify ${url} answered ${res.status}`);
+}
