@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../src/version.js';
+import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
 import { logsCommand } from './logs.js';
@@ -13,4 +14,5 @@ program.addCommand(serveCommand());
 program.addCommand(demoCommand());
 program.addCommand(logsCommand());
 program.addCommand(explainCommand());
+program.addCommand(checkCommand());
 await program.parseAsync(process.argv);
