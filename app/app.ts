@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type RequestLis
 import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { adminRoutes } from '../routes/admin.js';
 import { opsRoutes } from '../routes/ops.js';
 import { upstreamRoutes } from '../routes/upstream.js';
 import type { Config } from '../src/config/schema.js';
@@ -12,6 +13,7 @@ import { WritegateError } from '../src/errors.js';
 import { Gate, type Verdict } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
 import type { OpaClient } from '../src/opa/client.js';
+import { createPolicyAdmin } from '../src/policy/admin.js';
 import { ResidualEngine } from '../src/residual/engine.js';
 import { Resources, markTimedOut } from '../src/resources.js';
 import { findMount, upgradeHandler, writeResponse, type Mount } from '../src/upgrade.js';
@@ -114,6 +116,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });
   }
   await fastify.register(opsRoutes, { opa: deps.opa, metrics });
+  // Off (404) unless admin.tokenFile is set; a push drops the compiled residuals at once instead of at the next poll.
+  const tokenFile = config.admin?.tokenFile;
+  const admin = tokenFile ? createPolicyAdmin({ ...config.admin!, tokenFile }, deps.opa.url, async () => { await residual?.invalidate(); }) : undefined;
+  if (admin) await fastify.register(adminRoutes, { admin: admin.admin, token: admin.token });
   fastify.setNotFoundHandler((request, reply) => {
     const e = new WritegateError('WG_ERR_NOT_FOUND', request.url.split('?')[0]);
     deps.decisionLog.appendRefused({
@@ -142,6 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       // After the last request: its re-check may still be queued.
       await verifier?.close();
       await Promise.all(mounts.map((m) => m.client.close()));
+      await admin?.close();
     },
   };
 }

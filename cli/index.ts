@@ -5,6 +5,7 @@ import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
 import { logsCommand } from './logs.js';
+import { policyCommand } from './policy.js';
 import { serveCommand } from './serve.js';
 
 const program = new Command('writegate')
@@ -15,4 +16,5 @@ program.addCommand(demoCommand());
 program.addCommand(logsCommand());
 program.addCommand(explainCommand());
 program.addCommand(checkCommand());
+program.addCommand(policyCommand());
 await program.parseAsync(process.argv);

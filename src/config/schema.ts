@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { KINDS, kindNamed, type RegisteredKind } from '../upstreams/registry.js';
 import type { KindConfig, UpstreamKind } from '../upstreams/types.js';
@@ -142,6 +143,20 @@ export const configSchema = z.strictObject({
     /** Per client address (IPv6: /64): reads in flight (watches, log follows, any GET) plus exec/attach/port-forward sessions; more get 429 WG_ERR_TOO_MANY_STREAMS. */
     streamsPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.streamsPerClient),
   }).default(LIMITS_DEFAULTS),
+  /**
+   * The policy lifecycle (`writegate policy`, src/policy/). Absent, or without tokenFile: the admin API
+   * (/-/admin/policies/...) is off and its paths answer 404.
+   */
+  admin: z.strictObject({
+    /** Absolute path of a file holding the admin API's bearer token (16 characters or more); set, the API is on. */
+    tokenFile: z.string().refine(isAbsolute, 'an absolute path').optional(),
+    /** Git URL or folder the admin API plans from when a request names none. */
+    source: z.string().min(1).optional(),
+    /** Package prefixes (such as writegate.kubernetes) whose changes need the plan hash as approval; none by default. */
+    protect: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a package such as writegate.kubernetes')).default([]),
+    /** Absolute path of the push log (JSON lines); default .work/policy-push.log in the project folder. */
+    pushLog: z.string().refine(isAbsolute, 'an absolute path').optional(),
+  }).optional(),
   upstreams: z.array(upstream).min(1),
 }).superRefine((cfg, ctx) => {
   // Node refuses a headersTimeout above requestTimeout (lib/_http_server.js storeHTTPOptions).

@@ -3,8 +3,9 @@
  * (routes/admin.ts): plan, push (tested, checked and, for protected packages, approved), drift and its fix.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isWritegateError } from '../errors.js';
+import { projectRoot } from '../opa/binary.js';
 import type { OpaClient } from '../opa/client.js';
 import type { ErrorV1 } from '../opa/types.js';
 import { formatProblems, parsePackages, runCheck, runTests, type CheckReport, type Problem, type TestReport } from './opa-cli.js';
@@ -13,6 +14,10 @@ import { fetchSource, type SourceTree } from './source.js';
 
 /** Where a push records the live revision (`data.writegate.meta`), read back by plan and drift. */
 export const META_PATH = 'writegate/meta';
+
+/** Where Git sources are fetched unless told otherwise: `.work/` of the project folder (ignored by Git). */
+export const defaultCache = (): string => join(projectRoot(), '.work', 'policy-cache');
+export const defaultPushLog = (): string => join(projectRoot(), '.work', 'policy-push.log');
 
 export interface LifecycleOptions {
   source: string;
