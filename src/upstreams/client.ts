@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Pool, buildConnector } from 'undici';
+import { Pool, buildConnector, type Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError, isWritegateError } from '../errors.js';
 import { kindNamed } from './registry.js';
@@ -66,8 +66,8 @@ export class UpstreamClient {
   readonly origin: string;
   /** Path of the target URL (e.g. "" or "/cluster-a"), prepended to every forwarded path. */
   readonly basePath: string;
-  /** The pool the proxy forwards through (reply-from). */
-  readonly pool: Pool;
+  /** The pool the proxy forwards through (reply-from); with a held secret, its answers are masked of it. */
+  readonly pool: Dispatcher;
   /**
    * Whose credential goes upstream (`credentials`): the header builder applies it to what is forwarded and to the
    * adapters' calls; `credentials.ownHeaders()` are the gateway's own upstream credential headers, for calls the
@@ -76,7 +76,7 @@ export class UpstreamClient {
   readonly credentials: UpstreamCredentials;
   private readonly timeoutMs: number;
   /** The gateway's own calls. */
-  private readonly calls: Pool;
+  private readonly calls: Dispatcher;
   private readonly configuredTls: UpstreamTls;
   /** The connector of the current held client certificate, rebuilt when the certificate is rotated. */
   private connector: { identity: ClientIdentity; connect: buildConnector.connector } | undefined;
@@ -95,8 +95,11 @@ export class UpstreamClient {
       // A held client certificate is read when a connection is made, so a rotated one is used by the next one.
       connect: cfg.credentials.clientCert === undefined ? { ...this.configuredTls } : this.connectWithHeldCertificate.bind(this),
     };
-    this.pool = new Pool(this.origin, options);
-    this.calls = new Pool(this.origin, { ...options, connections: CALL_CONNECTIONS });
+    const mask = this.credentials.answerMask();
+    const pool = new Pool(this.origin, options);
+    const calls = new Pool(this.origin, { ...options, connections: CALL_CONNECTIONS });
+    this.pool = mask ? pool.compose(mask) : pool;
+    this.calls = mask ? calls.compose(mask) : calls;
   }
 
   /**

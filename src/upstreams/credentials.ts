@@ -8,10 +8,14 @@
  * A held secret is read on use: a file is re-read when its inode, size, mtime or ctime change (a Kubernetes
  * projected token is replaced by a symlink swap, an editor rewrites in place), so the next request after a
  * rotation carries the new one. A credential that cannot be read is WG_ERR_CREDENTIAL_UNAVAILABLE (503), never a
- * fallback to the caller's. No message here ever contains the secret: only the file or variable name.
+ * fallback to the caller's. No message here ever contains the secret: only the file or variable name. What the
+ * upstream answers is masked of the secrets the gateway sent it (an upstream that echoes a request in an error
+ * would otherwise hand the gateway's secret to the caller): each occurrence becomes as many "*".
  */
 import { readFileSync, statSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createSecureContext } from 'node:tls';
+import { DecoratorHandler, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
 import { WritegateError } from '../errors.js';
@@ -110,9 +114,14 @@ class WatchedFile {
   }
 }
 
+/** Secrets kept for masking after a rotation: the current one and the ones before it, which answers may still echo. */
+const RECENT_SECRETS = 4;
+
 /** The held secret, from a file (re-read on change) or an environment variable. */
 class HeldSecret {
   private readonly file: WatchedFile | undefined;
+  /** The secrets this upstream was sent lately, newest first. */
+  readonly recent: Buffer[] = [];
 
   constructor(private readonly upstream: string, private readonly source: { tokenFile?: string; env?: string }) {
     this.file = source.tokenFile === undefined ? undefined : new WatchedFile(source.tokenFile);
@@ -136,6 +145,10 @@ class HeldSecret {
     const secret = text.trim();
     if (secret === '') throw unavailable(this.upstream, `${where} is empty`);
     if (!SECRET.test(secret)) throw unavailable(this.upstream, `${where} holds characters a header cannot carry (spaces, control or non-ASCII characters)`);
+    if (this.recent[0]?.toString('latin1') !== secret) {
+      this.recent.unshift(Buffer.from(secret, 'latin1'));
+      this.recent.length = Math.min(this.recent.length, RECENT_SECRETS);
+    }
     return secret;
   }
 }
@@ -233,5 +246,87 @@ export class UpstreamCredentials {
   /** The held client certificate and key, current (undefined: none held); throws WG_ERR_CREDENTIAL_UNAVAILABLE. */
   clientIdentity(): ClientIdentity | undefined {
     return this.certificate?.value();
+  }
+
+  /**
+   * An undici interceptor that masks the secrets this upstream was sent in the status line's headers and the body of
+   * every answer (undefined when no secret is held). Reads, writes and the gateway's own calls go through it, so no
+   * answer relayed to a caller — a forwarded response, a refused dry run — carries one. A compressed body is not
+   * looked into.
+   */
+  answerMask(): Dispatcher.DispatcherComposeInterceptor | undefined {
+    const secret = this.secret;
+    if (!secret) return undefined;
+    return (dispatch) => (options, handler) => dispatch(options, secret.recent.length ? new MaskingHandler(handler, [...secret.recent]) : handler);
+  }
+}
+
+const STAR = 0x2a;
+
+/** Overwrites every occurrence of a secret in `bytes` with "*" (in place). */
+function maskInPlace(bytes: Buffer, secrets: readonly Buffer[]): void {
+  for (const s of secrets) {
+    for (let at = bytes.indexOf(s); at !== -1; at = bytes.indexOf(s, at + s.length)) bytes.fill(STAR, at, at + s.length);
+  }
+}
+
+/** `text` with every secret masked. */
+export function maskText(text: string, secrets: readonly Buffer[]): string {
+  const bytes = Buffer.from(text, 'latin1');
+  maskInPlace(bytes, secrets);
+  return bytes.toString('latin1');
+}
+
+/** How many bytes at the end of `bytes` could be the start of a secret the next chunk completes. */
+function partialTail(bytes: Buffer, secrets: readonly Buffer[]): number {
+  let hold = 0;
+  for (const s of secrets) {
+    for (let k = Math.min(s.length - 1, bytes.length); k > hold; k--) {
+      if (bytes.subarray(bytes.length - k).equals(s.subarray(0, k))) {
+        hold = k;
+        break;
+      }
+    }
+  }
+  return hold;
+}
+
+/** What undici's DecoratorHandler passes on to the handler it wraps (its typings declare none of it). */
+interface AnswerHandler {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void;
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void;
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void;
+}
+
+/**
+ * An answer with the secrets masked: header values, and the body as it streams. Masks keep every length, so
+ * Content-Length and chunk framing stay right. Only the bytes that could begin a secret are held back until the
+ * next chunk (or the end), so a watch's events are not delayed.
+ */
+class MaskingHandler extends (DecoratorHandler as unknown as new (handler: Dispatcher.DispatchHandler) => AnswerHandler) {
+  private carry = Buffer.alloc(0);
+
+  constructor(handler: Dispatcher.DispatchHandler, private readonly secrets: readonly Buffer[]) {
+    super(handler);
+  }
+
+  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    const masked: IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(headers)) masked[k] = Array.isArray(v) ? v.map((x) => maskText(x, this.secrets)) : v === undefined ? v : maskText(v, this.secrets);
+    super.onResponseStart(controller, statusCode, masked, statusMessage);
+  }
+
+  override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const bytes = Buffer.concat([this.carry, chunk]);
+    maskInPlace(bytes, this.secrets);
+    const hold = partialTail(bytes, this.secrets);
+    this.carry = bytes.subarray(bytes.length - hold);
+    if (bytes.length > hold) super.onResponseData(controller, bytes.subarray(0, bytes.length - hold));
+  }
+
+  override onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (this.carry.length) super.onResponseData(controller, this.carry);
+    this.carry = Buffer.alloc(0);
+    super.onResponseEnd(controller, trailers);
   }
 }
