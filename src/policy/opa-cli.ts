@@ -121,7 +121,8 @@ export async function runCheck(dir: string, files: string[], modules: string[]):
   if (run.code !== 0) {
     let errors: Problem[];
     try {
-      errors = (JSON.parse(run.stdout) as { errors: CheckError[] }).errors.map((e) => ({
+      // `opa check --format json` writes its errors to stderr.
+      errors = (JSON.parse(run.stderr || run.stdout) as { errors: CheckError[] }).errors.map((e) => ({
         file: e.location?.file ?? '', row: e.location?.row ?? 0, message: e.code ? `${e.code}: ${e.message}` : e.message,
       }));
     } catch {

@@ -4,17 +4,19 @@
  * OPA's store holds modules from three origins (`GET /v1/policies` lists them all):
  * - `bundle`: activated from a bundle; the id is `<bundle name>/<path in the bundle>`, and OPA refuses Policy API
  *   writes to packages under the bundle's roots ("path x is owned by bundle b", v1/server/server.go checkPathScope);
- * - `file`: loaded by `opa run` from files, named by the path OPA was given. The gateway's supervised OPA is given
- *   absolute paths, and a Policy API id never starts with `/` (OPA's router redirects `//` away), so an absolute id
- *   is a file. `--watch` reloads such files over any upload, so they are shown, never changed or deleted;
+ * - `file`: loaded by `opa run` from files, named by the path OPA was given without its leading `/`
+ *   (v1/loader/loader.go CleanPath). Nothing in the Policy API tells them apart from uploads, so a module not in
+ *   Git is taken for a file when that path names a file here (`/<id>`, or `<id>` from the working directory):
+ *   the gateway's supervised OPA, and any OPA on this machine. `--watch` reloads such files over any upload, so
+ *   they are shown, never changed or deleted;
  * - `api`: uploaded through the Policy API — by a push (ids relative to a repository root) or by hand.
  * Git is compared with the `api` modules only.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { PolicyV1 } from '../opa/types.js';
 import { packageName } from './opa-cli.js';
 
@@ -105,12 +107,21 @@ export function owningBundle(pkg: string, bundles: BundleRoots): { bundle: strin
   return undefined;
 }
 
-export function classify(p: PolicyV1, bundles: BundleRoots): LiveModule {
+/** A module's origin; `inGit` modules are never taken for files (see the top of this file). */
+export function classify(p: PolicyV1, bundles: BundleRoots, inGit: boolean): LiveModule {
   const pkg = packageName(p.ast.package.path);
   const bundle = Object.keys(bundles).find((b) => p.id.startsWith(`${b}/`));
   if (bundle !== undefined) return { id: p.id, package: pkg, origin: 'bundle', bundle };
-  if (p.id.startsWith('/')) return { id: p.id, package: pkg, origin: 'file' };
+  if (!inGit && [`/${p.id}`, resolve(p.id)].some(isFile)) return { id: p.id, package: pkg, origin: 'file' };
   return { id: p.id, package: pkg, origin: 'api' };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export interface PlanInput {
@@ -128,9 +139,9 @@ export interface PlanInput {
 
 /** Compares Git with OPA's `api` modules; diffs are made with `git diff --no-index`. */
 export async function makePlan(input: PlanInput): Promise<Plan> {
-  const classified = input.live.map((p) => ({ policy: p, module: classify(p, input.bundles) }));
-  const api = new Map(classified.filter((c) => c.module.origin === 'api').map((c) => [c.policy.id, c]));
   const git = new Map(input.git.map((m) => [m.id, m]));
+  const classified = input.live.map((p) => ({ policy: p, module: classify(p, input.bundles, git.has(p.id)) }));
+  const api = new Map(classified.filter((c) => c.module.origin === 'api').map((c) => [c.policy.id, c]));
   const changes: Change[] = [];
   for (const m of input.git) {
     const live = api.get(m.id);
