@@ -52,6 +52,10 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
     if (u.tls.ca) u.tls.ca = abs(u.tls.ca);
     if (u.tls.cert) u.tls.cert = abs(u.tls.cert);
     if (u.tls.key) u.tls.key = abs(u.tls.key);
+    const held = u.credentials;
+    if (held.tokenFile) held.tokenFile = abs(held.tokenFile);
+    if (held.clientCert) held.clientCert = abs(held.clientCert);
+    if (held.clientKey) held.clientKey = abs(held.clientKey);
   }
   return deepFreeze(cfg);
 }

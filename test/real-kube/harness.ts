@@ -22,6 +22,8 @@ export interface RealKube {
   caFile: string;
   /** Static bearer tokens (`--token-auth-file`): admin is in `system:masters`; restricted only has the Role below. */
   tokens: Record<RealKubeUser, string>;
+  /** The apiserver's audit log (JSON lines, level Metadata, one event per request at ResponseComplete), with `auditLog: true`. */
+  auditLogPath?: string;
   /** Writes a kubeconfig for `user` pointing at `server` (default: the apiserver itself) and returns its path. */
   kubeconfigFor(user: RealKubeUser, server?: string): string;
   /** Stops kube-apiserver and etcd (their whole process groups) and removes every file the harness wrote. */
@@ -77,6 +79,8 @@ async function writeCertificates(dir: string): Promise<void> {
 export interface RealKubeOptions {
   /** Called with each line etcd or kube-apiserver writes (both log to stderr). */
   onLog?: (source: 'etcd' | 'kube-apiserver', line: string) => void;
+  /** Write the apiserver's audit log (`--audit-log-path`, `--audit-policy-file`): who made each request, impersonation included. */
+  auditLog?: boolean;
 }
 
 /**
@@ -146,6 +150,12 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
     await waitFor('real-kube: etcd', etcd, 30_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
 
     const url = `https://127.0.0.1:${apiPort}`;
+    const auditLogPath = options.auditLog ? join(dir, 'audit.log') : undefined;
+    if (auditLogPath) {
+      writeFileSync(join(dir, 'audit-policy.yaml'), stringify({
+        apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata' }],
+      }));
+    }
     const apiserver = supervise(kubeApiserver, [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
@@ -169,6 +179,7 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
       // reconciler would log an error every few seconds.
       '--endpoint-reconciler-type=none',
       '--profiling=false',
+      ...(auditLogPath ? [`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLogPath}`] : []),
     ], onLog && ((line) => onLog('kube-apiserver', line)));
     procs.push(apiserver);
 
@@ -213,6 +224,7 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
       url,
       caFile,
       tokens,
+      ...(auditLogPath ? { auditLogPath } : {}),
       kubeconfigFor(user, server = url) {
         const file = join(dir, `kubeconfig-${user}-${++kubeconfigs}.yaml`);
         writeFileSync(file, stringify({
