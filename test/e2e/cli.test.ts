@@ -3,14 +3,13 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/opa/binary.js';
 import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const root = projectRoot();
 const CLI = join(root, 'dist', 'cli', 'index.js');
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -21,62 +20,6 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
-
-describe('writegate demo, as the README starts it', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wg-demo-'));
-  let demo: ReturnType<typeof spawn>;
-  let printed = '';
-  beforeAll(async () => {
-    demo = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`demo did not start: ${printed}`)), 30_000);
-      demo.stdout!.on('data', (c: Buffer) => {
-        printed += c.toString();
-        if (printed.includes('Stop with Ctrl-C')) { clearTimeout(timer); resolve(); }
-      });
-      demo.on('exit', (code) => reject(new Error(`demo exited ${code}: ${printed}`)));
-    });
-  });
-  afterAll(() => { demo?.kill('SIGINT'); });
-
-  it('prints a kubeconfig and three commands that behave as announced', async () => {
-    const commands = printed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('kubectl ')).map((l) => l.split('#')[0]!.trim());
-    expect(commands).toHaveLength(3);
-    const results = [];
-    for (const c of commands) {
-      const args = c.split(/\s+/).slice(1);
-      try {
-        const { stdout, stderr } = await run(KUBECTL, [...args, '--cache-dir', join(dir, 'kcache')], { timeout: 30_000 });
-        results.push({ code: 0, out: stdout + stderr });
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        results.push({ code: e.code, out: e.stdout + e.stderr });
-      }
-    }
-    expect(results[0]!.code).toBe(0);
-    expect(results[0]!.out).toContain('web-0');
-    expect(results[1]!.code).toBe(0);
-    expect(results[1]!.out).toContain('deployment.apps/web created');
-    expect(results[2]!.code).toBe(1);
-    expect(results[2]!.out).toContain('Error from server (Forbidden)');
-    expect(results[2]!.out).toMatch(/decision [0-9a-f-]{36}/);
-  });
-
-  it('writegate logs shows the decisions and finds one by id', async () => {
-    const all = await cli(['logs', '--file', join(dir, 'decisions.log')]);
-    expect(all.code).toBe(0);
-    expect(all.stdout).toContain('ALLOWED');
-    expect(all.stdout).toContain('DENIED');
-    const id = /DENIED.*?([0-9a-f-]{36})/.exec(all.stdout)![1]!;
-    const one = await cli(['logs', '--file', join(dir, 'decisions.log'), '--decision-id', id, '--json']);
-    expect(one.code).toBe(0);
-    const lines = one.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.every((l) => l.decision_id === id)).toBe(true);
-    expect(lines[0].outcome).toBe('denied');
-    const none = await cli(['logs', '--file', join(dir, 'decisions.log'), '--decision-id', '00000000-0000-4000-8000-000000000000']);
-    expect(none.code).toBe(1);
-  });
-});
 
 describe('writegate logs --follow', () => {
   it('prints decisions appended after it started', async () => {
