@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { adminRoutes } from '../routes/admin.js';
 import { opsRoutes } from '../routes/ops.js';
 import { upstreamRoutes } from '../routes/upstream.js';
+import { CallerAuth } from '../src/auth/authenticate.js';
 import type { Config } from '../src/config/schema.js';
 import type { DecisionLog } from '../src/decision/log.js';
 import { ResidualVerifier } from '../src/decision/verify.js';
@@ -62,7 +63,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       (req, res) => tooManyStreams(mounts, req, res, limits.streamsPerClient),
     );
     const server = tls
-      ? createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, listener) as unknown as Server
+      ? createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...clientCertificates(tls) }, listener) as unknown as Server
       : createHttpServer(serverOptions, listener);
     // Connections past the cap are closed as they arrive (net.Server maxConnections).
     server.maxConnections = limits.maxConnections;
@@ -79,6 +80,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
+  const auth = config.listen.auth
+    ? new CallerAuth(config.listen, (problem) => {
+      if (deps.logger && problem !== undefined) deps.logger.error({ problem }, 'listen.auth.tokenFile is not usable: no token authenticates until it is');
+      else if (deps.logger) deps.logger.info('listen.auth.tokenFile read');
+    })
+    : undefined;
   const metrics = deps.metrics ?? new Metrics();
   metrics.observeLimits(resources, deps.decisionLog);
   const residualPaths = config.upstreams.filter((u) => u.engine === 'residual').map((u) => u.policy);
@@ -111,7 +118,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   for (const upstream of config.upstreams) {
     const client = new UpstreamClient(upstream);
     const adapter = createAdapter(upstream, { client });
-    const gate = new Gate({ upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics, ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}) });
+    const gate = new Gate({
+      upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics,
+      ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}), ...(auth ? { auth } : {}),
+    });
     mounts.push({ prefix: upstream.prefix, gate, client });
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });
   }
@@ -149,8 +159,19 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       await verifier?.close();
       await Promise.all(mounts.map((m) => m.client.close()));
       await admin?.close();
+      auth?.close();
     },
   };
+}
+
+/**
+ * The listener's TLS options for client certificates (listen.tls.clientCA): the CA(s) they must chain to, asked for
+ * on every handshake. `required` refuses a handshake without a verified one; `optional` lets it through, and the
+ * authentication stage refuses a certificate that did not verify (src/auth/authenticate.ts).
+ */
+function clientCertificates(tls: NonNullable<Config['listen']['tls']>): { ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
+  if (tls.clientCA === undefined) return { requestCert: false, rejectUnauthorized: false };
+  return { ca: readFileSync(tls.clientCA), requestCert: true, rejectUnauthorized: tls.clientAuth === 'required' };
 }
 
 /** A stream over its client's limits.streamsPerClient, refused and recorded by its mount's gate (undefined: no mount). */

@@ -42,6 +42,11 @@ export const errorCatalogue = {
     message: 'the policy returned a decision writegate cannot read',
     fix: 'A decision is a boolean or an object {allow, deny, warn} (policies/README.md).',
   },
+  WG_ERR_UNAUTHENTICATED: {
+    status: 401,
+    message: 'the caller is not authenticated',
+    fix: 'Present a credential the gateway accepts (listen.auth): a client certificate signed by listen.tls.clientCA, a bearer token of listen.auth.tokenFile, or the trusted proxy\'s identity headers; a certificate from another CA or an unknown or revoked token is refused.',
+  },
   WG_ERR_BAD_PATH: {
     status: 400,
     message: 'request path is ambiguous',

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { CallerAuth } from './auth/authenticate.js';
+import { authenticateRequest, type Peer } from './auth/stage.js';
 import type { UpstreamConfig } from './config/schema.js';
 import type { DecisionLog, DecisionEvent, Engine, Outcome } from './decision/log.js';
 import { checkPolicyInput } from './decision/input-value.js';
@@ -34,6 +36,18 @@ export interface GateDeps {
   residual?: ResidualEngine;
   /** Re-checks the residual's allows with OPA's Data API, off the request path (src/decision/verify.ts). */
   verifier?: ResidualVerifier;
+  /** Caller authentication (`listen.auth`); absent, the gateway authenticates no caller itself. */
+  auth?: CallerAuth;
+}
+
+/** What the decision record says of how the caller was authenticated (never a credential). */
+function callerRecord(req: GateRequest): Pick<DecisionEvent['caller'], 'authenticated_by' | 'stripped_identity_headers' | 'token_sha256'> {
+  const r = req.authRecord;
+  return {
+    ...(req.caller ? { authenticated_by: req.caller.authenticatedBy } : {}),
+    ...(r?.strippedIdentityHeaders ? { stripped_identity_headers: r.strippedIdentityHeaders } : {}),
+    ...(r?.tokenDigest ? { token_sha256: r.tokenDigest } : {}),
+  };
 }
 
 function text(vs: Violation[]): string[] {
@@ -59,6 +73,14 @@ export class Gate {
 
   renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
     return this.deps.adapter.renderError(err, decisionId);
+  }
+
+  /**
+   * The authentication stage (src/auth/stage.ts), before classification: the request with its caller and the
+   * headers the gateway forwards, or the 401 it gets.
+   */
+  authenticate(req: GateRequest, peer: Peer): Promise<{ req: GateRequest; refused?: WritegateError }> {
+    return authenticateRequest(this.deps.auth, this.deps.adapter.tokenReviewer, req, peer);
   }
 
   /** The adapter's classification, after the refusals that hold for every kind. */
@@ -223,7 +245,10 @@ export class Gate {
       url: req.url,
       operation: classified?.operation,
       summary: classified?.summary ?? '',
-      caller: { username: input?.request?.userInfo?.username ?? f.caller ?? '', remote_addr: req.remoteAddress },
+      caller: {
+        username: input?.request?.userInfo?.username ?? req.caller?.username ?? f.caller ?? '', remote_addr: req.remoteAddress,
+        ...callerRecord(req),
+      },
       mode: this.deps.upstream.mode,
       outcome: f.outcome,
       engine: f.engine,

@@ -15,6 +15,8 @@ interface GateState {
   gateRequest: GateRequest;
   classified?: Classified;
   refused?: WritegateError;
+  /** Request headers the authentication stage removed (a consumed gateway token, spoofed identity headers): never forwarded. */
+  removed: string[];
 }
 
 const STATE = Symbol('writegate');
@@ -48,14 +50,25 @@ function gateRequestOf(gate: Gate, request: FastifyRequest, prefix: string): { g
   return refused ? { gateRequest, refused } : { gateRequest };
 }
 
-/** onRequest: classify before the body is read, so reads can stream and writes are buffered. */
+/**
+ * onRequest: authenticate the caller (reads too, as the apiserver does), then classify before the body is read,
+ * so reads can stream and writes are buffered.
+ */
 export function classifyHook(gate: Gate, prefix: string) {
   return async (request: FastifyRequest): Promise<void> => {
-    const { gateRequest, refused } = gateRequestOf(gate, request, prefix);
-    const s: GateState = { gateRequest };
+    const { gateRequest: unauthenticated, refused } = gateRequestOf(gate, request, prefix);
+    const s: GateState = { gateRequest: unauthenticated, removed: [] };
     (request as WithState)[STATE] = s;
     if (refused) {
       s.refused = refused;
+      return;
+    }
+    const auth = await gate.authenticate(unauthenticated, { socket: request.raw.socket, distinct: request.raw.headersDistinct });
+    const gateRequest = auth.req;
+    s.gateRequest = gateRequest;
+    if (gateRequest.headers !== unauthenticated.headers) s.removed = Object.keys(unauthenticated.headers).filter((k) => !(k in gateRequest.headers));
+    if (auth.refused) {
+      s.refused = auth.refused;
       return;
     }
     const raw = request.raw.url ?? '';
@@ -152,6 +165,14 @@ function streamBack(reply: { send(payload: unknown): unknown; raw: unknown }, st
   if (headers['content-length'] === undefined && !raw.headersSent && raw.getHeaderNames().length > 0) raw.flushHeaders();
 }
 
+/** The forwarder's headers without the ones the authentication stage removed from the request. */
+function without(headers: Record<string, string | string[] | undefined>, removed: string[]): Record<string, string | string[] | undefined> {
+  if (removed.length === 0) return headers;
+  const out = { ...headers };
+  for (const name of removed) delete out[name];
+  return out;
+}
+
 /** reply-from's options that send exactly these buffered bytes (or no body at all). */
 function bufferedBody(bytes: Buffer | undefined, contentType: string | undefined): { body: Buffer | null; contentType?: string } {
   return bytes && bytes.length ? { body: bytes, contentType: contentType ?? 'application/octet-stream' } : { body: null };
@@ -208,7 +229,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       return reply.from(source, {
         // A read classified by its body goes with exactly the bytes the adapter read; any other streams through.
         ...(s.classified!.needsBody ? bufferedBody(body, request.headers['content-type']) : {}),
-        rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(headers, undefined, gateRequest),
+        rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(without(headers, s.removed), undefined, gateRequest),
         rewriteHeaders: (headers) => cleanResponseHeaders(headers),
         onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
         onError: (r, { error }) => send(r, gate.refuse(gateRequest, transportError(error, gateRequest.method, source), classified)),
@@ -227,7 +248,7 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     const contentType = classified.forward?.contentType ?? request.headers['content-type'];
     return reply.from(source, {
       ...bufferedBody(sent, contentType),
-      rewriteRequestHeaders: (_req, headers) => ({ ...gate.headers.forwarded(headers, verdict.decisionId, gateRequest), ...classified.forward?.headers }),
+      rewriteRequestHeaders: (_req, headers) => ({ ...gate.headers.forwarded(without(headers, s.removed), verdict.decisionId, gateRequest), ...classified.forward?.headers }),
       rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);

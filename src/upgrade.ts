@@ -14,7 +14,7 @@ export interface Mount {
   client: UpstreamClient;
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 /** HTTP/1.1 header lines, one per value. */
 function headerLines(headers: Record<string, string | string[]>): string[] {
@@ -72,7 +72,7 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
   const { gate, client } = mount;
   // Connection-listed headers are gone before anything reads the request, as they are from what goes upstream.
   const { headers, refused } = gate.headers.endToEnd(req.headers);
-  const gateRequest: GateRequest = {
+  let gateRequest: GateRequest = {
     method: req.method ?? 'GET',
     url: url.slice(mount.prefix.length) || '/',
     headers,
@@ -83,6 +83,11 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
   let verdict;
   try {
     if (refused) throw refused;
+    // The caller is authenticated before anything else, as for proxied requests; its headers are then the ones
+    // forwarded (without a consumed gateway token or spoofed identity headers).
+    const auth = await gate.authenticate(gateRequest, { socket: req.socket, distinct: req.headersDistinct });
+    gateRequest = auth.req;
+    if (auth.refused) throw auth.refused;
     let classified = gate.classify(gateRequest);
     // An upgrade has no body to read first: a kind that needs one to classify judges it without.
     if (classified.needsBody) classified = gate.classifyBody(gateRequest, classified, Buffer.alloc(0));

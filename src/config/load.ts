@@ -45,7 +45,11 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
   // The schema's transform gave each upstream its kind's options; the type says which options go with which kind.
   const cfg = result.data as Config;
   const abs = (p: string): string => (p === '-' || isAbsolute(p) ? p : resolve(baseDir, p));
-  if (cfg.listen.tls) cfg.listen.tls = { cert: abs(cfg.listen.tls.cert), key: abs(cfg.listen.tls.key) };
+  if (cfg.listen.tls) {
+    const { clientCA } = cfg.listen.tls;
+    cfg.listen.tls = { ...cfg.listen.tls, cert: abs(cfg.listen.tls.cert), key: abs(cfg.listen.tls.key), ...(clientCA !== undefined ? { clientCA: abs(clientCA) } : {}) };
+  }
+  if (cfg.listen.auth?.tokenFile !== undefined) cfg.listen.auth.tokenFile = abs(cfg.listen.auth.tokenFile);
   cfg.opa.policies = cfg.opa.policies.map(abs);
   cfg.decisionLog.path = abs(cfg.decisionLog.path);
   for (const u of cfg.upstreams) {

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { IDENTITY_MODES, type IdentityMode } from '../auth/caller.js';
 import { KINDS, kindNamed, type RegisteredKind } from '../upstreams/registry.js';
 import type { KindConfig, UpstreamKind } from '../upstreams/types.js';
 import { credentialsIssues, credentialsSchema } from '../upstreams/credentials.js';
@@ -36,11 +38,19 @@ const upstreamBase = z.strictObject({
   tls: tlsClient.default({ insecureSkipVerify: false }),
   /** Per-request upstream timeout for non-streaming calls (ms). Watches and upgrades are not cut. */
   timeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * How `input.request.userInfo` is learnt. gateway: the caller listen.auth authenticated (needs listen.auth).
+   * tokenreview (kubernetes): the caller's bearer token reviewed by the upstream. selfsubjectreview (kubernetes),
+   * upstream (cloudflare, netbox): the upstream asked who the caller's own credentials are. none: no one.
+   * Default: gateway with listen.auth; without it, the kind's first (selfsubjectreview, upstream; generic: none).
+   */
+  identity: z.enum(IDENTITY_MODES).optional(),
   /** Whose credential goes upstream: the caller's (passthrough, default) or one the gateway holds (src/upstreams/credentials.ts). */
   credentials: credentialsSchema,
 });
 
-export type UpstreamBase = z.output<typeof upstreamBase>;
+/** `identity` is always set once the configuration is parsed (the default depends on listen.auth). */
+export type UpstreamBase = Omit<z.output<typeof upstreamBase>, 'identity'> & { identity: IdentityMode };
 
 const kindNames = KINDS.map((k) => k.name) as [RegisteredKind['name'], ...RegisteredKind['name'][]];
 
@@ -64,6 +74,9 @@ const upstream = upstreamBase.extend({
   if (kind && own[u.kind] === undefined && !kind.optionsSchema.safeParse({}).success) {
     ctx.addIssue({ code: 'custom', path: [u.kind], message: `kind ${u.kind} needs its options block` });
   }
+  if (kind && u.identity !== undefined && u.identity !== 'gateway' && !kind.identities.includes(u.identity)) {
+    ctx.addIssue({ code: 'custom', path: ['identity'], message: `kind ${u.kind} takes identity ${['gateway', ...kind.identities].join(', ')}` });
+  }
   for (const issue of credentialsIssues(u.credentials, kind?.heldCredential, u.tls.cert)) ctx.addIssue({ code: 'custom', ...issue });
 }).transform((u) => {
   const own = u as Record<string, unknown>;
@@ -76,6 +89,17 @@ type UpstreamOf<K> = K extends UpstreamKind<infer N, infer S> ? KindConfig<N, z.
 type RawUpstreamOf<K> = K extends UpstreamKind<infer N, infer S>
   ? z.input<typeof upstreamBase> & { kind: N } & { [P in N]?: z.input<S> }
   : never;
+
+/** An HTTP header name (RFC 9110 §5.1 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** An IPv4 or IPv6 address, optionally with a prefix length within its family's bits. */
+function isCidr(text: string): boolean {
+  const [address, bits, more] = text.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || more !== undefined) return false;
+  return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
 
 const DECISION_LOG_DEFAULTS = {
   path: './decisions.log', maxBytes: 100 * 1024 * 1024, keep: 5, refusedInputBytes: 4096, refusedPerSecond: 5, refusedBurst: 20,
@@ -91,7 +115,34 @@ export const configSchema = z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8443),
     /** PEM files; without them the gateway serves plain HTTP (kubectl then sends no bearer token). */
-    tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+    tls: z.strictObject({
+      cert: z.string(),
+      key: z.string(),
+      /** PEM file of the CA(s) whose client certificates authenticate callers (CN = user, O = groups); needs listen.auth. */
+      clientCA: z.string().optional(),
+      /** optional: a client certificate is asked for, and one that does not verify is refused (401). required: no TLS connection without a verified one. */
+      clientAuth: z.enum(['optional', 'required']).default('optional'),
+    }).optional(),
+    /** Caller authentication (src/auth/): absent, the gateway does not authenticate callers and each kind learns what it can upstream. */
+    auth: z.strictObject({
+      /** A request with no credential is `system:anonymous` (true) or gets 401 (false, the default). */
+      anonymous: z.boolean().default(false),
+      /** Static bearer tokens, kube-apiserver's --token-auth-file format (token,user,uid,"group1,group2"); re-read when it changes. */
+      tokenFile: z.string().optional(),
+      /** An authenticating proxy in front of the gateway, whose identity headers are honoured from it alone. */
+      trustedProxy: z.strictObject({
+        /** CNs of the proxy's client certificate (verified against listen.tls.clientCA). */
+        clientCNs: z.array(z.string().min(1)).default([]),
+        /** The proxy's addresses, as CIDRs (127.0.0.2/32) or single addresses. */
+        addresses: z.array(z.string().refine(isCidr, 'an IP address or CIDR, e.g. 127.0.0.2/32')).default([]),
+        headers: z.strictObject({
+          user: z.string().regex(HEADER_NAME, 'a header name').default('X-Remote-User'),
+          group: z.string().regex(HEADER_NAME, 'a header name').default('X-Remote-Group'),
+          uid: z.string().regex(HEADER_NAME, 'a header name').default('X-Remote-Uid'),
+          extraPrefix: z.string().regex(HEADER_NAME, 'a header name prefix').default('X-Remote-Extra-'),
+        }).default({ user: 'X-Remote-User', group: 'X-Remote-Group', uid: 'X-Remote-Uid', extraPrefix: 'X-Remote-Extra-' }),
+      }).optional(),
+    }).optional(),
   }).default({ host: '127.0.0.1', port: 8443 }),
   opa: z.strictObject({
     /** Absent: writegate starts and supervises a local OPA loaded with `policies`. */
@@ -169,6 +220,21 @@ export const configSchema = z.strictObject({
   if (cfg.limits.inflightBodyBytesPerClient < cfg.limits.bodyBytes) {
     ctx.addIssue({ code: 'custom', path: ['limits', 'inflightBodyBytesPerClient'], message: 'must be at least limits.bodyBytes' });
   }
+  const { tls, auth } = cfg.listen;
+  if (tls?.clientCA !== undefined && !auth) {
+    ctx.addIssue({ code: 'custom', path: ['listen', 'tls', 'clientCA'], message: 'client certificates are an identity: add listen.auth (listen.auth: {} for certificates alone)' });
+  }
+  if (tls?.clientAuth === 'required' && tls.clientCA === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['listen', 'tls', 'clientAuth'], message: 'required needs listen.tls.clientCA' });
+  }
+  if (auth?.trustedProxy) {
+    if (auth.trustedProxy.clientCNs.length + auth.trustedProxy.addresses.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy'], message: 'name the proxy by clientCNs or addresses' });
+    }
+    if (auth.trustedProxy.clientCNs.length > 0 && tls?.clientCA === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCNs'], message: 'a proxy known by its certificate needs listen.tls.clientCA' });
+    }
+  }
   const seen = new Map<string, number>();
   cfg.upstreams.forEach((u, i) => {
     if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name "${u.name}"` });
@@ -181,8 +247,15 @@ export const configSchema = z.strictObject({
     if ((u.tls.cert === undefined) !== (u.tls.key === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'tls'], message: 'cert and key go together' });
     }
+    if (u.identity === 'gateway' && !auth) {
+      ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'identity'], message: 'gateway needs listen.auth (the gateway authenticates no caller without it)' });
+    }
   });
-});
+}).transform((cfg) => ({
+  ...cfg,
+  // With listen.auth the gateway knows the caller; without it, the kind learns what it can upstream.
+  upstreams: cfg.upstreams.map((u) => ({ ...u, identity: u.identity ?? (cfg.listen.auth ? 'gateway' : kindNamed(u.kind)!.identities[0]) })),
+}));
 
 /** An upstream's configuration: a union discriminated by `kind`, one member per registered kind. */
 export type UpstreamConfig = UpstreamOf<RegisteredKind>;

@@ -129,7 +129,12 @@ export function boundRefused(event: DecisionEvent, inputBytes: number): Decision
     ...(event.result !== undefined ? { result: summarise(event.result, inputBytes) } : {}),
     url: cut(event.url, URL_CHARS),
     summary: cut(event.summary, SUMMARY_CHARS),
-    caller: { username: cut(event.caller.username, USERNAME_CHARS), remote_addr: event.caller.remote_addr },
+    caller: {
+      ...event.caller,
+      username: cut(event.caller.username, USERNAME_CHARS),
+      // Header names the client chose: at most 8, each cut like a reason.
+      ...(event.caller.stripped_identity_headers ? { stripped_identity_headers: cutAll(event.caller.stripped_identity_headers) } : {}),
+    },
     reasons: cutAll(event.reasons),
     warnings: cutAll(event.warnings),
     ...(event.error ? { error: { code: event.error.code, message: cut(event.error.message, MESSAGE_CHARS) } } : {}),

@@ -23,7 +23,12 @@ export interface DecisionEvent {
   url: string;
   operation: string | undefined;
   summary: string;
-  caller: { username: string; remote_addr: string };
+  /**
+   * Who asked: the username the policy was told, the client address, and, when the gateway authenticated the caller
+   * (listen.auth), how; identity headers removed from a peer that is not the trusted proxy; the first 12 hex digits
+   * of the SHA-256 of the gateway token used (never the token).
+   */
+  caller: { username: string; remote_addr: string; authenticated_by?: string; stripped_identity_headers?: string[]; token_sha256?: string };
   mode: string;
   outcome: Outcome;
   engine: Engine;

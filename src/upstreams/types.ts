@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import type { UpstreamBase } from '../config/schema.js';
-import type { Caller } from '../auth/caller.js';
+import type { AuthRecord, Caller, IdentityMode } from '../auth/caller.js';
+import type { TokenReviewer } from '../auth/stage.js';
 import type { ErrorCode, WritegateError } from '../errors.js';
 import type { UpstreamClient } from './client.js';
 import type { HeldScheme } from './credentials.js';
@@ -18,10 +19,13 @@ export interface GateRequest {
   /** Whether the client reached the gateway over TLS (what a kind's forwarded-for headers report as the scheme). */
   secure?: boolean;
   /**
-   * The caller as the gateway authenticated it (`listen.auth`, src/auth/), before the adapter runs; undefined when
-   * `listen.auth` is not configured (the kind then learns what it can from the upstream).
+   * The caller as the gateway authenticated it (`listen.auth`, src/auth/), or as the upstream's TokenReview named it
+   * (Kubernetes `identity: tokenreview`), before the adapter runs; undefined otherwise (the kind then learns what it
+   * can from the upstream).
    */
   caller?: Caller;
+  /** What the authentication stage records of this request in the decision log (src/auth/stage.ts). */
+  authRecord?: AuthRecord;
 }
 
 export interface Classified {
@@ -137,6 +141,11 @@ export interface UpstreamAdapter {
    * an error whose `details.caller` is set is logged with that caller.
    */
   buildInput(req: GateRequest, classified: Classified, body: Buffer | undefined, upstream: UpstreamClient): Promise<Record<string, unknown>>;
+  /**
+   * The upstream's own token authenticator (Kubernetes `identity: tokenreview`): a bearer token the gateway's own
+   * methods do not know is reviewed upstream by the authentication stage, for every request of the mount.
+   */
+  readonly tokenReviewer?: TokenReviewer;
   /** The answer to a denied request, in the kind's native error envelope, naming every violation and the decision id. */
   renderDeny(reasons: Violation[], decisionId: string): RenderedResponse;
   /** The answer to a refused request or a failure, in the kind's native error envelope, with the code and decision id. */
@@ -173,6 +182,11 @@ export interface UpstreamKind<N extends string = string, S extends z.ZodType = z
   readonly optionsSchema: S;
   /** How a credential the gateway holds for this kind's upstreams is sent (`upstreams[].credentials.mode: held`). */
   readonly heldCredential: HeldScheme;
+  /**
+   * The values `upstreams[].identity` may take for this kind besides `gateway` (which every kind takes, with
+   * `listen.auth`), the first being the default without `listen.auth`.
+   */
+  readonly identities: readonly [IdentityMode, ...IdentityMode[]];
   /** Builds the adapter of one mounted upstream; called once at start, with the validated, frozen configuration. */
   create(config: KindConfig<N, z.output<S>>, deps: AdapterDeps): UpstreamAdapter;
 }

@@ -39,8 +39,17 @@ export interface StackOptions {
   limits?: Omit<NonNullable<RawConfig['limits']>, 'bodyBytes'>;
   /** Other `decisionLog` keys (rotation, refused-record bounds). */
   decisionLog?: Omit<NonNullable<RawConfig['decisionLog']>, 'path'>;
-  /** How the gateway identifies callers (default: selfsubjectreview). */
-  identity?: 'selfsubjectreview' | 'none';
+  /** How the Kubernetes mount learns userInfo (`upstreams[].identity`; default: gateway with `auth`, else selfsubjectreview). */
+  identity?: 'selfsubjectreview' | 'tokenreview' | 'gateway' | 'none';
+  /** Caller authentication (`listen.auth`); absent, the gateway authenticates no caller itself. */
+  auth?: NonNullable<RawConfig['listen']>['auth'];
+  /** Client certificates (`listen.tls.clientCA`, `clientAuth`): PEM file of the CA they must chain to. */
+  clientCA?: string;
+  clientAuth?: 'optional' | 'required';
+  /** The Kubernetes mount's `credentials` (default: passthrough). */
+  credentials?: StackUpstream['credentials'];
+  /** The simulator accepts every request as `admin`, with or without a token (default: only the tokens of SIM_TOKENS). */
+  simOpen?: boolean;
   /**
    * What the gateway mounts (default ['kubernetes']): 'kubernetes' is the Kubernetes simulator at /k8s, configured
    * by the options above; any other entry is an upstream's configuration as written in a config file (its `kind`,
@@ -93,7 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const kinds = options.kinds ?? ['kubernetes'];
   const sim = kinds.includes('kubernetes')
-    ? await startKubeSim({ tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, tokens: SIM_TOKENS })
+    ? await startKubeSim({ tls: { cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, ...(options.simOpen ? {} : { tokens: SIM_TOKENS }) })
     : undefined;
   const logPath = options.logPath ?? join(dir, 'decisions.log');
   const upstreams: StackUpstream[] = kinds.map((k) => (k !== 'kubernetes' ? k : {
@@ -106,10 +115,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     engine: options.engine ?? 'residual',
     failOpen: options.failOpen ?? false,
     tls: { ca: certs.caCert },
-    kubernetes: { resolve: options.resolve ?? 'dryrun', identity: options.identity ?? 'selfsubjectreview' },
+    ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    kubernetes: { resolve: options.resolve ?? 'dryrun' },
   }));
   const raw: RawConfig = {
-    listen: { host: '127.0.0.1', port: 0, tls: { cert: certs.cert, key: certs.key } },
+    listen: {
+      host: '127.0.0.1', port: 0,
+      tls: { cert: certs.cert, key: certs.key, ...(options.clientCA ? { clientCA: options.clientCA, clientAuth: options.clientAuth ?? 'optional' } : {}) },
+      ...(options.auth ? { auth: options.auth } : {}),
+    },
     opa: { url: opa.url, timeoutMs: options.opaTimeoutMs ?? 2000 },
     decisionLog: { path: logPath, ...options.decisionLog },
     limits: { bodyBytes: options.bodyBytes ?? 3 * 1024 * 1024, ...options.limits },

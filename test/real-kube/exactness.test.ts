@@ -135,7 +135,7 @@ describe('exactness against a real kube-apiserver (issue 8: F3, F4, F5, F9, F11,
         upstreams: [{
           name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target, policy: 'writegate/kubernetes/decision', mode: 'enforce',
           // Every write asks OPA's Data API, so OPA's own decision log sees every input.
-          engine: 'opa', kubernetes: { resolve, identity: 'selfsubjectreview' },
+          engine: 'opa', identity: 'selfsubjectreview', kubernetes: { resolve },
         }],
       };
       gateways[resolve] = { gateway: await startGateway(parseConfig(raw)), logPath };

@@ -84,7 +84,8 @@ export async function startRealStack(): Promise<RealStack> {
         policy: 'writegate/kubernetes/decision',
         mode: 'enforce',
         tls: { ca: kube.caFile },
-        kubernetes: { resolve: 'dryrun', identity: 'selfsubjectreview' },
+        identity: 'selfsubjectreview',
+        kubernetes: { resolve: 'dryrun' },
       }],
     };
     const gateway = await startGateway(parseConfig(raw));

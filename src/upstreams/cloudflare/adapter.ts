@@ -1,3 +1,4 @@
+import { gatewayUserInfo } from '../../auth/caller.js';
 import { WritegateError, isWritegateError } from '../../errors.js';
 import { inputHeaders } from '../../http/headers.js';
 import { decodeRequestPath, parseQuery, splitUrl } from '../../http/path.js';
@@ -71,7 +72,7 @@ export class CloudflareAdapter implements UpstreamAdapter {
   readonly headers: HeaderRules;
 
   constructor(private readonly cfg: KindConfig<'cloudflare', CloudflareOptions>, upstream: UpstreamClient) {
-    this.identity = cfg.cloudflare.identity === 'verify' ? new CloudflareIdentity(upstream) : undefined;
+    this.identity = cfg.identity === 'upstream' ? new CloudflareIdentity(upstream) : undefined;
     this.headers = withCredentials({
       stripped: [],
       // The global key's headers say who Cloudflare acts as; a Connection header listing one would make the policy
@@ -104,7 +105,7 @@ export class CloudflareAdapter implements UpstreamAdapter {
   async buildInput(req: GateRequest, classified: Classified, body: Buffer | undefined, upstream: UpstreamClient): Promise<Record<string, unknown>> {
     const creds = this.headers.credentials(req);
     // Who the caller is comes first, so that a write refused below is still logged with its caller.
-    const user = this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
+    const user = this.cfg.identity === 'gateway' ? gatewayUserInfo(req.caller) : this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
     try {
       return await this.resolveInput(req, classified, body ?? Buffer.alloc(0), new CurrentReader(upstream, creds), user);
     } catch (err) {

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import type { UserInfoSource } from '../../auth/caller.js';
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
 import { API_PREFIX } from './paths.js';
@@ -20,8 +21,8 @@ export interface CfUserInfo {
   uid: string;
   groups: string[];
   extra: Record<string, string[]>;
-  /** `upstream`: Cloudflare vouches for this identity; `none`: the caller is not identified. */
-  authenticatedBy: 'upstream' | 'none';
+  /** `upstream`: Cloudflare said whose credential this is; under `identity: gateway`, how the gateway authenticated the caller; `none`: not identified. */
+  authenticatedBy: UserInfoSource;
 }
 
 export const UNIDENTIFIED: CfUserInfo = { username: '', uid: '', groups: [], extra: {}, authenticatedBy: 'none' };

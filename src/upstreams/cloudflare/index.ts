@@ -6,6 +6,7 @@ import { cloudflareOptions } from './config.js';
 export const cloudflareKind = defineKind({
   name: 'cloudflare',
   optionsSchema: cloudflareOptions,
+  identities: ['upstream', 'none'],
   // An API token (API reference, "Security": `Authorization: Bearer <token>`).
   heldCredential: { header: 'authorization', prefix: () => 'Bearer ' },
   create: (config, { client }) => new CloudflareAdapter(config, client),

@@ -39,10 +39,18 @@ export const CLOUDFLARE_FIXES: Partial<Record<ErrorCode, string>> = {
   WG_ERR_NO_DECISION: 'The configured policy path has no value for this input; check the upstream `policy` path (writegate/cloudflare/decision) and that the package is loaded in OPA.',
 };
 
-/** A catalogue error: its status, writegate's code, its message, its code name, how to fix it, and the decision. */
+/** Cloudflare's own code for a request it does not authenticate (401 `{"code": 10000, "message": "Authentication error"}`). */
+const AUTHENTICATION_ERROR = 10000;
+
+/**
+ * A catalogue error: its status, writegate's code, its message, its code name, how to fix it, and the decision. A
+ * caller the gateway does not authenticate gets Cloudflare's own authentication error code, which clients act on.
+ */
 export function renderError(err: WritegateError, decisionId: string | undefined, fix: string): RenderedResponse {
   const suffix = decisionId ? ` (decision ${decisionId})` : '';
-  return envelope(err.status, [{ code: WRITEGATE_CODE_BASE + err.status, message: `writegate: ${err.message} [${err.code}]. ${fix}${suffix}` }]);
+  const code = err.code === 'WG_ERR_UNAUTHENTICATED' ? AUTHENTICATION_ERROR : WRITEGATE_CODE_BASE + err.status;
+  const prefix = err.code === 'WG_ERR_UNAUTHENTICATED' ? 'Authentication error: ' : '';
+  return envelope(err.status, [{ code, message: `${prefix}writegate: ${err.message} [${err.code}]. ${fix}${suffix}` }]);
 }
 
 export function fixFor(code: ErrorCode): string {

@@ -1,3 +1,4 @@
+import { gatewayUserInfo } from '../../auth/caller.js';
 import { WritegateError, errorCatalogue } from '../../errors.js';
 import { inputHeaders } from '../../http/headers.js';
 import { decodeJsonBody } from '../../http/json-body.js';
@@ -115,7 +116,7 @@ export class GenericAdapter implements UpstreamAdapter {
         body: parsed,
         object: operation === 'DELETE' ? null : parsed,
         oldObject,
-        userInfo: UNIDENTIFIED,
+        userInfo: this.cfg.identity === 'gateway' ? gatewayUserInfo(req.caller) : UNIDENTIFIED,
         resource: match?.template ?? '',
         name: match?.name ?? '',
         params: match?.params ?? {},

@@ -6,6 +6,7 @@ import { genericOptions } from './config.js';
 export const genericKind = defineKind({
   name: 'generic',
   optionsSchema: genericOptions,
+  identities: ['none'],
   // A bearer token unless the upstream says otherwise (`credentials.header`, `credentials.prefix`).
   heldCredential: { header: 'authorization', prefix: () => 'Bearer ' },
   create: (config, { client }) => new GenericAdapter(config, client),

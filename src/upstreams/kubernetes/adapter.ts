@@ -7,7 +7,7 @@ import type { UpstreamClient, UpstreamResponse } from '../client.js';
 import { callHeaders, withCredentials } from '../headers.js';
 import type { Classified, ForwardedBody, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter } from '../types.js';
 import type { KubernetesOptions } from './config.js';
-import { KubeIdentity, UNIDENTIFIED, credentialHeaders, isWebSocketUpgrade, type UserInfo } from './identity.js';
+import { KubeCallerIdentity, KubeTokenReview, credentialHeaders, impersonatedUser, isWebSocketUpgrade, type ImpersonatedUser, type UserInfo } from './identity.js';
 import { kindOf, subresourceKind } from './kinds.js';
 import { decodeJson, decodeWriteBody } from './body.js';
 import { maskKubeInput } from './mask.js';
@@ -213,6 +213,8 @@ export interface AdmissionParts {
   /** The body as decoded from the client's bytes (undefined without one): it names a create's object. */
   parsed: unknown;
   userInfo: UserInfo;
+  /** The identity the request asks the apiserver to act as (`Impersonate-*`); none (null) when left out. */
+  impersonatedUser?: ImpersonatedUser | null;
   dryRun: boolean;
   options: Record<string, unknown> | null;
 }
@@ -247,6 +249,7 @@ export function admissionReview(p: AdmissionParts): Record<string, unknown> {
       namespace: info.namespace,
       operation,
       userInfo: p.userInfo,
+      impersonatedUser: p.impersonatedUser ?? null,
       object,
       oldObject,
       dryRun: p.dryRun,
@@ -287,11 +290,13 @@ function refuseWithHeldCredential(headers: IncomingHttpHeaders): WritegateError 
 
 export class KubernetesAdapter implements UpstreamAdapter {
   readonly kind = 'kubernetes';
-  private readonly identity: KubeIdentity | undefined;
+  private readonly identity: KubeCallerIdentity;
+  readonly tokenReviewer: KubeTokenReview | undefined;
   readonly headers: HeaderRules;
 
   constructor(private readonly cfg: KindConfig<'kubernetes', KubernetesOptions>, upstream: UpstreamClient) {
-    this.identity = cfg.kubernetes.identity === 'selfsubjectreview' ? new KubeIdentity(upstream) : undefined;
+    this.identity = new KubeCallerIdentity(cfg.identity, upstream);
+    this.tokenReviewer = cfg.identity === 'tokenreview' ? new KubeTokenReview(upstream) : undefined;
     this.headers = withCredentials({
       // kube-apiserver's request-header (front proxy) authentication trusts these only from a front-proxy client
       // certificate, which the gateway may hold, so a client's own values never go upstream.
@@ -332,7 +337,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
     }
     // Who the caller is comes first, so that a write refused below is still logged with its caller.
     const creds = this.headers.credentials(req);
-    const user: UserInfo = this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
+    const user: UserInfo = await this.identity.resolve(req.caller, creds);
     try {
       return await this.resolveInput(req, classified, bytes, upstream, user, creds);
     } catch (err) {
@@ -469,7 +474,7 @@ export class KubernetesAdapter implements UpstreamAdapter {
     const operation = created ? 'CREATE' : info.operation;
     if (operation !== info.operation) classified.operation = operation;
     const review = admissionReview({
-      info, method: req.method, query, headers: req.headers, upstream: this.cfg.name, operation, object, oldObject, parsed, userInfo: user,
+      info, method: req.method, query, headers: req.headers, upstream: this.cfg.name, operation, object, oldObject, parsed, userInfo: user, impersonatedUser: impersonatedUser(req.headers),
       dryRun: opts.dryRun,
       options: operation === info.operation ? opts.options : writeOptions({ verb: 'create' }, query, Buffer.alloc(0), type).options,
     });

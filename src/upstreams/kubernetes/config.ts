@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** `upstreams[].kubernetes`: how the Kubernetes adapter learns the object a write stores and who the caller is. */
+/** `upstreams[].kubernetes`: how the Kubernetes adapter learns the object a write stores (who the caller is: `upstreams[].identity`). */
 export const kubernetesOptions = z.strictObject({
   /**
    * How the gateway learns the object a write would store.
@@ -8,12 +8,6 @@ export const kubernetesOptions = z.strictObject({
    * `local`: apply JSON/merge/strategic patches here and decode protobuf metadata (no round trip; see policies/README.md).
    */
   resolve: z.enum(['dryrun', 'local']).default('dryrun'),
-  /**
-   * How the caller is identified for `request.userInfo`.
-   * `selfsubjectreview`: ask the upstream who the caller's credentials are (cached per credential).
-   * `none`: the caller is not identified: userInfo is empty, and impersonation headers are only in input.headers.
-   */
-  identity: z.enum(['selfsubjectreview', 'none']).default('selfsubjectreview'),
   /**
    * With `resolve: dryrun`, JSON and YAML creates and updates are replayed upstream with dryRun=All too, so the
    * policy sees the object as the apiserver will store it (Go zero values for nulls, defaults, YAML 1.1), at the

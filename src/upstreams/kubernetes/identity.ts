@@ -1,24 +1,80 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import type { Caller, IdentityMode, UserInfoSource } from '../../auth/caller.js';
+import type { TokenReviewer } from '../../auth/stage.js';
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
 import { callHeaders } from '../headers.js';
 
+/** AdmissionReview's userInfo (empty uid and extra left out, as the apiserver sends it), and how it was learnt. */
 export interface UserInfo {
   username: string;
   uid?: string;
   groups: string[];
   extra?: Record<string, string[]>;
+  authenticatedBy: UserInfoSource;
 }
 
-const ANONYMOUS: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+/** The identity a request asks the apiserver to act as (`Impersonate-*`), for the policy beside the real caller. */
+export interface ImpersonatedUser {
+  username: string;
+  uid: string;
+  groups: string[];
+  extra: Record<string, string[]>;
+}
+
+const ANONYMOUS: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'], authenticatedBy: 'anonymous' };
 
 /**
  * userInfo under `identity: none`: the gateway has not identified the caller, and what the request claims
- * (`Impersonate-*`) is not a fact; the claim stays visible to the policy in `input.headers` only.
+ * (`Impersonate-*`) is not a fact; the claim is in `impersonatedUser` and `input.headers` only.
  */
-export const UNIDENTIFIED: UserInfo = { username: '', groups: [] };
+export const UNIDENTIFIED: UserInfo = { username: '', groups: [], authenticatedBy: 'none' };
+
+/** A caller as AdmissionReview's userInfo. */
+export function kubeUserInfo(caller: Caller): UserInfo {
+  return {
+    username: caller.username,
+    ...(caller.uid ? { uid: caller.uid } : {}),
+    groups: [...caller.groups],
+    ...(Object.keys(caller.extra).length ? { extra: caller.extra } : {}),
+    authenticatedBy: caller.authenticatedBy,
+  };
+}
+
+/**
+ * The identity the request asks the apiserver to act as, read from exactly the headers that go upstream (a header
+ * sent twice reaches it as the one joined value the gateway forwards), as k8s.io/apiserver's impersonation filter
+ * reads them: `Impersonate-User`, each `Impersonate-Group` a group, `Impersonate-Uid`, and `Impersonate-Extra-<key>`
+ * with the key lower-cased and percent-decoded. Null without `Impersonate-User`; groups, uid or extras without it
+ * are refused, as the apiserver refuses them (400).
+ */
+export function impersonatedUser(headers: IncomingHttpHeaders): ImpersonatedUser | null {
+  const names = Object.keys(headers).filter((h) => h.startsWith('impersonate-'));
+  if (names.length === 0) return null;
+  const one = (name: string): string => String(headers[name] ?? '');
+  const username = one('impersonate-user');
+  if (username === '') throw new WritegateError('WG_ERR_BAD_REQUEST', `${names.join(', ')} without Impersonate-User (the apiserver refuses it)`);
+  const extra: Record<string, string[]> = {};
+  for (const name of names) {
+    if (!name.startsWith('impersonate-extra-')) continue;
+    const raw = name.slice('impersonate-extra-'.length);
+    let key: string;
+    try {
+      key = decodeURIComponent(raw);
+    } catch {
+      throw new WritegateError('WG_ERR_BAD_REQUEST', `${name}: a malformed percent-encoded extra key`);
+    }
+    extra[key] = [one(name)];
+  }
+  return {
+    username,
+    uid: headers['impersonate-uid'] === undefined ? '' : one('impersonate-uid'),
+    groups: headers['impersonate-group'] === undefined ? [] : [one('impersonate-group')],
+    extra,
+  };
+}
 
 /** The WebSocket subprotocol that carries a bearer token (k8s.io/apiserver/pkg/authentication/request/websocket). */
 const BEARER_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
@@ -123,8 +179,89 @@ export class KubeIdentity {
       ...(u.uid ? { uid: u.uid } : {}),
       groups: u.groups ?? [],
       ...(u.extra ? { extra: u.extra } : {}),
+      authenticatedBy: 'selfsubjectreview',
     };
     this.cache.set(key, info);
     return info;
+  }
+}
+
+/** A TokenReview's `status.user` (authentication.k8s.io/v1 UserInfo). */
+interface ReviewedUser {
+  username?: unknown;
+  uid?: unknown;
+  groups?: unknown;
+  extra?: unknown;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * `identity: tokenreview`: a bearer token the gateway's own methods do not know is reviewed by the upstream, with
+ * a TokenReview (authentication.k8s.io/v1) sent as the gateway itself — its held credential
+ * (UpstreamClient.credentials.ownHeaders) or its client certificate (`tls.cert`) — so the caller needs no right to
+ * create reviews. Answers are cached per token digest (authenticated 60 s, not authenticated 10 s, at most 10,000;
+ * the token itself is never kept), so a revoked token may work for up to 60 s more.
+ */
+export class KubeTokenReview implements TokenReviewer {
+  private readonly cache = new LRUCache<string, { caller: Caller | null }>({ max: 10_000, ttl: 60_000 });
+
+  constructor(private readonly upstream: UpstreamClient) {}
+
+  async review(token: string): Promise<Caller | undefined> {
+    const key = createHash('sha256').update(token).digest('hex');
+    const hit = this.cache.get(key);
+    if (hit) return hit.caller ?? undefined;
+    const body = Buffer.from(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } }));
+    const res = await this.upstream.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+      ...this.upstream.credentials.ownHeaders(), 'content-type': 'application/json', accept: 'application/json',
+    }, body);
+    if (res.status !== 201 && res.status !== 200) {
+      throw new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', `the identity lookup (TokenReview) answered ${res.status}; the gateway's own credential must be allowed to create tokenreviews`);
+    }
+    let review: { status?: { authenticated?: unknown; user?: ReviewedUser } };
+    try {
+      review = JSON.parse(res.body.toString('utf8')) as typeof review;
+    } catch (err) {
+      throw new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', 'the TokenReview answered something other than JSON', { cause: err });
+    }
+    const user = review.status?.user;
+    if (review.status?.authenticated !== true || typeof user?.username !== 'string' || user.username === '') {
+      this.cache.set(key, { caller: null }, { ttl: 10_000 });
+      return undefined;
+    }
+    const extra: Record<string, string[]> = {};
+    if (typeof user.extra === 'object' && user.extra !== null) {
+      for (const [k, v] of Object.entries(user.extra)) extra[k] = strings(v);
+    }
+    const caller: Caller = {
+      username: user.username, uid: typeof user.uid === 'string' ? user.uid : '', groups: strings(user.groups), extra, authenticatedBy: 'tokenreview',
+    };
+    this.cache.set(key, { caller });
+    return caller;
+  }
+}
+
+/**
+ * Who the policy is told the caller is, by `upstreams[].identity`: `gateway` and `tokenreview` the caller the
+ * authentication stage established (without one under `tokenreview`, no bearer token was sent: anonymous, as the
+ * apiserver would take it); `selfsubjectreview` the upstream's answer for the caller's credentials; `none` no one.
+ */
+export class KubeCallerIdentity {
+  private readonly review: KubeIdentity | undefined;
+
+  constructor(private readonly mode: IdentityMode, upstream: UpstreamClient) {
+    this.review = mode === 'selfsubjectreview' ? new KubeIdentity(upstream) : undefined;
+  }
+
+  async resolve(caller: Caller | undefined, creds: Record<string, string | string[]>): Promise<UserInfo> {
+    if (this.mode === 'gateway' || this.mode === 'tokenreview') {
+      if (caller) return kubeUserInfo(caller);
+      if (this.mode === 'tokenreview') return ANONYMOUS;
+      throw new WritegateError('WG_ERR_UNAUTHENTICATED');
+    }
+    return this.review ? this.review.resolve(creds) : UNIDENTIFIED;
   }
 }

@@ -7,6 +7,7 @@ import { impersonationHeaders } from './impersonation.js';
 export const kubernetesKind = defineKind({
   name: 'kubernetes',
   optionsSchema: kubernetesOptions,
+  identities: ['selfsubjectreview', 'tokenreview', 'none'],
   // A service-account token or any bearer token (k8s.io/apiserver bearertoken authenticator).
   heldCredential: { header: 'authorization', prefix: () => 'Bearer ', impersonation: impersonationHeaders },
   create: (config, { client }) => new KubernetesAdapter(config, client),

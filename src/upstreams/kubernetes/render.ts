@@ -24,6 +24,7 @@ function kubeStatus(code: number, reason: string, message: string, details?: Rec
 function reasonFor(status: number): string {
   switch (status) {
     case 400: return 'BadRequest';
+    case 401: return 'Unauthorized';
     case 403: return 'Forbidden';
     case 404: return 'NotFound';
     case 413: return 'RequestEntityTooLarge';

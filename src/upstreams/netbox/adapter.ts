@@ -1,3 +1,4 @@
+import { gatewayUserInfo } from '../../auth/caller.js';
 import { WritegateError, isWritegateError } from '../../errors.js';
 import { inputHeaders } from '../../http/headers.js';
 import { decodeJsonBody } from '../../http/json-body.js';
@@ -52,7 +53,7 @@ export class NetboxAdapter implements UpstreamAdapter {
         + `set its BASE_PATH to "${cfg.prefix.slice(1)}/" and the target to its URL with that path (e.g. http://netbox:8080${cfg.prefix}), `
         + `or the absolute URLs it answers would bypass or miss the mount`);
     }
-    this.identity = cfg.netbox.identity === 'check' ? new NetboxIdentity(upstream) : undefined;
+    this.identity = cfg.identity === 'upstream' ? new NetboxIdentity(upstream) : undefined;
     this.headers = withCredentials({
       // The gateway tells NetBox who connected and where (added below); a client's own forwarding headers would make
       // NetBox build its URLs for another host or check a token's allowed IPs against an address the client chose.
@@ -105,7 +106,7 @@ export class NetboxAdapter implements UpstreamAdapter {
   async buildInput(req: GateRequest, classified: Classified, body: Buffer | undefined, upstream: UpstreamClient): Promise<Record<string, unknown>> {
     const creds = this.headers.credentials(req);
     // Who the caller is comes first, so that a write refused below is still logged with its caller.
-    const user = this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
+    const user = this.cfg.identity === 'gateway' ? gatewayUserInfo(req.caller) : this.identity ? await this.identity.resolve(creds) : UNIDENTIFIED;
     try {
       // The gateway's reads carry the forwarding headers too, so the current object's URLs are the ones the
       // caller sees through the mount.

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import type { UserInfoSource } from '../../auth/caller.js';
 import { WritegateError } from '../../errors.js';
 import type { UpstreamClient } from '../client.js';
 import { callHeaders } from '../headers.js';
@@ -17,8 +18,8 @@ export interface NbUserInfo {
   uid: string;
   groups: string[];
   extra: Record<string, string[]>;
-  /** `upstream`: NetBox said whose credential this is; `none`: the caller is not identified. */
-  authenticatedBy: 'upstream' | 'none';
+  /** `upstream`: NetBox said whose credential this is; under `identity: gateway`, how the gateway authenticated the caller; `none`: not identified. */
+  authenticatedBy: UserInfoSource;
 }
 
 export const UNIDENTIFIED: NbUserInfo = { username: '', uid: '', groups: [], extra: {}, authenticatedBy: 'none' };

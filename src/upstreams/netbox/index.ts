@@ -6,6 +6,7 @@ import { netboxOptions } from './config.js';
 export const netboxKind = defineKind({
   name: 'netbox',
   optionsSchema: netboxOptions,
+  identities: ['upstream', 'none'],
   // A v1 token is `Token <40 hex>`, a v2 one `Bearer nbt_<key>.<secret>` (NetBox keys the scheme on the prefix).
   heldCredential: { header: 'authorization', prefix: (secret) => (secret.startsWith('nbt_') ? 'Bearer ' : 'Token ') },
   create: (config, { client }) => new NetboxAdapter(config, client),

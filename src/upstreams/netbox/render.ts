@@ -32,8 +32,15 @@ export function fixFor(code: ErrorCode): string {
   return NETBOX_FIXES[code] ?? errorCatalogue[code].fix;
 }
 
-/** A catalogue error: its status, its message, its code name, how to fix it, and the decision. */
+/** Django REST framework's NotAuthenticated detail, which NetBox answers to a request without credentials. */
+const NOT_AUTHENTICATED = 'Authentication credentials were not provided.';
+
+/**
+ * A catalogue error: its status, its message, its code name, how to fix it, and the decision. A caller the gateway
+ * does not authenticate gets NetBox's own 401 answer (the reason is in the decision log, under X-Decision-Id).
+ */
 export function renderError(err: WritegateError, decisionId: string | undefined): RenderedResponse {
+  if (err.code === 'WG_ERR_UNAUTHENTICATED') return detail(401, NOT_AUTHENTICATED);
   const suffix = decisionId ? ` (decision ${decisionId})` : '';
   return detail(err.status, `writegate: ${err.message} [${err.code}]. ${fixFor(err.code)}${suffix}`);
 }

@@ -12,7 +12,8 @@ describe('parseConfig', () => {
     const cfg = parseConfig(valid, '/etc/writegate');
     expect(cfg.upstreams[0]!.mode).toBe('enforce');
     expect(cfg.upstreams[0]!.failOpen).toBe(false);
-    expect(ofKind(cfg.upstreams[0]!, 'kubernetes').kubernetes).toEqual({ resolve: 'dryrun', identity: 'selfsubjectreview', dryRunWrites: true });
+    expect(ofKind(cfg.upstreams[0]!, 'kubernetes').kubernetes).toEqual({ resolve: 'dryrun', dryRunWrites: true });
+    expect(cfg.upstreams[0]!.identity).toBe('selfsubjectreview');
     expect(cfg.opa.timeoutMs).toBe(2000);
     expect(cfg.decisionLog.path).toBe('/etc/writegate/decisions.log');
     expect(Object.isFrozen(cfg.upstreams[0])).toBe(true);

@@ -192,12 +192,14 @@ describe('cloudflare masking and envelopes', () => {
 describe('cloudflare configuration', () => {
   it('loads the example configuration, and defaults a left-out options block', () => {
     const cfg = ofKind(loadConfigFile(join(projectRoot(), 'examples/cloudflare/writegate.yaml')).upstreams[0]!, 'cloudflare');
-    expect(cfg).toMatchObject({ prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'writegate/cloudflare/decision', cloudflare: { identity: 'verify' } });
+    expect(cfg).toMatchObject({ prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'writegate/cloudflare/decision', identity: 'upstream', cloudflare: {} });
     const bare = parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'p' }] });
-    expect(ofKind(bare.upstreams[0]!, 'cloudflare').cloudflare).toEqual({ identity: 'verify' });
+    expect(ofKind(bare.upstreams[0]!, 'cloudflare').cloudflare).toEqual({});
+    expect(bare.upstreams[0]!.identity).toBe('upstream');
   });
 
   it('refuses an unknown option', () => {
-    expect(code(() => parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'p', cloudflare: { identity: 'whoami' } as never }] }))).toBe('WG_ERR_CONFIG_INVALID');
+    expect(code(() => parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'p', cloudflare: { identity: 'upstream' } as never }] }))).toBe('WG_ERR_CONFIG_INVALID');
+    expect(code(() => parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.com', policy: 'p', identity: 'tokenreview' }] }))).toBe('WG_ERR_CONFIG_INVALID');
   });
 });

@@ -55,7 +55,7 @@ describe('cloudflare identity', () => {
   });
 
   it('with identity: none, verifies nothing and tells the policy the caller is not identified', async () => {
-    const cfg = ofKind(parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'p', cloudflare: { identity: 'none' } }] }).upstreams[0]!, 'cloudflare');
+    const cfg = ofKind(parseConfig({ upstreams: [{ name: 'cf', kind: 'cloudflare', prefix: '/cf', target: sim.url, policy: 'p', identity: 'none' }] }).upstreams[0]!, 'cloudflare');
     const adapter = new CloudflareAdapter(cfg, client);
     const req: GateRequest = {
       method: 'POST', url: `/client/v4/zones/${SEED_IDS.zone}/dns_records`, upgrade: false, remoteAddress: '127.0.0.1',

@@ -62,7 +62,7 @@ function fakeUpstream(status: number, cert?: Buffer): { client: UpstreamClient; 
 describe('KubeIdentity', () => {
   it('answers anonymous without a lookup when the request and the gateway carry no credential', async () => {
     const { client, sent } = fakeUpstream(201);
-    expect(await new KubeIdentity(client).resolve({})).toEqual({ username: 'system:anonymous', groups: ['system:unauthenticated'] });
+    expect(await new KubeIdentity(client).resolve({})).toEqual({ username: 'system:anonymous', groups: ['system:unauthenticated'], authenticatedBy: 'anonymous' });
     expect(sent).toHaveLength(0);
   });
 

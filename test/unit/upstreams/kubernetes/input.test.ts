@@ -19,7 +19,7 @@ describe('Kubernetes input builder', () => {
   beforeAll(async () => {
     sim = await startKubeSim();
     for (const resolve of ['dryrun', 'local'] as const) {
-      const cfg = ofKind(parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p', kubernetes: { resolve, identity: 'selfsubjectreview' } }] }).upstreams[0]!, 'kubernetes');
+      const cfg = ofKind(parseConfig({ upstreams: [{ name: 'k8s', kind: 'kubernetes', prefix: '/k8s', target: sim.url, policy: 'p', identity: 'selfsubjectreview', kubernetes: { resolve } }] }).upstreams[0]!, 'kubernetes');
       client = new UpstreamClient(cfg);
       clients.push(client);
       adapters[resolve] = new KubernetesAdapter(cfg, client);

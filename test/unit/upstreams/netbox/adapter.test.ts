@@ -49,8 +49,8 @@ const STORED = {
   '/api/dcim/devices/13/': { id: 13, name: 'ams1-leaf-02', status: { value: 'offline', label: 'Offline' }, tags: [{ id: 1, name: 'protected', slug: 'protected' }] },
 };
 
-function adapter(client: UpstreamClient, target = 'http://netbox.test:8080/netbox', identity: 'check' | 'none' = 'check'): NetboxAdapter {
-  const cfg = ofKind(parseConfig({ upstreams: [{ name: 'netbox', kind: 'netbox', prefix: '/netbox', target, policy: 'writegate/netbox/decision', netbox: { identity } }] }).upstreams[0]!, 'netbox');
+function adapter(client: UpstreamClient, target = 'http://netbox.test:8080/netbox', identity: 'upstream' | 'none' = 'upstream'): NetboxAdapter {
+  const cfg = ofKind(parseConfig({ upstreams: [{ name: 'netbox', kind: 'netbox', prefix: '/netbox', target, policy: 'writegate/netbox/decision', identity }] }).upstreams[0]!, 'netbox');
   return new NetboxAdapter(cfg, client);
 }
 

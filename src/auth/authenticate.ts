@@ -1,0 +1,247 @@
+/**
+ * Caller authentication (`listen.auth`, `listen.tls.clientCA`): who is calling, proven, before any adapter runs,
+ * for proxied requests and upgrades alike. The methods are tried in kube-apiserver's union order
+ * (pkg/kubeapiserver/authenticator/config.go): the trusted authenticating proxy's `X-Remote-*` headers, then the
+ * client certificate, then a bearer token of `tokenFile`, and the first that authenticates is the caller. Then, on
+ * a Kubernetes mount with `identity: tokenreview`, a bearer token no local method knew is reviewed upstream
+ * (src/auth/stage.ts). A credential that is presented and fails (a certificate that does not verify, an unknown
+ * token) is a 401 whatever `anonymous` says, as the apiserver answers; only a request with no credential at all is
+ * anonymous, and only with `anonymous: true`.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Config } from '../config/schema.js';
+import { WritegateError } from '../errors.js';
+import { ANONYMOUS_CALLER, authenticatedCaller, type Caller } from './caller.js';
+import { TokenFile } from './token-file.js';
+
+type Listen = Config['listen'];
+
+/** What the authentication of one request established, for the gate and its decision record. */
+export interface Authentication {
+  /** The caller; undefined when no local method authenticated one (see `bearer` and `refused`). */
+  caller?: Caller;
+  /** The request's headers without the ones this stage consumed (a gateway token) or would not trust (spoofed identity headers). */
+  headers: IncomingHttpHeaders;
+  /** Identity headers a peer that is not a trusted proxy sent: removed, and recorded. */
+  stripped: string[];
+  /** A bearer token no local method knew, for a mount that reviews tokens upstream (`identity: tokenreview`). */
+  bearer?: string;
+  /** The first 12 hex digits of the SHA-256 of the gateway token that authenticated the caller (never the token). */
+  tokenDigest?: string;
+  /** Why the request gets 401 when no mount-level method takes over. */
+  refused?: WritegateError;
+}
+
+/** The TLS peer as the listener verified it. */
+interface PeerCertificate {
+  /** Verified against listen.tls.clientCA (chain, validity dates, client-auth usage). */
+  verified: boolean;
+  /** Why not, as OpenSSL says (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED). */
+  problem: string;
+  commonNames: string[];
+  organizations: string[];
+  /** The subject's `1.3.6.1.4.1.57683.2` values (the apiserver reads the first as the user's uid). */
+  uids: string[];
+  /** SHA-256 of the DER certificate, lower-case hex. */
+  sha256: string;
+}
+
+/** The subject attribute kube-apiserver reads as the user's uid (feature AllowParsingUserUIDFromCertAuth, beta in 1.34). */
+const UID_OID = '1.3.6.1.4.1.57683.2';
+
+/** The extra key under which the apiserver records which credential authenticated a user (user.CredentialIDKey). */
+const CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
+
+function values(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+const certificates = new WeakMap<TLSSocket, PeerCertificate | null>();
+
+/** The client certificate of a TLS connection, read once per connection; null when none was presented. */
+function peerCertificate(socket: TLSSocket): PeerCertificate | null {
+  const known = certificates.get(socket);
+  if (known !== undefined) return known;
+  const cert = socket.getPeerCertificate();
+  const peer = !cert || !cert.raw ? null : {
+    verified: socket.authorized,
+    problem: String(socket.authorizationError ?? ''),
+    commonNames: values(cert.subject?.CN),
+    organizations: values(cert.subject?.O),
+    uids: values((cert.subject as unknown as Record<string, string | string[] | undefined> | undefined)?.[UID_OID]),
+    sha256: createHash('sha256').update(cert.raw).digest('hex'),
+  };
+  certificates.set(socket, peer);
+  return peer;
+}
+
+/**
+ * The caller a verified certificate names, as k8s.io/apiserver's x509 CommonNameUserConversion reads it: CN is the
+ * user (none: the certificate authenticates no one), each O a group, the uid attribute the uid, and the certificate's
+ * fingerprint the credential id. A subject with several CNs or uids is refused rather than read one way.
+ */
+function certificateCaller(cert: PeerCertificate): Caller | WritegateError | undefined {
+  if (cert.commonNames.length > 1) return new WritegateError('WG_ERR_UNAUTHENTICATED', 'the client certificate names more than one CN');
+  if (cert.uids.length > 1) return new WritegateError('WG_ERR_UNAUTHENTICATED', 'the client certificate names more than one uid');
+  const username = cert.commonNames[0] ?? '';
+  if (username === '') return undefined;
+  return authenticatedCaller({
+    username, uid: cert.uids[0] ?? '', groups: [...cert.organizations], extra: { [CREDENTIAL_ID]: [`X509SHA256=${cert.sha256}`] }, authenticatedBy: 'x509',
+  });
+}
+
+/**
+ * The token of an `Authorization: Bearer` header as the apiserver's bearertoken authenticator reads it: the value
+ * trimmed, split on single spaces, the scheme "bearer" in any case, the second part the token (undefined: none).
+ */
+export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers.authorization?.trim();
+  if (!value) return undefined;
+  const parts = value.split(' ');
+  if (parts.length < 2 || parts[0]!.toLowerCase() !== 'bearer' || parts[1] === '') return undefined;
+  return parts[1];
+}
+
+/** An address as the BlockList compares it: IPv4-mapped IPv6 (`::ffff:127.0.0.2`) as IPv4. */
+function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4) return { address: v4[1]!, family: 'ipv4' };
+  const family = isIP(address);
+  return family === 4 ? { address, family: 'ipv4' } : family === 6 ? { address, family: 'ipv6' } : undefined;
+}
+
+/** Header names of the trusted proxy, lower-case. */
+interface ProxyHeaders {
+  user: string;
+  group: string;
+  uid: string;
+  extraPrefix: string;
+}
+
+function percentDecoded(key: string): string {
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
+  }
+}
+
+export class CallerAuth {
+  private readonly tokens: TokenFile | undefined;
+  private readonly anonymous: boolean;
+  private readonly proxyCNs: Set<string>;
+  private readonly proxyAddresses: BlockList;
+  private readonly proxyHeaders: ProxyHeaders | undefined;
+
+  /** Throws WG_ERR_CONFIG_INVALID when the token file cannot be read at start. */
+  constructor(listen: Listen, onTokenFile?: (problem: string | undefined) => void) {
+    const auth = listen.auth!;
+    this.anonymous = auth.anonymous;
+    this.tokens = auth.tokenFile === undefined ? undefined : new TokenFile(auth.tokenFile, onTokenFile);
+    const proxy = auth.trustedProxy;
+    this.proxyCNs = new Set(proxy?.clientCNs ?? []);
+    this.proxyAddresses = new BlockList();
+    for (const cidr of proxy?.addresses ?? []) {
+      const [address, bits] = cidr.split('/') as [string, string | undefined];
+      const family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
+      this.proxyAddresses.addSubnet(address, bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits), family);
+    }
+    this.proxyHeaders = proxy && {
+      user: proxy.headers.user.toLowerCase(),
+      group: proxy.headers.group.toLowerCase(),
+      uid: proxy.headers.uid.toLowerCase(),
+      extraPrefix: proxy.headers.extraPrefix.toLowerCase(),
+    };
+  }
+
+  /**
+   * Authenticates one request from its connection and its end-to-end headers (`distinct`: the same headers with
+   * every field line kept apart, IncomingMessage.headersDistinct, so that two `X-Remote-Group` lines stay two groups).
+   */
+  authenticate(socket: unknown, remoteAddress: string, headers: IncomingHttpHeaders, distinct: NodeJS.Dict<string[]>): Authentication {
+    const tls = (socket as { encrypted?: boolean }).encrypted === true ? socket as TLSSocket : undefined;
+    const cert = tls ? peerCertificate(tls) : null;
+    let out: IncomingHttpHeaders = headers;
+    const stripped: string[] = [];
+
+    // The trusted proxy's headers: facts from a trusted peer, removed from every other request and recorded.
+    let proxied: Caller | undefined;
+    const names = this.identityHeaderNames(headers);
+    if (names.length > 0) {
+      out = { ...headers };
+      for (const name of names) delete out[name];
+      if (this.trustsProxy(cert, remoteAddress)) proxied = this.proxyCaller(names, distinct);
+      else stripped.push(...names);
+    }
+
+    // With a token file, a bearer Authorization is the gateway's: never forwarded, whichever method wins.
+    const token = bearerToken(headers);
+    if (this.tokens && token !== undefined) {
+      if (out === headers) out = { ...headers };
+      delete out.authorization;
+    }
+    const result = (a: Omit<Authentication, 'headers' | 'stripped'>): Authentication => ({ ...a, headers: out, stripped });
+
+    // A certificate presented and not verified against clientCA is never an identity, and not "no credential":
+    // the client means to be someone, so it is refused, not taken for anonymous.
+    if (cert && !cert.verified) {
+      return result({ refused: new WritegateError('WG_ERR_UNAUTHENTICATED', `the client certificate is not trusted (${cert.problem || 'not verified'})`) });
+    }
+    if (proxied) return result({ caller: proxied });
+    if (cert) {
+      const fromCert = certificateCaller(cert);
+      if (fromCert instanceof WritegateError) return result({ refused: fromCert });
+      if (fromCert) return result({ caller: fromCert });
+    }
+    if (token !== undefined && this.tokens) {
+      const known = this.tokens.authenticate(token);
+      if (known) return result({ caller: authenticatedCaller(known), tokenDigest: createHash('sha256').update(token).digest('hex').slice(0, 12) });
+      return result({ bearer: token, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'the bearer token is not valid') });
+    }
+    // Without a token file a bearer token is not the gateway's: it may still be reviewed by the mount.
+    const reviewable = token === undefined ? {} : { bearer: token };
+    if (this.anonymous) return result({ ...reviewable, caller: ANONYMOUS_CALLER });
+    return result({ ...reviewable, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'no credentials (a client certificate, a bearer token or a trusted proxy\'s identity headers)') });
+  }
+
+  close(): void {
+    this.tokens?.close();
+  }
+
+  /** The request's header names that are the trusted proxy's identity headers (none without trustedProxy). */
+  private identityHeaderNames(headers: IncomingHttpHeaders): string[] {
+    const h = this.proxyHeaders;
+    if (!h) return [];
+    return Object.keys(headers).filter((k) => k === h.user || k === h.group || k === h.uid || k.startsWith(h.extraPrefix));
+  }
+
+  /** A peer is the trusted proxy by its verified certificate's CN or by its address. */
+  private trustsProxy(cert: PeerCertificate | null, remoteAddress: string): boolean {
+    if (cert?.verified && cert.commonNames.length === 1 && this.proxyCNs.has(cert.commonNames[0]!)) return true;
+    const peer = plainAddress(remoteAddress);
+    return peer !== undefined && this.proxyAddresses.check(peer.address, peer.family);
+  }
+
+  /**
+   * The caller the trusted proxy names, read as k8s.io/apiserver's requestheader authenticator reads it: the first
+   * user header value (none or empty: no caller from the proxy), every group header line one group, the first uid,
+   * and each extra header `<prefix><key>` one value of the key lower-cased and percent-decoded.
+   */
+  private proxyCaller(names: string[], distinct: NodeJS.Dict<string[]>): Caller | undefined {
+    const h = this.proxyHeaders!;
+    // Only the end-to-end headers count (`names`): one a Connection header listed is not the request's.
+    const lines = (name: string): string[] => (names.includes(name) ? distinct[name] ?? [] : []);
+    const username = lines(h.user)[0] ?? '';
+    if (username === '') return undefined;
+    const extra: Record<string, string[]> = {};
+    for (const name of names) {
+      if (!name.startsWith(h.extraPrefix) || name.length === h.extraPrefix.length) continue;
+      const key = percentDecoded(name.slice(h.extraPrefix.length)).toLowerCase();
+      extra[key] = [...(extra[key] ?? []), ...lines(name)];
+    }
+    return authenticatedCaller({ username, uid: lines(h.uid)[0] ?? '', groups: [...lines(h.group)], extra, authenticatedBy: 'proxy' });
+  }
+}

@@ -1,0 +1,57 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { WritegateError, isWritegateError } from '../errors.js';
+import type { GateRequest } from '../upstreams/types.js';
+import { bearerToken, type CallerAuth } from './authenticate.js';
+import type { Caller } from './caller.js';
+
+/** A mount's own token authenticator: the upstream reviews a bearer token (Kubernetes `identity: tokenreview`). */
+export interface TokenReviewer {
+  /** The caller the upstream says the token is; undefined when it says the token authenticates no one. */
+  review(token: string): Promise<Caller | undefined>;
+}
+
+/** The connection a request came on, as the authentication stage reads it. */
+export interface Peer {
+  socket: unknown;
+  /** The request's headers with every field line kept apart (IncomingMessage.headersDistinct). */
+  distinct: NodeJS.Dict<string[]>;
+}
+
+/**
+ * The authentication stage of one request on one mount, before its adapter runs: `req` with its caller, its
+ * headers as the gateway forwards them (without a consumed gateway token or spoofed identity headers) and what
+ * the decision record says of it, or the 401 (`refused`) the request gets in its kind's envelope. Without
+ * `listen.auth` and without a reviewer the request is as it came (the kind learns what it can upstream).
+ */
+export async function authenticateRequest(
+  auth: CallerAuth | undefined, reviewer: TokenReviewer | undefined, req: GateRequest, peer: Peer,
+): Promise<{ req: GateRequest; refused?: WritegateError }> {
+  if (!auth && !reviewer) return { req };
+  const a = auth
+    ? auth.authenticate(peer.socket, req.remoteAddress, req.headers, peer.distinct)
+    : { headers: req.headers, stripped: [], ...reviewable(req.headers) };
+  const record = {
+    ...(a.stripped.length ? { strippedIdentityHeaders: a.stripped } : {}),
+    ...(a.tokenDigest ? { tokenDigest: a.tokenDigest } : {}),
+  };
+  const out: GateRequest = { ...req, headers: a.headers, authRecord: record };
+  // A token no local method knew goes to the mount's reviewer, before anonymity is assumed.
+  if (reviewer && a.bearer !== undefined && (a.caller === undefined || a.caller.authenticatedBy === 'anonymous')) {
+    let reviewed: Caller | undefined;
+    try {
+      reviewed = await reviewer.review(a.bearer);
+    } catch (err) {
+      return { req: out, refused: isWritegateError(err) ? err : new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', (err as Error).message, { cause: err }) };
+    }
+    if (!reviewed) return { req: out, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'the upstream\'s TokenReview does not authenticate the bearer token') };
+    return { req: { ...out, caller: reviewed } };
+  }
+  if (a.caller) return { req: { ...out, caller: a.caller } };
+  if (!auth) return { req: out };
+  return { req: out, refused: a.refused ?? new WritegateError('WG_ERR_UNAUTHENTICATED') };
+}
+
+function reviewable(headers: IncomingHttpHeaders): { bearer?: string } {
+  const token = bearerToken(headers);
+  return token === undefined ? {} : { bearer: token };
+}
