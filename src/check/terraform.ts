@@ -49,25 +49,36 @@ function parsePlan(text: string, file: string): Record<string, unknown> {
   } catch (err) {
     throw bad(file, (err as Error).message);
   }
-  if (!isObject(plan) || typeof plan.format_version !== 'string') {
-    throw bad(file, 'not a Terraform JSON plan (no format_version); give the output of "terraform show -json PLANFILE"');
+  if (!isObject(plan)) throw bad(file, 'not a Terraform JSON plan; give the output of "terraform show -json PLANFILE"');
+  if (plan.format_version !== undefined && !(typeof plan.format_version === 'string' && plan.format_version.startsWith('1.'))) {
+    throw bad(file, `plan format ${JSON.stringify(plan.format_version)} is not supported (1.x is)`);
   }
-  if (!plan.format_version.startsWith('1.')) throw bad(file, `plan format ${plan.format_version} is not supported (1.x is)`);
   // A state (`terraform show -json` without a plan file) has `values` and no planned changes.
   if (!('planned_values' in plan) && !('resource_changes' in plan) && !('configuration' in plan)) {
-    throw bad(file, 'a Terraform state, not a plan; run "terraform plan -out=PLANFILE" and give "terraform show -json PLANFILE"');
+    throw bad(file, 'values' in plan
+      ? 'a Terraform state, not a plan; run "terraform plan -out=PLANFILE" and give "terraform show -json PLANFILE"'
+      : 'not a Terraform JSON plan (no resource_changes); give the output of "terraform show -json PLANFILE"');
   }
   if (plan.errored === true) throw bad(file, 'the plan errored, so its changes are incomplete; fix the plan first');
   return plan;
 }
 
-const STRINGS = ['address', 'mode', 'type', 'name'] as const;
+/**
+ * Terraform's modes, read from the address when a hand-made plan leaves `mode` out: a data source's address is
+ * `data.TYPE.NAME`, or `module.M.data.TYPE.NAME` in a module.
+ */
+function modeOf(rc: Record<string, unknown>, at: string, file: string): string {
+  if (rc.mode === undefined) return /(^|\.)data\.[^.]+\.[^.]+$/.test(rc.address as string) ? 'data' : 'managed';
+  if (rc.mode !== 'managed' && rc.mode !== 'data') throw bad(file, `${at}.mode is neither "managed" nor "data"`);
+  return rc.mode;
+}
 
 /** One `resource_changes[]` entry, flattened: its `change` fields next to its address. */
 function resourceChange(rc: unknown, i: number, file: string): Record<string, unknown> {
   const at = `resource_changes[${i}]`;
   if (!isObject(rc)) throw bad(file, `${at} is not an object`);
-  for (const k of STRINGS) if (typeof rc[k] !== 'string') throw bad(file, `${at}.${k} is not a string`);
+  for (const k of ['address', 'type'] as const) if (typeof rc[k] !== 'string' || !rc[k]) throw bad(file, `${at}.${k} is not a non-empty string`);
+  if (rc.name !== undefined && typeof rc.name !== 'string') throw bad(file, `${at}.name is not a string`);
   const change = rc.change;
   if (!isObject(change)) throw bad(file, `${at}.change is not an object`);
   const actions = change.actions;
@@ -77,9 +88,9 @@ function resourceChange(rc: unknown, i: number, file: string): Record<string, un
   return {
     address: rc.address,
     ...(typeof rc.module_address === 'string' ? { module_address: rc.module_address } : {}),
-    mode: rc.mode,
+    mode: modeOf(rc, at, file),
     type: rc.type,
-    name: rc.name,
+    name: rc.name ?? '',
     ...('index' in rc ? { index: rc.index } : {}),
     provider_name: typeof rc.provider_name === 'string' ? rc.provider_name : '',
     actions,
@@ -100,7 +111,7 @@ export function terraformSubject(text: string, file: string): CheckSubject {
     version: TERRAFORM_INPUT_VERSION,
     kind: 'terraform',
     terraform_version: typeof plan.terraform_version === 'string' ? plan.terraform_version : '',
-    format_version: plan.format_version,
+    format_version: typeof plan.format_version === 'string' ? plan.format_version : '',
     resource_changes: changes,
   };
   const cases = changes.filter((c) => c.mode === 'managed').map((c) => c.address as string);

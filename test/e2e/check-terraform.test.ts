@@ -308,6 +308,20 @@ print(json.dumps({"root": root.tag, "tests": root.get("tests"), "failures": root
     expect(token?.after.input).toBe(SENSITIVE);
   });
 
+  it('takes a hand-made plan that has only addresses, types and changes (mode read from the address)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wg-check-tf-hand-'));
+    const path = join(dir, 'plan.json');
+    writeFileSync(path, JSON.stringify({ resource_changes: [
+      { address: 'aws_route53_record.short', type: 'aws_route53_record', change: { actions: ['create'], after: { ttl: 5 } } },
+      { address: 'module.dns.data.aws_route53_record.old', type: 'aws_route53_record', change: { actions: ['read'], after: { ttl: 5 } } },
+    ] }));
+    const out = await cli(['check', 'terraform', path, '--format', 'json']);
+    expect(out.code, out.stderr).toBe(1);
+    const report = JSON.parse(out.stdout) as JsonReport;
+    expect(pairs(report)).toEqual([['aws_route53_record.short', 'dns-min-ttl']]);
+    expect(report.results[0]!.cases).toEqual(['aws_route53_record.short']);
+  });
+
   describe('--opa URL', () => {
     let opa: LocalOpa;
     const log: string[] = [];
@@ -339,7 +353,9 @@ print(json.dumps({"root": root.tag, "tests": root.get("tests"), "failures": root
     const cases: [string, () => string[], RegExp][] = [
       ['a missing file', () => ['check', 'terraform', join(dir, 'nope.json')], /nope\.json: no such file/],
       ['HCL instead of JSON', () => ['check', 'terraform', file('main.tf', CLEAN)], /main\.tf: .*malformed JSON.*terraform show -json PLANFILE/],
-      ['JSON that is not a plan', () => ['check', 'terraform', file('other.json', '{"resource_changes": []}')], /not a Terraform JSON plan/],
+      ['JSON that is not a plan', () => ['check', 'terraform', file('other.json', '{"planned": []}')], /not a Terraform JSON plan \(no resource_changes\)/],
+      ['a plan format of another major version', () => ['check', 'terraform', file('v2.json', '{"format_version": "2.0", "resource_changes": []}')], /plan format "2\.0" is not supported/],
+      ['a change without a type', () => ['check', 'terraform', file('notype.json', '{"resource_changes": [{"address": "a.b", "change": {"actions": ["create"]}}]}')], /resource_changes\[0\]\.type is not a non-empty string/],
       ['a state', () => ['check', 'terraform', file('state.json', '{"format_version": "1.0", "terraform_version": "1.11.4", "values": {}}')], /a Terraform state, not a plan/],
       ['an errored plan', () => ['check', 'terraform', file('errored.json', '{"format_version": "1.2", "configuration": {}, "errored": true, "resource_changes": []}')], /the plan errored/],
       ['a change without actions', () => ['check', 'terraform', file('noactions.json', JSON.stringify({ format_version: '1.2', configuration: {}, resource_changes: [{ address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: [] } }] }))], /resource_changes\[0\]\.change\.actions is not a list of actions/],
