@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { OpaClient } from '../src/opa/client.js';
@@ -26,6 +26,14 @@ interface SourceFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+function percent(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 100)) throw new InvalidArgumentError('a percentage from 0 to 100');
+  return n;
+}
+
+const formatOption = (): Option => new Option('--format <format>', 'output').choices(['text', 'json']).default('text');
+
 function sourceCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
@@ -35,7 +43,7 @@ function sourceCommand(name: string, description: string): Command {
     .option('-c, --config <file>', 'gateway configuration: opa.url and admin.protect / admin.pushLog')
     .option('--cache <dir>', 'where Git sources are fetched (default: .work/policy-cache in the project folder)')
     .option('--protect <package>', 'package prefix whose changes need --approve (repeatable; added to admin.protect)', collect, [])
-    .option('--format <format>', 'text or json', 'text');
+    .addOption(formatOption());
 }
 
 interface Resolved {
@@ -46,7 +54,6 @@ interface Resolved {
 }
 
 function resolveFlags(flags: SourceFlags): Resolved {
-  if (flags.format !== 'text' && flags.format !== 'json') throw new Error('--format is text or json');
   const config: Config | undefined = flags.config ? loadConfigFile(flags.config) : undefined;
   return {
     // Pushes compile the whole library in OPA; a decision's timeout would be too short.
@@ -79,12 +86,11 @@ function testCommand(): Command {
   return new Command('test')
     .description('Run opa test (with line coverage) on the .rego files of a folder.')
     .argument('[dir]', 'policy folder', '.')
-    .option('--threshold <percent>', 'fail when line coverage is below this percentage', Number)
-    .option('--format <format>', 'text or json', 'text')
+    .option('--threshold <percent>', 'fail when line coverage is below this percentage', percent)
+    .addOption(formatOption())
     .addHelpText('after', '\nExit codes: 0 all tests pass (and coverage meets --threshold), 1 otherwise.')
     .action(async (dir: string, opts: { threshold?: number; format: string }) => {
       try {
-        if (opts.threshold !== undefined && !(opts.threshold >= 0 && opts.threshold <= 100)) throw new Error('--threshold is a percentage (0-100)');
         const { dir: root, files } = folderFiles(dir);
         const report = await runTests(root, files, opts.threshold);
         if (opts.format === 'json') print(JSON.stringify(report));
@@ -103,7 +109,7 @@ function checkCommand(): Command {
   return new Command('check')
     .description('Run opa check --strict and parse each module of a folder.')
     .argument('[dir]', 'policy folder', '.')
-    .option('--format <format>', 'text or json', 'text')
+    .addOption(formatOption())
     .addHelpText('after', '\nExit codes: 0 clean, 1 errors (each printed as file:line: message).')
     .action(async (dir: string, opts: { format: string }) => {
       try {
@@ -176,7 +182,7 @@ function planCommand(): Command {
 function pushCommand(): Command {
   return sourceCommand('push', 'Test, check, plan and upload the Git policies to OPA; protected packages need --approve PLAN_HASH.')
     .option('--approve <hash>', 'the plan hash printed by plan for exactly this change')
-    .option('--threshold <percent>', 'refuse when opa test line coverage is below this percentage', Number)
+    .option('--threshold <percent>', 'refuse when opa test line coverage is below this percentage', percent)
     .option('--push-log <file>', 'JSON lines record of pushes (default: admin.pushLog, else .work/policy-push.log)')
     .addHelpText('after', '\nExit codes: 0 pushed (or nothing to push), 1 refused or error, 3 configuration invalid.')
     .action(async (flags: SourceFlags & { approve?: string; threshold?: number }) => {

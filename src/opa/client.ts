@@ -25,7 +25,8 @@ function encodePath(path: string): string {
 }
 
 /**
- * The one client for OPA's REST API — Data (decisions), Compile and Policy APIs (the residual engine), health —
+ * The one client for OPA's REST API — Data (decisions), Compile and Policy APIs (the residual engine; uploads and
+ * deletes for the policy lifecycle, src/policy/), health —
  * on a keep-alive undici pool. Transport failures become WG_ERR_OPA_* errors that keep the undici error as
  * `cause`.
  */

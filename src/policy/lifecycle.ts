@@ -52,7 +52,7 @@ export interface PushResult {
   plan: Plan;
   check: CheckReport;
   tests: TestReport;
-  /** With --fix or a push: the live revision recorded in `data.writegate.meta`, or why it could not be. */
+  /** Whether the live revision was recorded in `data.writegate.meta`, or why it could not be. */
   meta: { recorded: boolean; error?: string };
 }
 
@@ -85,9 +85,19 @@ async function liveRevision(opa: OpaClient): Promise<string | undefined> {
   return typeof meta?.revision === 'string' ? meta.revision : undefined;
 }
 
+/**
+ * The source's tree. One without modules is refused: planned against OPA, it would remove every uploaded module,
+ * and it is far more likely a wrong --source or --ref than an intent.
+ */
+async function source(options: LifecycleOptions): Promise<SourceTree> {
+  const tree = await fetchSource({ source: options.source, cache: options.cache, ...(options.ref !== undefined ? { ref: options.ref } : {}) });
+  if (tree.modules.length === 0) throw new Error(`no .rego modules in ${tree.source} at ${tree.ref} (${tree.commit.slice(0, 12)}); nothing to plan from`);
+  return tree;
+}
+
 /** Fetches the source, reads each module's package (`opa parse`) and compares with what OPA has loaded. */
 async function load(options: LifecycleOptions, packages?: Record<string, string>): Promise<Loaded> {
-  const tree = await fetchSource({ source: options.source, cache: options.cache, ...(options.ref !== undefined ? { ref: options.ref } : {}) });
+  const tree = await source(options);
   const ids = tree.modules.map((m) => m.id);
   let pkgs = packages;
   if (!pkgs) {
@@ -118,11 +128,11 @@ export async function push(options: PushOptions): Promise<PushResult> {
   const started = new Date().toISOString();
   let loaded: Loaded | undefined;
   try {
-    const tree = await fetchSource({ source: options.source, cache: options.cache, ...(options.ref !== undefined ? { ref: options.ref } : {}) });
+    const tree = await source(options);
     const files = [...tree.modules.map((m) => m.id), ...tree.tests];
     const check = await runCheck(tree.dir, files, tree.modules.map((m) => m.id));
-    const tests = check.ok ? await runTests(tree.dir, files, options.threshold) : { ok: false, passed: 0, failures: [] };
     if (!check.ok) throw new PolicyRefusal('check_failed', `opa check failed:\n${formatProblems(check.errors)}`, check.errors);
+    const tests = await runTests(tree.dir, files, options.threshold);
     if (!tests.ok) throw new PolicyRefusal('tests_failed', `opa test failed:\n${formatProblems(tests.failures)}`, tests.failures);
     loaded = await load(options, check.packages);
     const { plan: p } = loaded;
@@ -155,7 +165,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
 /** A change touching a protected package needs `approve` equal to the plan hash; a given approval must match in any case. */
 function approve(p: Plan, approval: string | undefined): void {
   if (approval !== undefined && approval !== p.hash) {
-    throw new PolicyRefusal('approval_mismatch', `--approve ${approval} is not the hash of this change (${p.changes.length} module${p.changes.length === 1 ? '' : 's'}): the change differs from the one reviewed; run plan again and review it`);
+    throw new PolicyRefusal('approval_mismatch', `approval ${approval} is not the hash of this change (${p.changes.length} module${p.changes.length === 1 ? '' : 's'}): the change differs from the one reviewed; run plan again and review it`);
   }
   const prot = p.changes.filter((c) => c.protected);
   if (prot.length && approval === undefined) {

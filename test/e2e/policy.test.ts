@@ -246,4 +246,20 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     expect(under.code).toBe(1);
     expect(under.stdout).toContain('below the threshold of 100%');
   });
+
+  it('bad input gets a clear error and exit 1: a threshold that is not a percentage, an unknown format, a source without modules, a ref that does not exist', async () => {
+    const repo = gitRepo({ 'README.md': 'no policies here\n' });
+    const threshold = await cli(['test', repo.dir, '--threshold', 'most']);
+    expect(threshold.code).toBe(1);
+    expect(threshold.stderr).toContain("option '--threshold <percent>' argument 'most' is invalid. a percentage from 0 to 100");
+    const format = await cli(['plan', '--source', repo.dir, ...common(), '--format', 'xml']);
+    expect(format.code).toBe(1);
+    expect(format.stderr).toContain('Allowed choices are text, json');
+    const empty = await cli(['push', '--source', repo.dir, ...common(), '--push-log', join(work, 'empty.log')]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/no \.rego modules in .* at HEAD \(work tree\) \([0-9a-f]{12}\); nothing to plan from/);
+    const ref = await cli(['plan', '--source', repo.dir, '--ref', 'no-such-branch', ...common()]);
+    expect(ref.code).toBe(1);
+    expect(ref.stderr).toContain('ref no-such-branch not found');
+  });
 });
