@@ -12,6 +12,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubernetesSubjects, resourceOf, yamlDocuments } from '../../src/check/kubernetes.js';
 import { projectRoot } from '../../src/opa/binary.js';
+import type { DecisionEvent } from '../../src/decision/log.js';
 import { startStack, TOKENS, type Stack } from '../helpers/stack.js';
 
 const run = promisify(execFile);
@@ -45,6 +46,31 @@ interface JsonReport {
 /** "Kind namespace/name" (or "Kind name" when cluster-scoped): the subject without its "file#n " prefix. */
 const objectOf = (subject: string): string => subject.slice(subject.indexOf(' ') + 1);
 
+/** `kubectl create -f` of the manifests folder through the stack's gateway, as alice. */
+async function kubectlCreate(stack: Stack): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'wg-check-kubectl-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config', 'current-context: wg',
+    'clusters:', '- name: wg', '  cluster:', `    server: ${stack.k8s}`, `    certificate-authority: ${stack.certs.caCert}`,
+    'users:', '- name: u', '  user:', `    token: ${TOKENS.alice}`,
+    'contexts:', '- name: wg', '  context: {cluster: wg, user: u, namespace: default}', '',
+  ].join('\n'));
+  // --validate=false: client-side schema validation asks for OpenAPI documents the simulator does not serve for List.
+  return exec(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'create', '--validate=false', '-f', MANIFESTS]);
+}
+
+/** The gateway's CREATE decisions, by "Kind namespace/name". */
+function createDecisions(stack: Stack): Map<string, DecisionEvent> {
+  const out = new Map<string, DecisionEvent>();
+  for (const d of stack.decisions()) {
+    const request = (d.input as { request: { kind: { kind: string }; namespace: string; name: string; operation: string } }).request;
+    if (request.operation !== 'CREATE') continue;
+    out.set(`${request.kind.kind} ${request.namespace ? `${request.namespace}/` : ''}${request.name}`, d);
+  }
+  return out;
+}
+
 describe('writegate check kubernetes', () => {
   let report: JsonReport;
   beforeAll(async () => {
@@ -69,27 +95,13 @@ describe('writegate check kubernetes', () => {
   });
 
   it('gives each object the violations the gateway gives it when kubectl creates it', async () => {
-    const stack: Stack = await startStack();
+    const stack = await startStack();
     try {
-      const dir = mkdtempSync(join(tmpdir(), 'wg-check-kubectl-'));
-      const kubeconfig = join(dir, 'kubeconfig');
-      writeFileSync(kubeconfig, [
-        'apiVersion: v1', 'kind: Config', 'current-context: wg',
-        'clusters:', '- name: wg', '  cluster:', `    server: ${stack.k8s}`, `    certificate-authority: ${stack.certs.caCert}`,
-        'users:', '- name: u', '  user:', `    token: ${TOKENS.alice}`,
-        'contexts:', '- name: wg', '  context: {cluster: wg, user: u, namespace: default}', '',
-      ].join('\n'));
-      // --validate=false: client-side schema validation asks for OpenAPI documents the simulator does not serve for List.
-      const created = await exec(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'create', '--validate=false', '-f', MANIFESTS]);
+      const created = await kubectlCreate(stack);
       expect(created.code).toBe(1);
       expect(created.stderr).toContain('Error from server (Forbidden)');
       const gateway = new Map<string, { deny: string[]; warn: string[]; outcome: string }>();
-      for (const d of stack.decisions()) {
-        const request = (d.input as { request: { kind: { kind: string }; namespace: string; name: string; operation: string } }).request;
-        if (request.operation !== 'CREATE') continue;
-        const key = `${request.kind.kind} ${request.namespace ? `${request.namespace}/` : ''}${request.name}`;
-        gateway.set(key, { deny: [...d.reasons].sort(), warn: [...d.warnings].sort(), outcome: d.outcome });
-      }
+      for (const [key, d] of createDecisions(stack)) gateway.set(key, { deny: [...d.reasons].sort(), warn: [...d.warnings].sort(), outcome: d.outcome });
       expect([...gateway.keys()].sort()).toEqual(report.results.map((r) => objectOf(r.subject)).sort());
       for (const r of report.results) {
         const g = gateway.get(objectOf(r.subject))!;
@@ -97,6 +109,34 @@ describe('writegate check kubernetes', () => {
           object: r.subject, deny: r.deny.map((f) => f.msg).sort(), warn: r.warn.map((f) => f.msg).sort(),
         });
         expect(g.outcome).toBe(r.deny.length ? 'denied' : 'allowed');
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('builds the input the gateway builds for the create, with resolve: local and no identity', async () => {
+    const stack = await startStack({ resolve: 'local', identity: 'none' });
+    try {
+      await kubectlCreate(stack);
+      const gateway = createDecisions(stack);
+      const subjects = kubernetesSubjects(MANIFESTS, { recursive: false, namespace: 'default', cwd: root });
+      expect(subjects).toHaveLength(gateway.size);
+      // What the request sent differs (kubectl's fieldManager, headers, the upstream's name, a fresh uid); what
+      // the request is and the object it creates do not.
+      const same = (input: any) => ({
+        top: [input.apiVersion, input.kind, input.version, input.upstreamKind, input.verb, input.method, input.path],
+        request: {
+          kind: input.request.kind, resource: input.request.resource, requestKind: input.request.requestKind,
+          requestResource: input.request.requestResource, name: input.request.name, namespace: input.request.namespace,
+          operation: input.request.operation, userInfo: input.request.userInfo, object: input.request.object,
+          oldObject: input.request.oldObject, dryRun: input.request.dryRun, optionsKind: input.request.options.kind,
+        },
+      });
+      for (const s of subjects) {
+        const d = gateway.get(objectOf(s.subject));
+        expect(d, s.subject).toBeDefined();
+        expect(same(s.input)).toEqual(same(d!.input));
       }
     } finally {
       await stack.close();
@@ -116,7 +156,7 @@ describe('writegate check kubernetes', () => {
 
   it('reads subfolders with -R, and objects without a namespace go to -n', async () => {
     const out = await cli(['check', 'kubernetes', '-f', MANIFESTS, '-R', '-n', 'staging', '--format', 'json']);
-    expect(out.code).toBe(1);
+    expect(out.code, out.stderr).toBe(1);
     const r = JSON.parse(out.stdout) as JsonReport;
     const subjects = r.results.map((x) => objectOf(x.subject));
     expect(subjects).toContain('Pod staging/nested');
@@ -130,7 +170,7 @@ describe('writegate check kubernetes', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^OK {4}\S*namespace\.json#1 Namespace team-a {2}\(decision [0-9a-f-]{36}\)$/m);
     const junit = await cli(['check', 'kubernetes', '-f', MANIFESTS, '--format', 'junit']);
-    expect(junit.code).toBe(1);
+    expect(junit.code, junit.stderr).toBe(1);
     const parsed = JSON.parse(execFileSync('python3', ['-c', `
 import json, sys, xml.etree.ElementTree as ET
 root = ET.fromstring(sys.stdin.buffer.read())
@@ -165,7 +205,7 @@ print(json.dumps({"tests": root.get("tests"), "failures": root.get("failures"),
     ];
     it.each(cases)('%s', async (_what, args, message) => {
       const out = await cli(args());
-      expect(out.code).toBe(3);
+      expect(out.code, out.stderr).toBe(3);
       expect(out.stderr).toMatch(message);
       expect(out.stdout).toBe('');
     });

@@ -230,7 +230,7 @@ describe('writegate check terraform', () => {
     expect(text.stdout).toMatch(/^OK {4}\S*plan\.json {2}\(decision [0-9a-f-]{36}\)$/m);
     expect(text.stdout).toContain('PASS: 0 violations, 0 warnings in 1 evaluation of writegate/terraform/decision');
     const json = await cli(['check', 'terraform', cleanPlan, '--format', 'json']);
-    expect(json.code).toBe(0);
+    expect(json.code, json.stderr).toBe(0);
     const report = JSON.parse(json.stdout) as JsonReport;
     expect(report.passed).toBe(true);
     expect(report.results).toHaveLength(1);
@@ -251,7 +251,7 @@ describe('writegate check terraform', () => {
     ]));
 
     const text = await cli(['check', 'terraform', awsPlan]);
-    expect(text.code).toBe(1);
+    expect(text.code, text.stderr).toBe(1);
     const deny = text.stdout.split('\n').filter((l) => l.startsWith('DENY'));
     expect(deny).toHaveLength(AWS_VIOLATIONS.length);
     const ids = new Set(deny.map((l) => /\(decision ([0-9a-f-]{36})\)$/.exec(l)?.[1]));
@@ -265,7 +265,7 @@ describe('writegate check terraform', () => {
 
   it('writes JUnit XML that an XML parser reads: one case per resource, one failure per violating resource', async () => {
     const out = await cli(['check', 'terraform', awsPlan, '--format', 'junit']);
-    expect(out.code).toBe(1);
+    expect(out.code, out.stderr).toBe(1);
     // Python's ElementTree, a parser independent of the code under test.
     const parsed = JSON.parse(execFileSync('python3', ['-c', `
 import json, sys, xml.etree.ElementTree as ET
@@ -367,7 +367,7 @@ print(json.dumps({"root": root.tag, "tests": root.get("tests"), "failures": root
     ];
     it.each(cases)('%s', async (_what, args, message) => {
       const out = await cli(args());
-      expect(out.code).toBe(3);
+      expect(out.code, out.stderr).toBe(3);
       expect(out.stderr).toMatch(message);
       expect(out.stdout).toBe('');
     });
