@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { evaluate, type CheckSubject } from '../src/check/evaluate.js';
 import { kubernetesSubjects } from '../src/check/kubernetes.js';
@@ -43,7 +44,7 @@ async function run(kind: CheckKind, opts: SharedOptions, subjects: () => CheckSu
     const timeoutMs = Number(opts.timeoutMs);
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout-ms must be a positive integer (got ${JSON.stringify(opts.timeoutMs)})`);
     const results = await evaluate(subjects(), {
-      opaUrl: opts.opa, policy: [opts.policy ?? `${projectRoot()}/policies`], decision: opts.decision, timeoutMs,
+      opaUrl: opts.opa, policy: [opts.policy ?? join(projectRoot(), 'policies')], decision: opts.decision, timeoutMs,
     });
     const report = checkReport(kind, opts.decision, results);
     process.stdout.write(RENDER[opts.format](report));
