@@ -26,7 +26,7 @@ test_default_tags_protect if {
 }
 
 test_unprotected_delete_allowed if {
-	every before in [bucket({"protected": "false"}), bucket({"protected": "FALSE"}), bucket({"team": "a"}), bucket(null), {"id": "x"}] {
+	every before in [bucket({"protected": "false"}), bucket({"protected": "FALSE"}), bucket({"team": "a"}), bucket({"name": "protected"}), bucket({"name": "protected:true"}), bucket(null), {"id": "x"}] {
 		terraform.decision == clean with input as plan([delete("aws_s3_bucket", "b", before)])
 	}
 }
@@ -40,4 +40,17 @@ test_protected_tag_setting if {
 	d := terraform.deny with input as plan([delete("aws_s3_bucket", "b", bucket({"keep": "1"}))])
 		with data.writegate.config.terraform.protected_tag as "keep"
 	rules_of(d) == {"protected-delete"}
+}
+
+test_labels_protect if {
+	rules_of(terraform.deny) == {"protected-delete"} with input as plan([delete("google_storage_bucket", "b", {"labels": {"protected": "true"}})])
+}
+
+test_tag_lists if {
+	every tags in [["protected"], ["team:a", "protected:true"], ["protected:"]] {
+		rules_of(terraform.deny) == {"protected-delete"} with input as plan([delete("digitalocean_droplet", "d", {"tags": tags})])
+	}
+	every tags in [["team:a"], ["protected:false"], ["protected:FALSE"], ["unprotected"], ["protectedx:true"], []] {
+		terraform.decision == clean with input as plan([delete("digitalocean_droplet", "d", {"tags": tags})])
+	}
 }
