@@ -6,15 +6,16 @@
  *   writes to packages under the bundle's roots ("path x is owned by bundle b", v1/server/server.go checkPathScope);
  * - `file`: loaded by `opa run` from files, named by the path OPA was given without its leading `/`
  *   (v1/loader/loader.go CleanPath). Nothing in the Policy API tells them apart from uploads, so a module not in
- *   Git is taken for a file when that path names a file here (`/<id>`, or `<id>` from the working directory):
- *   the gateway's supervised OPA, and any OPA on this machine. `--watch` reloads such files over any upload, so
- *   they are shown, never changed or deleted;
+ *   Git is taken for a file when that path (`/<id>`, or `<id>` from the working directory) is a file here holding
+ *   exactly the module's text: the gateway's supervised OPA, and any OPA on this machine. Without the content
+ *   check, a hand upload named like any file (`etc/hostname`) would hide from drift. `--watch` reloads such files
+ *   over any upload, so they are shown, never changed or deleted;
  * - `api`: uploaded through the Policy API — by a push (ids relative to a repository root) or by hand.
  * Git is compared with the `api` modules only.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { PolicyV1 } from '../opa/types.js';
@@ -112,13 +113,13 @@ export function classify(p: PolicyV1, bundles: BundleRoots, inGit: boolean): Liv
   const pkg = packageName(p.ast.package.path);
   const bundle = Object.keys(bundles).find((b) => p.id.startsWith(`${b}/`));
   if (bundle !== undefined) return { id: p.id, package: pkg, origin: 'bundle', bundle };
-  if (!inGit && [`/${p.id}`, resolve(p.id)].some(isFile)) return { id: p.id, package: pkg, origin: 'file' };
+  if (!inGit && [`/${p.id}`, resolve(p.id)].some((path) => fileHolds(path, p.raw))) return { id: p.id, package: pkg, origin: 'file' };
   return { id: p.id, package: pkg, origin: 'api' };
 }
 
-function isFile(path: string): boolean {
+function fileHolds(path: string, raw: string): boolean {
   try {
-    return statSync(path).isFile();
+    return statSync(path).isFile() && readFileSync(path, 'utf8') === raw;
   } catch {
     return false;
   }

@@ -38,9 +38,15 @@ export interface SourceTree {
   tests: string[];
 }
 
+/**
+ * Git never prompts, and fetches only over these transports: `ext::` and other command-running transports stay
+ * off even where a local configuration would allow them (git-config protocol.allow; GIT_ALLOW_PROTOCOL).
+ */
+const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh' };
+
 function git(args: string[], cwd?: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, stdout, stderr) => {
+    execFile('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, env: GIT_ENV }, (err, stdout, stderr) => {
       if (err) reject(new Error(`git ${args.join(' ')}: ${(stderr || err.message).trim()}`));
       else resolvePromise(stdout);
     });
@@ -69,6 +75,10 @@ function split(tree: Omit<SourceTree, 'modules' | 'tests'>, ids: string[]): Sour
 
 /** The Rego of `options.source` at `options.ref` (see SourceOptions). */
 export async function fetchSource(options: SourceOptions): Promise<SourceTree> {
+  // Both reach git's command line, where a leading dash would be an option (`--upload-pack=<command>`).
+  for (const [name, value] of [['source', options.source], ['ref', options.ref]] as const) {
+    if (value !== undefined && (value.startsWith('-') || /[\s\x00-\x1f]/.test(value))) throw new Error(`${name} "${value}" is not a Git URL, folder or ref`);
+  }
   const local = existsSync(options.source) && statSync(options.source).isDirectory() ? resolve(options.source) : undefined;
   if (local) {
     const top = (await git(['rev-parse', '--show-toplevel'], local).catch(() => {

@@ -6,7 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -166,6 +166,10 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     expect((await cli(['drift', '--source', repo.dir, ...common()])).code).toBe(0);
 
     await client.putPolicy('hand/extra.rego', 'package hand\n\nx := 1\n');
+    // Named like a file on this machine, but not holding its text: an upload, not a file (it must not hide from drift).
+    const decoy = join(work, 'decoy.rego');
+    writeFileSync(decoy, 'package decoy\n\nz := 0\n');
+    await client.putPolicy(decoy.slice(1), 'package backdoor\n\nallow := true\n');
     let notified = '';
     const hook: Server = createServer((req, res) => {
       req.setEncoding('utf8');
@@ -178,7 +182,7 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     hook.close();
     expect(drift.code).toBe(2);
     const report = JSON.parse(drift.stdout);
-    expect(report).toMatchObject({ inSync: false, extra: ['hand/extra.rego'], missing: [], changed: [], notified: { ok: true } });
+    expect(report).toMatchObject({ inSync: false, extra: ['hand/extra.rego', decoy.slice(1)], missing: [], changed: [], notified: { ok: true } });
     expect(JSON.parse(notified).text).toContain('in OPA, not in Git: hand/extra.rego');
 
     const fixed = await cli(['drift', '--source', repo.dir, ...common(), '--fix', '--push-log', join(work, 'drift.log')]);
@@ -258,6 +262,15 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     const empty = await cli(['push', '--source', repo.dir, ...common(), '--push-log', join(work, 'empty.log')]);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/no \.rego modules in .* at HEAD \(work tree\) \([0-9a-f]{12}\); nothing to plan from/);
+    // A source that git would read as an option must not run a command: without the check, this is
+    // `git fetch --upload-pack=<command> <repo>`, which runs the command (and the admin API takes a source too).
+    const marker = join(work, 'upload-pack-ran');
+    const option = await cli(['plan', `--source=--upload-pack=touch${'$'}{IFS}${marker}`, '--ref', repo.dir, ...common()]);
+    expect(option.code).toBe(1);
+    expect(option.stderr).toContain('is not a Git URL, folder or ref');
+    expect(existsSync(marker)).toBe(false);
+    const optionRef = await cli(['plan', '--source', repo.dir, '--ref=--output=/tmp/x', ...common()]);
+    expect(optionRef.stderr).toContain('ref "--output=/tmp/x" is not a Git URL, folder or ref');
     const ref = await cli(['plan', '--source', repo.dir, '--ref', 'no-such-branch', ...common()]);
     expect(ref.code).toBe(1);
     expect(ref.stderr).toContain('ref no-such-branch not found');
