@@ -301,10 +301,12 @@ export function validate(state: NbState, model: ModelSpec, body: Json, current: 
 export function compare(model: ModelSpec): (a: NbRecord, b: NbRecord) => number {
   const byId = (a: NbRecord, b: NbRecord): number => a.id - b.id;
   if (model.key === 'ipam/prefixes' || model.key === 'ipam/ip-addresses') {
-    const field = model.key === 'ipam/prefixes' ? 'prefix' : 'address';
-    const key = (r: NbRecord): bigint => sortKey(parseCidr(String(r.values[field]))!);
-    return (a, b) => (a.values.vrf === b.values.vrf ? 0 : a.values.vrf === null ? -1 : b.values.vrf === null ? 1 : (a.values.vrf as number) - (b.values.vrf as number))
-      || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) || byId(a, b);
+    // Prefix: ordering = (vrf, nulls first), prefix, pk; IPAddress: address, pk.
+    const prefix = model.key === 'ipam/prefixes';
+    const key = (r: NbRecord): bigint => sortKey(parseCidr(String(r.values[prefix ? 'prefix' : 'address']))!);
+    const vrf = (a: NbRecord, b: NbRecord): number => (!prefix || a.values.vrf === b.values.vrf ? 0 : a.values.vrf === null ? -1 : b.values.vrf === null ? 1
+      : (a.values.vrf as number) - (b.values.vrf as number));
+    return (a, b) => vrf(a, b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) || byId(a, b);
   }
   const field = model.key === 'dcim/device-types' ? 'model' : 'name';
   // NetBox orders names naturally (NaturalOrderingField: "leaf-2" before "leaf-10").
