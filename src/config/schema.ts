@@ -201,7 +201,7 @@ export const configSchema = z.strictObject({
   admin: z.strictObject({
     /** Absolute path of a file holding the admin API's bearer token (16 characters or more); set, the API is on. */
     tokenFile: z.string().refine(isAbsolute, 'an absolute path').optional(),
-    /** Git URL or folder the admin API plans from when a request names none. */
+    /** Git URL or folder the admin API plans, pushes and checks drift from (the API refuses without it). */
     source: z.string().min(1).optional(),
     /** Package prefixes (such as writegate.kubernetes) whose changes need the plan hash as approval; none by default. */
     protect: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a package such as writegate.kubernetes')).default([]),

@@ -36,9 +36,8 @@ export function adminAuthorized(header: string | undefined, token: string): bool
   return timingSafeEqual(digest(given), digest(token));
 }
 
+/** The source is admin.source, never the request's: a token is for pushing policy, not for reading the host's repositories. */
 const body = z.strictObject({
-  /** Git URL or folder; default admin.source. */
-  source: z.string().min(1).optional(),
   ref: z.string().min(1).optional(),
   /** push, drift with fix: the plan hash approved. */
   approve: z.string().regex(/^[0-9a-f]{64}$/, 'a plan hash (64 hex digits)').optional(),
@@ -87,8 +86,8 @@ export class PolicyAdmin {
       return { status: 400, body: { code: 'invalid_request', message: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') } };
     }
     const req = parsed.data;
-    const source = req.source ?? this.options.source;
-    if (!source) return { status: 400, body: { code: 'invalid_request', message: 'no source: send "source" or set admin.source' } };
+    const source = this.options.source;
+    if (!source) return { status: 400, body: { code: 'invalid_request', message: 'admin.source is not set in the configuration' } };
     const { opa, protect, cache, pushLog } = this.options;
     const common = { source, cache, opa, protect, ...(req.ref ? { ref: req.ref } : {}) };
     const pushing = { ...common, pushLog, ...(req.approve ? { approve: req.approve } : {}), ...(req.threshold !== undefined ? { threshold: req.threshold } : {}) };

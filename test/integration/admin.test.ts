@@ -112,6 +112,10 @@ describe('admin API: the policy lifecycle on the gateway', () => {
     const bad = await admin(gateway, 'plan', { ref: 7 });
     expect(bad.status).toBe(400);
     expect(bad.json.message).toContain('ref');
+    // The token is for pushing policy, not for reading other repositories on the gateway's host.
+    const elsewhere = await admin(gateway, 'plan', { source: '/etc' });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.json.message).toContain('source');
 
     const planned = await admin(gateway, 'plan', {});
     expect(planned.status).toBe(200);
