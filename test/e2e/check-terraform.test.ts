@@ -322,6 +322,17 @@ print(json.dumps({"root": root.tag, "tests": root.get("tests"), "failures": root
     expect(report.results[0]!.cases).toEqual(['aws_route53_record.short']);
   });
 
+  it('--policy and --decision: another library, whose violations need no rule or address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wg-check-tf-policy-'));
+    writeFileSync(join(dir, 'custom.rego'), 'package custom\n\ndecision := {"deny": {"no changes on Fridays"}}\n\nclosed := false\n');
+    const out = await cli(['check', 'terraform', cleanPlan, '--policy', dir, '--decision', 'custom/decision']);
+    expect(out.code, out.stderr).toBe(1);
+    expect(out.stdout).toMatch(new RegExp(`^DENY  \\S*plan\\.json  -  no changes on Fridays  \\(decision [0-9a-f-]{36}\\)$`, 'm'));
+    const closed = await cli(['check', 'terraform', cleanPlan, '--policy', dir, '--decision', 'custom/closed']);
+    expect(closed.code, closed.stderr).toBe(1);
+    expect(closed.stdout).toContain('the policy denies without a violation (allow is false)');
+  });
+
   describe('--opa URL', () => {
     let opa: LocalOpa;
     const log: string[] = [];
