@@ -7,6 +7,7 @@ package writegate.cloudflare
 defaults := {
 	"min_ttl": 60,
 	"protected_tag": "protected:true",
+	"ci_groups": ["ci"],
 }
 
 setting(key) := data.writegate.config.cloudflare[key]
@@ -20,3 +21,7 @@ min_ttl := setting("min_ttl")
 # The record tag that protects a record from deletion. Cloudflare record tags
 # are "<name>:<value>" strings (developers.cloudflare.com/dns/manage-dns-records/reference/record-attributes/).
 protected_tag := setting("protected_tag")
+
+# Groups of CI identities (userInfo.groups, as listen.auth authenticates them):
+# they may create and update DNS records but not delete them.
+ci_groups := {group | some group in setting("ci_groups")}

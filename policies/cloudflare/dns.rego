@@ -85,3 +85,20 @@ deny contains violation(
 	w.operation == "DELETE"
 	protected_tag in w.oldObject.tags
 }
+
+# ci-no-record-delete: CI identities (a member of ci_groups) create and update
+# records as pipelines do, but a deletion is a person's decision: a DNS record
+# delete by one is refused, alone or in a batch.
+ci_caller if {
+	some group in input.request.userInfo.groups
+	group in ci_groups
+}
+
+deny contains violation(
+	"ci-no-record-delete",
+	sprintf("%sDNS record %q cannot be deleted by the CI identity %q: a person deletes records", [w.at, object.get(w.oldObject, "name", ""), input.request.userInfo.username]),
+) if {
+	ci_caller
+	some w in dns_writes
+	w.operation == "DELETE"
+}

@@ -178,3 +178,31 @@ test_delete_of_name_with_whitespace_allowed if {
 	d := cloudflare.decision with input as record_delete(record(" odd", "TXT", 1, false, []))
 	d.allow == true
 }
+
+test_ci_creates_and_updates_records if {
+	new := record("app.example.com", "A", 300, false, [])
+	d := cloudflare.decision with input as as_caller(record_create(new), ci_bot)
+	d == {"allow": true, "deny": set(), "warn": set()}
+	u := cloudflare.decision with input as as_caller(record_update(new, object.union(new, {"ttl": 600})), ci_bot)
+	u.allow == true
+}
+
+test_ci_record_delete_denied if {
+	d := cloudflare.deny with input as as_caller(record_delete(record("app.example.com", "A", 300, false, [])), ci_bot)
+	d == {{
+		"rule": "ci-no-record-delete",
+		"msg": `DNS record "app.example.com" cannot be deleted by the CI identity "deploy-bot": a person deletes records [ci-no-record-delete]`,
+	}}
+}
+
+test_ci_record_delete_in_a_batch_denied if {
+	old := record("legacy.example.com", "CNAME", 300, false, [])
+	d := cloudflare.deny with input as as_caller(batch([item_delete(old), item_create(record("app.example.com", "A", 1, true, []))]), ci_bot)
+	{v.msg | some v in d} == {`items[0]: DNS record "legacy.example.com" cannot be deleted by the CI identity "deploy-bot": a person deletes records [ci-no-record-delete]`}
+}
+
+test_ci_groups_from_operator_data if {
+	d := cloudflare.decision with input as as_caller(record_delete(record("app.example.com", "A", 300, false, [])), ci_bot)
+		with data.writegate.config.cloudflare.ci_groups as ["release-bots"]
+	d.allow == true
+}

@@ -53,6 +53,12 @@ record_update(old, new) := cf_input({
 	"resource": "dns_records", "name": old.id, "body": new, "object": new, "oldObject": old,
 })
 
+# ci_bot: a CI identity as listen.auth authenticates it (a token of the gateway's token file, group "ci").
+ci_bot := {"username": "deploy-bot", "uid": "u-deploy", "groups": ["ci", "system:authenticated"], "extra": {}, "authenticatedBy": "token"}
+
+# as_caller: the same input, sent by `user`.
+as_caller(doc, user) := object.union(doc, {"request": {"userInfo": user}})
+
 record_delete(old) := cf_input({
 	"operation": "DELETE", "method": "DELETE", "path": concat("/", [records_path, old.id]),
 	"resource": "dns_records", "name": old.id, "oldObject": old,

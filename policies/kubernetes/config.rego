@@ -11,6 +11,7 @@ defaults := {
 	"connect_groups": ["system:masters", "ops"],
 	"host_path_namespaces": ["kube-system"],
 	"scheduler_users": [],
+	"namespace_delete_groups": ["platform-admins"],
 }
 
 setting(key) := data.writegate.config.kubernetes[key]
@@ -29,3 +30,6 @@ host_path_namespaces := {ns | some ns in setting("host_path_namespaces")}
 
 # Users who may bind pods to nodes themselves (pods/binding, spec.nodeName).
 scheduler_users := {user | some user in setting("scheduler_users")}
+
+# Groups whose members may delete (unprotected) namespaces.
+namespace_delete_groups := {group | some group in setting("namespace_delete_groups")}

@@ -111,3 +111,44 @@ deny contains violation(
 	input.request.operation == "DELETE"
 	what := cascading_deletes[input.request.resource.group][input.request.resource.resource]
 }
+
+# namespace-delete-group: deleting a Namespace deletes everything in it, so
+# only members of namespace_delete_groups (platform-admins by default) may, as
+# the caller the gateway identified (userInfo). A request that impersonates
+# someone (impersonatedUser) is carried out by the apiserver as that identity,
+# which must be a member too: an outsider cannot ask to be a member, and a
+# member cannot delete as an outsider. Protected namespaces are refused above,
+# whoever asks.
+namespace_delete if {
+	input.request.operation == "DELETE"
+	namespace_resource
+	input.request.name != ""
+	not input.request.name in protected_namespaces
+}
+
+namespace_deleter if {
+	some group in input.request.userInfo.groups
+	group in namespace_delete_groups
+}
+
+impersonated_namespace_deleter if {
+	some group in input.request.impersonatedUser.groups
+	group in namespace_delete_groups
+}
+
+deny contains violation(
+	"namespace-delete-group",
+	sprintf("deleting namespace %q is reserved to members of %s, and %q is not one", [input.request.name, concat(" or ", namespace_delete_groups), input.request.userInfo.username]),
+) if {
+	namespace_delete
+	not namespace_deleter
+}
+
+deny contains violation(
+	"namespace-delete-group",
+	sprintf("deleting namespace %q is reserved to members of %s, and the impersonated %q is not one", [input.request.name, concat(" or ", namespace_delete_groups), input.request.impersonatedUser.username]),
+) if {
+	namespace_delete
+	input.request.impersonatedUser.username
+	not impersonated_namespace_deleter
+}

@@ -53,8 +53,48 @@ test_delete_of_protected_namespace_with_empty_namespace_field if {
 	rules_of(d) == {"protected-namespace-delete"}
 }
 
-test_delete_of_other_namespace_allowed if {
+test_delete_of_other_namespace_allowed_to_platform_admins if {
+	d := kubernetes.decision with input as namespace_delete_as("feature-123", platform_admin, null)
+	d == {"allow": true, "deny": set(), "warn": set()}
+}
+
+test_delete_of_other_namespace_denied_outside_platform_admins if {
+	d := kubernetes.deny with input as namespace_delete_input("feature-123")
+	d == {{
+		"rule": "namespace-delete-group",
+		"msg": `deleting namespace "feature-123" is reserved to members of platform-admins, and "alice" is not one [namespace-delete-group]`,
+	}}
+}
+
+# Asking the apiserver to act as a platform admin does not make the caller one.
+test_namespace_delete_impersonating_an_admin_denied if {
+	d := kubernetes.deny with input as namespace_delete_as("feature-123", alice, platform_admin)
+	rules_of(d) == {"namespace-delete-group"}
+}
+
+# A platform admin cannot delete a namespace as someone who may not.
+test_namespace_delete_by_an_admin_impersonating_an_outsider_denied if {
+	d := kubernetes.deny with input as namespace_delete_as("feature-123", platform_admin, alice)
+	d == {{
+		"rule": "namespace-delete-group",
+		"msg": `deleting namespace "feature-123" is reserved to members of platform-admins, and the impersonated "alice" is not one [namespace-delete-group]`,
+	}}
+}
+
+test_namespace_delete_by_an_admin_impersonating_an_admin_allowed if {
+	d := kubernetes.decision with input as namespace_delete_as("feature-123", platform_admin, platform_admin)
+	d.allow == true
+}
+
+test_namespace_delete_groups_from_operator_data if {
 	d := kubernetes.decision with input as namespace_delete_input("feature-123")
+		with data.writegate.config.kubernetes.namespace_delete_groups as ["devs"]
+	d.allow == true
+}
+
+# Deleting anything else in a namespace is not reserved.
+test_delete_in_namespace_not_reserved if {
+	d := kubernetes.decision with input as delete_input("configmaps", "feature-123", "settings")
 	d.allow == true
 }
 

@@ -91,6 +91,11 @@ namespace_delete_input(name) := review({
 	"options": {"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions"},
 })
 
+platform_admin := {"username": "pat", "uid": "u-pat", "groups": ["platform-admins", "system:authenticated"], "extra": {}, "authenticatedBy": "x509"}
+
+# namespace_delete_as: a Namespace DELETE by `user`, impersonating `target` (null: no impersonation).
+namespace_delete_as(name, user, target) := object.union(namespace_delete_input(name), {"request": {"userInfo": user, "impersonatedUser": target}})
+
 connect_input(subresource, namespace, user) := review({
 	"kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
 	"resource": {"group": "", "version": "v1", "resource": "pods"},

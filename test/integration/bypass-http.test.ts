@@ -231,7 +231,8 @@ describe('F7: with identity none, impersonation claims are not facts', () => {
     });
     const event = s.decisions().find((e) => e.decision_id === res.headers['x-decision-id'])!;
     const input = event.input as any;
-    expect(input.request.userInfo).toEqual({ username: '', groups: [] });
+    expect(input.request.userInfo).toEqual({ username: '', groups: [], authenticatedBy: 'none' });
+    expect(input.request.impersonatedUser).toEqual({ username: 'intern', uid: '', groups: ['system:masters'], extra: {} });
     expect(input.headers['impersonate-user']).toBe('intern');
     expect(input.headers['impersonate-group']).toBe('system:masters');
   });
