@@ -13,7 +13,7 @@ import { projectRoot } from '../src/opa/binary.js';
 import { startLocalOpa } from '../src/opa/supervisor.js';
 import { freePort } from '../src/net.js';
 import { DEFAULT_TOKEN as CF_TOKEN, SEED_IDS } from '../sim/cloudflare/index.js';
-import { SEED_TOKENS } from '../sim/netbox/index.js';
+import { SEED_SLUGS, SEED_TOKENS } from '../sim/netbox/index.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -164,7 +164,9 @@ async function kindScenarios(cfUrl: string, netboxUrl: string): Promise<{ cfRead
   const devices = '/api/dcim/devices/';
   const deviceIds: number[] = [];
   for (let i = 0; i < SPREAD; i++) {
-    const body = { name: `bench-leaf-${String(i).padStart(2, '0')}`, device_type: { slug: 'leaf-48' }, role: { slug: 'leaf' }, site: { slug: 'ams1' }, status: 'active' };
+    const body = {
+      name: `bench-leaf-${String(i).padStart(2, '0')}`, device_type: { slug: SEED_SLUGS.deviceType }, role: { slug: SEED_SLUGS.role }, site: { slug: SEED_SLUGS.site }, status: 'active',
+    };
     deviceIds.push((await create(`${netboxUrl}${devices}`, nbAuth, body)).id);
   }
   const json = { 'content-type': 'application/json' };

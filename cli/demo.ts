@@ -26,6 +26,7 @@ interface DevModules {
   SEED_IDS: { zone: string };
   startNetboxSim(options: { basePath: string }): Promise<Closable & { url: string }>;
   SEED_TOKENS: { admin: string };
+  SEED_SLUGS: { site: string; deviceType: string; role: string };
   netboxInstalled(): boolean;
   startNetBox(options: { basePath: string; onProgress: (step: string) => void }): Promise<{ url: string; tokens: { admin: { v2: string } }; stop(): Promise<void> }>;
   SEED: { objects: Record<'site' | 'deviceType' | 'deviceRole', { slug: string }> };
@@ -76,7 +77,7 @@ async function startDemoNetbox(dev: DevModules, mode: NetboxMode, say: (line: st
     }
   }
   const sim = await dev.startNetboxSim({ basePath });
-  return { url: sim.url, what: 'NetBox simulator', token: dev.SEED_TOKENS.admin, close: () => sim.close(), slugs: { site: 'ams1', deviceType: 'leaf-48', role: 'leaf' } };
+  return { url: sim.url, what: 'NetBox simulator', token: dev.SEED_TOKENS.admin, close: () => sim.close(), slugs: dev.SEED_SLUGS };
 }
 
 export function demoCommand(): Command {

@@ -37,6 +37,11 @@ export const SEED_TOKENS = {
   readOnly: 'nbt_wgsimReadO01.wgsimNetboxReadOnlySecret000000000000000',
 } as const;
 
+/** The default seed's slugs of what a device needs: a client creates one with `{"site": {"slug": ...}, ...}`. */
+export const SEED_SLUGS = { site: 'ams1', deviceType: 'leaf-48', role: 'leaf' } as const;
+
+const leaf = { device_type: { slug: SEED_SLUGS.deviceType }, role: { slug: SEED_SLUGS.role }, site: { slug: SEED_SLUGS.site } };
+
 export const DEFAULT_SEED: NbSeed = {
   users: [
     { username: 'admin', superuser: true, groups: ['netops'] },
@@ -56,10 +61,10 @@ export const DEFAULT_SEED: NbSeed = {
   },
   objects: {
     'extras/tags': [{ name: 'protected', slug: 'protected', color: 'f44336' }, { name: 'core', slug: 'core' }],
-    'dcim/sites': [{ name: 'AMS1', slug: 'ams1', facility: 'Amsterdam 1' }],
+    'dcim/sites': [{ name: 'AMS1', slug: SEED_SLUGS.site, facility: 'Amsterdam 1' }],
     'dcim/manufacturers': [{ name: 'Acme', slug: 'acme' }],
-    'dcim/device-types': [{ manufacturer: { slug: 'acme' }, model: 'Leaf 48', slug: 'leaf-48' }],
-    'dcim/device-roles': [{ name: 'Leaf', slug: 'leaf', color: '2196f3' }],
+    'dcim/device-types': [{ manufacturer: { slug: 'acme' }, model: 'Leaf 48', slug: SEED_SLUGS.deviceType }],
+    'dcim/device-roles': [{ name: 'Leaf', slug: SEED_SLUGS.role, color: '2196f3' }],
     'ipam/vrfs': [{ name: 'prod', rd: '65000:1' }],
     'ipam/prefixes': [
       { prefix: '10.0.0.0/16', status: 'container', tags: [{ slug: 'protected' }] },
@@ -67,9 +72,9 @@ export const DEFAULT_SEED: NbSeed = {
     ],
     'ipam/ip-addresses': [{ address: '10.1.0.1/24', dns_name: 'ams1-leaf-01.example.net' }],
     'dcim/devices': [
-      { name: 'ams1-leaf-01', device_type: { slug: 'leaf-48' }, role: { slug: 'leaf' }, site: { slug: 'ams1' }, status: 'active', primary_ip4: 1, tags: [{ slug: 'protected' }, { slug: 'core' }] },
-      { name: 'ams1-leaf-02', device_type: { slug: 'leaf-48' }, role: { slug: 'leaf' }, site: { slug: 'ams1' }, status: 'active' },
-      { name: 'ams1-spare-01', device_type: { slug: 'leaf-48' }, role: { slug: 'leaf' }, site: { slug: 'ams1' }, status: 'offline' },
+      { name: 'ams1-leaf-01', ...leaf, status: 'active', primary_ip4: 1, tags: [{ slug: 'protected' }, { slug: 'core' }] },
+      { name: 'ams1-leaf-02', ...leaf, status: 'active' },
+      { name: 'ams1-spare-01', ...leaf, status: 'offline' },
     ],
   },
 };
