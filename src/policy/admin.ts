@@ -65,7 +65,7 @@ export interface AdminAnswer {
 }
 
 const REFUSAL_STATUS: Record<RefusalReason, number> = {
-  check_failed: 422, tests_failed: 422, approval_required: 403, approval_mismatch: 409, bundle_conflict: 409, opa_refused: 409,
+  check_failed: 422, tests_failed: 422, approval_required: 403, approval_mismatch: 409, bundle_conflict: 409, opa_changed: 409, opa_refused: 409,
 };
 
 /** Runs one admin action at a time (two pushes must not interleave their uploads). */

@@ -9,7 +9,7 @@ import { projectRoot } from '../opa/binary.js';
 import type { OpaClient } from '../opa/client.js';
 import type { ErrorV1 } from '../opa/types.js';
 import { formatProblems, parsePackages, runCheck, runTests, type CheckReport, type Problem, type TestReport } from './opa-cli.js';
-import { makePlan, type BundleRoots, type Change, type Plan } from './plan.js';
+import { makePlan, sha256, type BundleRoots, type Change, type Plan } from './plan.js';
 import { fetchSource, type SourceTree } from './source.js';
 
 /** Where a push records the live revision (`data.writegate.meta`), read back by plan and drift. */
@@ -37,7 +37,7 @@ export interface PushOptions extends LifecycleOptions {
   pushLog: string;
 }
 
-export type RefusalReason = 'check_failed' | 'tests_failed' | 'approval_required' | 'approval_mismatch' | 'bundle_conflict' | 'opa_refused';
+export type RefusalReason = 'check_failed' | 'tests_failed' | 'approval_required' | 'approval_mismatch' | 'bundle_conflict' | 'opa_changed' | 'opa_refused';
 
 /** A push that did not happen (or was rolled back): why, with the details to show. */
 export class PolicyRefusal extends Error {
@@ -95,17 +95,19 @@ async function source(options: LifecycleOptions): Promise<SourceTree> {
   return tree;
 }
 
-/** Fetches the source, reads each module's package (`opa parse`) and compares with what OPA has loaded. */
-async function load(options: LifecycleOptions, packages?: Record<string, string>): Promise<Loaded> {
-  const tree = await source(options);
-  const ids = tree.modules.map((m) => m.id);
-  let pkgs = packages;
-  if (!pkgs) {
-    const parsed = await parsePackages(tree.dir, ids);
+/**
+ * Reads each module's package (`opa parse`) and compares the tree with what OPA has loaded. A push passes the
+ * tree it tested and the packages its check read, so that what was tested is what is planned and pushed.
+ */
+async function load(options: LifecycleOptions, tested?: { tree: SourceTree; packages: Record<string, string> }): Promise<Loaded> {
+  const tree = tested?.tree ?? await source(options);
+  let packages = tested?.packages;
+  if (!packages) {
+    const parsed = await parsePackages(tree.dir, tree.modules.map((m) => m.id));
     if (!parsed.ok) throw new PolicyRefusal('check_failed', `modules do not parse:\n${formatProblems(parsed.errors)}`, parsed.errors);
-    pkgs = parsed.packages;
+    packages = parsed.packages;
   }
-  const known = pkgs;
+  const known = packages;
   const [live, bundles, revision] = await Promise.all([options.opa.listPolicies(), bundleRoots(options.opa), liveRevision(options.opa)]);
   const plan = await makePlan({
     source: tree.source, ref: tree.ref, revision: tree.commit, dirty: tree.dirty, opa: options.opa.url,
@@ -126,6 +128,8 @@ export async function plan(options: LifecycleOptions): Promise<Plan> {
  */
 export async function push(options: PushOptions): Promise<PushResult> {
   const started = new Date().toISOString();
+  // A push whose record could not be written must not happen: the log is opened before anything else.
+  record(options.pushLog);
   let loaded: Loaded | undefined;
   try {
     const tree = await source(options);
@@ -134,7 +138,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
     if (!check.ok) throw new PolicyRefusal('check_failed', `opa check failed:\n${formatProblems(check.errors)}`, check.errors);
     const tests = await runTests(tree.dir, files, options.threshold);
     if (!tests.ok) throw new PolicyRefusal('tests_failed', `opa test failed:\n${formatProblems(tests.failures)}`, tests.failures);
-    loaded = await load(options, check.packages);
+    loaded = await load(options, { tree, packages: check.packages });
     const { plan: p } = loaded;
     approve(p, options.approve);
     if (p.conflicts.length) {
@@ -182,6 +186,11 @@ function approve(p: Plan, approval: string | undefined): void {
 async function apply(opa: OpaClient, tree: SourceTree, changes: Change[]): Promise<void> {
   const raw = new Map(tree.modules.map((m) => [m.id, m.raw]));
   const before = new Map((await opa.listPolicies()).map((p) => [p.id, p.raw]));
+  // The plan (and its approval) was made against what OPA held then; a module changed since is another change.
+  const moved = changes.filter((c) => (before.has(c.id) ? sha256(before.get(c.id)!) : undefined) !== c.old);
+  if (moved.length) {
+    throw new PolicyRefusal('opa_changed', `OPA changed while pushing: ${moved.map((c) => c.id).join(', ')} differ from the plan; run plan again`);
+  }
   const ops = changes.map((c) => ({ id: c.id, raw: c.action === 'remove' ? undefined : raw.get(c.id)! }));
   const failures = await converge(opa, ops);
   if (!failures.length) return;
@@ -237,9 +246,10 @@ function summary(p: Plan): Record<string, unknown> {
   };
 }
 
-function record(file: string, entry: Record<string, unknown>): void {
+/** Appends one JSON line to the push log (without an entry: only checks that it can be written). */
+function record(file: string, entry?: Record<string, unknown>): void {
   mkdirSync(dirname(file), { recursive: true });
-  appendFileSync(file, `${JSON.stringify(entry)}\n`);
+  appendFileSync(file, entry ? `${JSON.stringify(entry)}\n` : '');
 }
 
 export interface DriftOptions extends PushOptions {
