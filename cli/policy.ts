@@ -70,7 +70,7 @@ const print = (text: string): void => { process.stdout.write(text.endsWith('\n')
 function refused(err: unknown, format: string): never {
   if (!(err instanceof PolicyRefusal)) fail(err);
   if (format === 'json') print(JSON.stringify({ refused: { reason: err.reason, message: err.message, problems: err.problems } }));
-  else process.stderr.write(`writegate: push refused (${err.reason}): ${err.message}\n`);
+  else process.stderr.write(`writegate: refused (${err.reason}): ${err.message}\n`);
   process.exit(EXIT.failure);
 }
 
