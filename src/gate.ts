@@ -13,7 +13,7 @@ import type { OpaClient } from './opa/client.js';
 import type { ResidualEngine, ResidualOutcome } from './residual/engine.js';
 import type { UpstreamClient } from './upstreams/client.js';
 import { UpstreamHeaders } from './upstreams/headers.js';
-import type { Classified, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
+import type { Classified, ForwardRequest, GateRequest, RenderedResponse, UpstreamAdapter, Violation } from './upstreams/types.js';
 
 export interface Verdict {
   decisionId: string;
@@ -97,6 +97,15 @@ export class Gate {
     const final = adapter.classifyBody(req, classified, body);
     if (final.needsBody) throw new WritegateError('WG_ERR_BAD_REQUEST', 'the request could not be classified from its body');
     return final;
+  }
+
+  /**
+   * The headers of a buffered request about to be forwarded, as the adapter signs them for its upstream
+   * (UpstreamAdapter.signForward: AWS SigV4 with the held key pair); unchanged for a kind that signs nothing.
+   */
+  signForward(req: GateRequest, forward: ForwardRequest): Record<string, string | string[]> {
+    const { adapter } = this.deps;
+    return adapter.signForward ? adapter.signForward(req, forward) : forward.headers;
   }
 
   /** Records and renders a request refused before any decision (bad path, body too large, ...). */

@@ -229,7 +229,10 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
       return reply.from(source, {
         // A read classified by its body goes with exactly the bytes the adapter read; any other streams through.
         ...(s.classified!.needsBody ? bufferedBody(body, request.headers['content-type']) : {}),
-        rewriteRequestHeaders: (_req, headers) => gate.headers.forwarded(without(headers, s.removed), undefined, gateRequest),
+        rewriteRequestHeaders: (_req, headers) => {
+          const out = gate.headers.forwarded(without(headers, s.removed), undefined, gateRequest);
+          return s.classified!.needsBody ? gate.signForward(gateRequest, { method: gateRequest.method, target: source, headers: out, body: body ?? Buffer.alloc(0) }) : out;
+        },
         rewriteHeaders: (headers) => cleanResponseHeaders(headers),
         onResponse: (_req, r, res) => streamBack(r, res.stream, (res as unknown as { headers: IncomingHttpHeaders }).headers),
         onError: (r, { error }) => send(r, gate.refuse(gateRequest, transportError(error, gateRequest.method, source), classified)),
@@ -248,7 +251,10 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
     const contentType = classified.forward?.contentType ?? request.headers['content-type'];
     return reply.from(source, {
       ...bufferedBody(sent, contentType),
-      rewriteRequestHeaders: (_req, headers) => ({ ...gate.headers.forwarded(without(headers, s.removed), verdict.decisionId, gateRequest), ...classified.forward?.headers }),
+      rewriteRequestHeaders: (_req, headers) => gate.signForward(gateRequest, {
+        method: gateRequest.method, target: source, body: sent ?? Buffer.alloc(0),
+        headers: { ...gate.headers.forwarded(without(headers, s.removed), verdict.decisionId, gateRequest), ...classified.forward?.headers },
+      }),
       rewriteHeaders: (headers) => mergeHeaders(cleanResponseHeaders(headers), verdict.responseHeaders),
       onResponse: (_req, r, res) => {
         gate.completed(verdict, res.statusCode, forwardedAt);

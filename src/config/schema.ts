@@ -18,6 +18,9 @@ const tlsClient = z.strictObject({
   serverName: z.string().optional(),
 });
 
+/** The `credentials` keys of kinds that hold their upstream credential their own way (UpstreamKind.credentialKeys). */
+const KIND_CREDENTIAL_KEYS: z.ZodRawShape = Object.fromEntries((KINDS as readonly UpstreamKind[]).flatMap((k) => Object.entries(k.credentialKeys?.shape ?? {})));
+
 /** The keys every upstream has, whatever its kind. */
 const upstreamBase = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
@@ -45,8 +48,12 @@ const upstreamBase = z.strictObject({
    * Default: gateway with listen.auth; without it, the kind's first (selfsubjectreview, upstream; generic: none).
    */
   identity: z.enum(IDENTITY_MODES).optional(),
-  /** Whose credential goes upstream: the caller's (passthrough, default) or one the gateway holds (src/upstreams/credentials.ts). */
-  credentials: credentialsSchema,
+  /**
+   * Whose credential goes upstream: the caller's (passthrough, default) or one the gateway holds
+   * (src/upstreams/credentials.ts), with the keys of the kinds that hold theirs their own way (AWS's key pair). Typed
+   * as the common block: a kind reads its own keys with its own schema (UpstreamKind.credentialKeys).
+   */
+  credentials: credentialsSchema.unwrap().extend(KIND_CREDENTIAL_KEYS).default(credentialsSchema.parse(undefined)) as unknown as typeof credentialsSchema,
 });
 
 /** `identity` is always set once the configuration is parsed (the default depends on listen.auth). */
@@ -77,7 +84,14 @@ const upstream = upstreamBase.extend({
   if (kind && u.identity !== undefined && u.identity !== 'gateway' && !kind.identities.includes(u.identity)) {
     ctx.addIssue({ code: 'custom', path: ['identity'], message: `kind ${u.kind} takes identity ${['gateway', ...kind.identities].join(', ')}` });
   }
-  for (const issue of credentialsIssues(u.credentials, kind?.heldCredential, u.tls.cert)) ctx.addIssue({ code: 'custom', ...issue });
+  const credentials = u.credentials as Record<string, unknown>;
+  const issues = kind?.credentialKeys ? kind.credentialKeys.issues(credentials) : credentialsIssues(u.credentials, kind?.heldCredential, u.tls.cert);
+  for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
+  for (const other of KINDS as readonly UpstreamKind[]) {
+    for (const key of other === kind ? [] : Object.keys(other.credentialKeys?.shape ?? {})) {
+      if (credentials[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['credentials', key], message: `a credentials key of kind ${other.name}, not of kind ${u.kind}` });
+    }
+  }
 }).transform((u) => {
   const own = u as Record<string, unknown>;
   return own[u.kind] === undefined ? { ...u, [u.kind]: kindNamed(u.kind)!.optionsSchema.parse({}) } : u;

@@ -1,5 +1,6 @@
 import type { UpstreamConfig } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
+import { awsKind } from './aws/index.js';
 import { cloudflareKind } from './cloudflare/index.js';
 import { genericKind } from './generic/index.js';
 import { kubernetesKind } from './kubernetes/index.js';
@@ -15,6 +16,7 @@ export const KINDS = [
   cloudflareKind,
   netboxKind,
   genericKind,
+  awsKind,
 ] as const;
 
 export type RegisteredKind = (typeof KINDS)[number];

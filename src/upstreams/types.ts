@@ -154,6 +154,24 @@ export interface UpstreamAdapter {
   warningHeaders(warnings: Violation[]): string[];
   /** A copy of the input with credentials and secret values masked, for the decision log. */
   maskInput(input: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * The headers of a buffered request the proxy forwards (a write, or a read classified by its body), for a kind
+   * whose upstream authenticates a signature over the request itself (AWS SigV4): `forward.headers` re-signed with
+   * the held credential for exactly this method, target, `Host` and body. Called by the proxy last, after every other
+   * header rule; a kind without it forwards the headers as they are.
+   */
+  signForward?(req: GateRequest, forward: ForwardRequest): Record<string, string | string[]>;
+}
+
+/** A request as it is about to go upstream (UpstreamAdapter.signForward). */
+export interface ForwardRequest {
+  method: string;
+  /** The path and query sent upstream (the target's base path included), percent-encoded as sent. */
+  target: string;
+  /** The headers about to be sent (the forwarder adds `Host` and `Content-Length` for the upstream's own). */
+  headers: Record<string, string | string[]>;
+  /** The exact body bytes sent (empty for none). */
+  body: Buffer;
 }
 
 /** What a kind's adapter is built with. */
@@ -182,6 +200,14 @@ export interface UpstreamKind<N extends string = string, S extends z.ZodType = z
   readonly optionsSchema: S;
   /** How a credential the gateway holds for this kind's upstreams is sent (`upstreams[].credentials.mode: held`). */
   readonly heldCredential: HeldScheme;
+  /**
+   * Keys of `upstreams[].credentials` that only this kind takes (AWS's key pair: accessKeyIdFile, ...), and the check
+   * of a credentials block on this kind's upstreams, which then replaces the common one (src/upstreams/credentials.ts).
+   */
+  readonly credentialKeys?: {
+    readonly shape: z.ZodRawShape;
+    issues(credentials: Record<string, unknown>): { path: string[]; message: string }[];
+  };
   /**
    * The values `upstreams[].identity` may take for this kind besides `gateway` (which every kind takes, with
    * `listen.auth`), the first being the default without `listen.auth`.

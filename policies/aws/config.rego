@@ -1,0 +1,30 @@
+package writegate.aws
+
+# Operator-tunable settings. Each has a default here; an operator overrides one
+# by loading data at data.writegate.config.aws.<key>, e.g. a bundle's
+# data.json: {"writegate": {"config": {"aws": {"rotation_min_age_days": 30}}}}.
+# An absent key keeps the default.
+defaults := {
+	"service_user_tag": "writegate/service-user",
+	"rotation_min_age_days": 90,
+	"break_glass_group": "break-glass",
+	"admin_ports": [22, 3389],
+}
+
+setting(key) := data.writegate.config.aws[key]
+
+setting(key) := defaults[key] if not data.writegate.config.aws[key]
+
+# The IAM user tag (key, value "true") that marks a service user: only service
+# users' access keys are rotated through the gateway.
+service_user_tag := setting("service_user_tag")
+
+# A rotation (a new access key while one is active) waits until the oldest
+# active key is at least this many days old.
+rotation_min_age_days := setting("rotation_min_age_days")
+
+# The one IAM group AdministratorAccess may be attached to.
+break_glass_group := setting("break_glass_group")
+
+# Ports that must not be open to the whole internet (SSH, RDP).
+admin_ports := {p | some p in setting("admin_ports")}
