@@ -10,6 +10,8 @@ bash scripts/setup-opa.sh >/dev/null
 bash scripts/setup-kube.sh
 # The real NetBox for test/netbox: a venv, PostgreSQL, Redis and a migrated database dump (cached, then a no-op).
 bash scripts/setup-netbox.sh
+# A real AWS implementation for test/aws: moto[server] in a venv (cached, then a no-op).
+bash scripts/setup-moto.sh
 opa="${OPA_BIN:-$root/.tools/bin/opa}"
 echo "== opa fmt / check / test (policies/)"
 "$opa" fmt --list --fail policies/
