@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { evaluate, type CheckSubject } from '../src/check/evaluate.js';
-import { kubernetesSubjects } from '../src/check/kubernetes.js';
+import { kubernetesSubjects, manifestSubjects } from '../src/check/kubernetes.js';
 import { checkReport, renderJson, renderJunit, renderText, type CheckKind } from '../src/check/report.js';
 import { terraformSubject } from '../src/check/terraform.js';
 import { projectRoot } from '../src/opa/binary.js';
@@ -69,10 +69,15 @@ export function checkCommand(): Command {
     }));
   const kubernetes = shared(new Command('kubernetes'), 'writegate/kubernetes/decision')
     .description('Evaluate Kubernetes manifests as the CREATE admission requests the gateway would judge.')
-    .requiredOption('-f, --filename <path>', 'a manifest file (YAML with one or more documents, or JSON) or a folder of them')
+    .requiredOption('-f, --filename <path>', 'a manifest file (YAML with one or more documents, or JSON), a folder of them, or - for standard input')
     .option('-R, --recursive', 'also read the folders inside the folder, as kubectl -R does')
     .option('-n, --namespace <namespace>', 'namespace of objects that name none, as kubectl\'s', 'default')
     .action((opts: SharedOptions & { filename: string; recursive?: boolean; namespace: string }) => run('kubernetes', opts, () => {
+      if (opts.filename === '-') {
+        // Standard input, as kubectl reads it: JSON when it starts with "{", else a YAML stream.
+        const text = readFileSync(0, 'utf8');
+        return manifestSubjects('stdin', text, { json: /^\s*\{/.test(text), namespace: opts.namespace });
+      }
       try {
         return kubernetesSubjects(opts.filename, { recursive: opts.recursive === true, namespace: opts.namespace, cwd: process.cwd() });
       } catch (err) {

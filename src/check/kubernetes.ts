@@ -131,30 +131,36 @@ export function createReview(obj: Record<string, unknown>, defaultNamespace: str
   return { input, label: `${kind} ${namespace ? `${namespace}/` : ''}${name}` };
 }
 
-/** Every object of the files under `path` (`-f`), each as one subject. */
-export function kubernetesSubjects(path: string, options: { recursive: boolean; namespace: string; cwd: string }): CheckSubject[] {
+/**
+ * The objects of one file's text, each as one subject: one JSON object when `json`, else a YAML stream. `file`
+ * names the source in subjects and messages.
+ */
+export function manifestSubjects(file: string, text: string, options: { json: boolean; namespace: string }): CheckSubject[] {
   const subjects: CheckSubject[] = [];
+  const docs = options.json ? [{ text, line: 1 }] : yamlDocuments(text);
+  docs.forEach((d, i) => {
+    const where = `${file}#${i + 1}`;
+    let doc: unknown;
+    try {
+      doc = options.json ? decodeJson(d.text) : decodeKubeYaml(d.text);
+    } catch (err) {
+      throw new Error(`${where} (document from line ${d.line}): ${(err as Error).message}`, { cause: err });
+    }
+    if (doc === null) return;
+    for (const obj of objectsOf(doc, where)) {
+      const { input, label } = createReview(obj, options.namespace);
+      const subject = `${where} ${label}`;
+      subjects.push({ file, subject, input, cases: [subject], defaultCase: subject });
+    }
+  });
+  return subjects;
+}
+
+/** Every object of the files under `path` (`-f`), each as one subject; a `.json` file is one JSON object. */
+export function kubernetesSubjects(path: string, options: { recursive: boolean; namespace: string; cwd: string }): CheckSubject[] {
   const files = manifestFiles(path, options.recursive);
   if (files.length === 0) throw new Error(`${path}: no .json, .yaml or .yml files`);
-  for (const full of files) {
-    const file = relative(options.cwd, full) || full;
-    const text = readFileSync(full, 'utf8');
-    const docs = full.endsWith('.json') ? [{ text, line: 1 }] : yamlDocuments(text);
-    docs.forEach((d, i) => {
-      const where = `${file}#${i + 1}`;
-      let doc: unknown;
-      try {
-        doc = full.endsWith('.json') ? decodeJson(d.text) : decodeKubeYaml(d.text);
-      } catch (err) {
-        throw new Error(`${where} (document from line ${d.line}): ${(err as Error).message}`, { cause: err });
-      }
-      if (doc === null) return;
-      for (const obj of objectsOf(doc, where)) {
-        const { input, label } = createReview(obj, options.namespace);
-        const subject = `${where} ${label}`;
-        subjects.push({ file, subject, input, cases: [subject], defaultCase: subject });
-      }
-    });
-  }
-  return subjects;
+  return files.flatMap((full) => manifestSubjects(relative(options.cwd, full) || full, readFileSync(full, 'utf8'), {
+    json: full.endsWith('.json'), namespace: options.namespace,
+  }));
 }

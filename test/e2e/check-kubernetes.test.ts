@@ -3,7 +3,7 @@
  * multi-document YAML with a List, a JSON file) are checked by the CLI, then created with a real kubectl through a
  * gateway stack; each object must get the same deny and warn violations from both.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,23 @@ describe('writegate check kubernetes', () => {
     expect(subjects).toContain('Deployment staging/web');
     expect(subjects).toContain('ConfigMap production/settings');
     expect(r.results.find((x) => objectOf(x.subject) === 'Pod staging/nested')!.deny.map((f) => f.rule)).toEqual(['no-privileged-containers']);
+  });
+
+  it('reads standard input with -f -: a YAML stream, or JSON', () => {
+    const stdin = (input: string): Result => {
+      const r = spawnSync(process.execPath, [CLI, 'check', 'kubernetes', '-f', '-', '--format', 'json'], { input, encoding: 'utf8', timeout: 60_000 });
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const yaml = stdin(readFileSync(join(MANIFESTS, 'workloads.yaml'), 'utf8'));
+    expect(yaml.code, yaml.stderr).toBe(1);
+    const fromStdin = (JSON.parse(yaml.stdout) as JsonReport).results;
+    const fromFile = report.results.filter((r) => r.file.endsWith('workloads.yaml'));
+    expect(fromStdin.map((r) => r.subject)).toEqual(fromFile.map((r) => r.subject.replace(/^\S*workloads\.yaml#/, 'stdin#')));
+    const msgs = (r: JsonReport['results'][number]): string[] => r.deny.map((f) => f.msg);
+    expect(fromStdin.map(msgs)).toEqual(fromFile.map(msgs));
+    const json = stdin(readFileSync(join(MANIFESTS, 'namespace.json'), 'utf8'));
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as JsonReport).results.map((r) => r.subject)).toEqual(['stdin#1 Namespace team-a']);
   });
 
   it('passes a clean manifest (exit 0) and writes JUnit XML an XML parser reads', async () => {
