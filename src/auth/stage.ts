@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { WritegateError, isWritegateError } from '../errors.js';
 import type { GateRequest } from '../upstreams/types.js';
 import { bearerToken, type CallerAuth } from './authenticate.js';
-import type { Caller } from './caller.js';
+import { ANONYMOUS_CALLER, type Caller } from './caller.js';
 
 /** A mount's own token authenticator: the upstream reviews a bearer token (Kubernetes `identity: tokenreview`). */
 export interface TokenReviewer {
@@ -47,7 +47,8 @@ export async function authenticateRequest(
     return { req: { ...out, caller: reviewed } };
   }
   if (a.caller) return { req: { ...out, caller: a.caller } };
-  if (!auth) return { req: out };
+  // A mount that reviews tokens, without listen.auth: no token is the apiserver's anonymous user.
+  if (!auth) return { req: { ...out, caller: ANONYMOUS_CALLER } };
   return { req: out, refused: a.refused ?? new WritegateError('WG_ERR_UNAUTHENTICATED') };
 }
 

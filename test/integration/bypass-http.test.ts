@@ -224,7 +224,7 @@ describe('F7: with identity none, impersonation claims are not facts', () => {
   beforeAll(async () => { s = await startStack({ engine: 'opa', identity: 'none' }); });
   afterAll(async () => { await s?.close(); });
 
-  it('leaves userInfo empty and shows the claim only in headers', async () => {
+  it('leaves userInfo empty and shows the claim as impersonatedUser and in headers, never as the caller', async () => {
     const res = await s.call('POST', '/api/v1/namespaces/default/configmaps', {
       body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'claimed' } }),
       headers: { 'impersonate-user': 'intern', 'impersonate-group': 'system:masters' },

@@ -246,8 +246,9 @@ export class KubeTokenReview implements TokenReviewer {
 
 /**
  * Who the policy is told the caller is, by `upstreams[].identity`: `gateway` and `tokenreview` the caller the
- * authentication stage established (without one under `tokenreview`, no bearer token was sent: anonymous, as the
- * apiserver would take it); `selfsubjectreview` the upstream's answer for the caller's credentials; `none` no one.
+ * authentication stage established (under `tokenreview` without listen.auth, a request without a bearer token is
+ * anonymous, as the apiserver takes it); `selfsubjectreview` the upstream's answer for the caller's credentials;
+ * `none` no one.
  */
 export class KubeCallerIdentity {
   private readonly review: KubeIdentity | undefined;
@@ -258,9 +259,9 @@ export class KubeCallerIdentity {
 
   async resolve(caller: Caller | undefined, creds: Record<string, string | string[]>): Promise<UserInfo> {
     if (this.mode === 'gateway' || this.mode === 'tokenreview') {
-      if (caller) return kubeUserInfo(caller);
-      if (this.mode === 'tokenreview') return ANONYMOUS;
-      throw new WritegateError('WG_ERR_UNAUTHENTICATED');
+      // The authentication stage answered 401 before the adapter ran when there is no caller.
+      if (!caller) throw new WritegateError('WG_ERR_UNAUTHENTICATED');
+      return kubeUserInfo(caller);
     }
     return this.review ? this.review.resolve(creds) : UNIDENTIFIED;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UpstreamClient, UpstreamResponse } from '../../../../src/upstreams/client.js';
-import { credentialHeaders, isWebSocketUpgrade, KubeIdentity } from '../../../../src/upstreams/kubernetes/identity.js';
+import { credentialHeaders, impersonatedUser, isWebSocketUpgrade, KubeIdentity } from '../../../../src/upstreams/kubernetes/identity.js';
 
 const protocol = (token: string): string => `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString('base64url')}`;
 
@@ -82,5 +82,21 @@ describe('KubeIdentity', () => {
       const { client } = fakeUpstream(status);
       await expect(new KubeIdentity(client).resolve({ authorization: 'Bearer t' })).rejects.toMatchObject({ code: 'WG_ERR_UPSTREAM_BAD_ANSWER' });
     }
+  });
+});
+
+describe('impersonatedUser', () => {
+  it('reads the headers as the apiserver\'s impersonation filter does, extra keys percent-decoded', () => {
+    expect(impersonatedUser({
+      'impersonate-user': 'olga', 'impersonate-group': 'ops', 'impersonate-uid': 'u-7', 'impersonate-extra-acme.com%2fteam': 'infra',
+    })).toEqual({ username: 'olga', uid: 'u-7', groups: ['ops'], extra: { 'acme.com/team': ['infra'] } });
+  });
+
+  it('is null without impersonation, and refuses groups, uid or extras without a user', () => {
+    expect(impersonatedUser({ authorization: 'Bearer t' })).toBeNull();
+    for (const header of ['impersonate-group', 'impersonate-uid', 'impersonate-extra-scopes']) {
+      expect(() => impersonatedUser({ [header]: 'x' })).toThrow(expect.objectContaining({ code: 'WG_ERR_BAD_REQUEST' }));
+    }
+    expect(() => impersonatedUser({ 'impersonate-user': 'a', 'impersonate-extra-%zz': 'x' })).toThrow(expect.objectContaining({ code: 'WG_ERR_BAD_REQUEST' }));
   });
 });
