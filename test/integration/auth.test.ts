@@ -146,6 +146,16 @@ describe('caller authentication in front of Kubernetes', () => {
       expect(Object.keys(forwarded.headers).filter((h) => h.startsWith('x-remote-'))).toEqual([]);
     });
 
+    it('keeps the record of a refused request bounded however many identity headers a peer spoofs', async () => {
+      const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`x-remote-extra-k${i}`, 'v'])) as Record<string, string>;
+      const res = await create('spoof-many', { headers: { ...headers, 'x-remote-user': 'olga' } });
+      expect(res.status).toBe(401);
+      const stripped = decisionOf(res).caller.stripped_identity_headers!;
+      expect(stripped).toHaveLength(9);
+      expect(stripped.at(-1)).toBe('…[33 more]');
+      expect(s.sim.requests).toHaveLength(0);
+    });
+
     it('never forwards the gateway token upstream, nor puts it in the decision log (a short digest only)', async () => {
       const res = await create('token-hidden-1', { headers: { authorization: 'Bearer alice-gateway-token-0001' } });
       expect(res.status).toBe(201);
