@@ -1,0 +1,144 @@
+/**
+ * Real `terraform` (1.11, on the machine image) with real providers, for the Terraform end-to-end tests. Each
+ * workspace is a folder of its own with a CLI configuration of its own (`TF_CLI_CONFIG_FILE`), so nothing of the
+ * machine's `~/.terraformrc` or `~/.terraform.d` is used and nothing is fetched from a registry: the Kubernetes
+ * provider that scripts/setup-terraform-providers.sh built is installed with `dev_overrides` (plan, apply and
+ * destroy run without `terraform init`).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/opa/binary.js';
+
+export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
+
+const MANIFEST = join(projectRoot(), '.tools', 'terraform-providers.json');
+
+/** The folder holding `terraform-provider-kubernetes`, from scripts/setup-terraform-providers.sh's manifest. */
+export function kubernetesProviderDir(): string {
+  if (!existsSync(MANIFEST)) {
+    throw new Error(`the Terraform Kubernetes provider is not built (${MANIFEST} is missing): run bash scripts/setup-terraform-providers.sh`);
+  }
+  const { kubernetes } = JSON.parse(readFileSync(MANIFEST, 'utf8')) as { kubernetes: { dir: string } };
+  if (!existsSync(join(kubernetes.dir, 'terraform-provider-kubernetes'))) {
+    throw new Error(`the Terraform Kubernetes provider is missing from ${kubernetes.dir}: run bash scripts/setup-terraform-providers.sh`);
+  }
+  return kubernetes.dir;
+}
+
+/** One HTTP request a provider logged (with `TF_LOG` set): what it sent, as the client saw it. */
+export interface ProviderRequest {
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  /** Request headers as sent (lower-case names), without `authorization`, which the provider logs in clear. */
+  headers: Record<string, string>;
+  /** The status of the answer, when the provider logged one. */
+  status?: number;
+}
+
+export interface TerraformRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Every HTTP request the provider logged during the run, in order. */
+  requests: ProviderRequest[];
+}
+
+export interface Workspace {
+  dir: string;
+  /** Writes (or replaces) a file of the configuration. */
+  write(name: string, text: string): void;
+  /** Runs `terraform <args>` in the folder, with `-no-color` and no input. */
+  run(args: string[]): Promise<TerraformRun>;
+  close(): void;
+}
+
+export interface WorkspaceOptions {
+  /** Install the Kubernetes provider from scripts/setup-terraform-providers.sh's build (dev_overrides). */
+  kubernetes?: boolean;
+  /** More environment for terraform and its providers (e.g. TF_VAR_*). */
+  env?: Record<string, string>;
+}
+
+/** The CLI configuration of a workspace: only the providers asked for, from local folders. */
+function cliConfig(options: WorkspaceOptions): string {
+  const lines = ['provider_installation {'];
+  if (options.kubernetes) {
+    lines.push('  dev_overrides {', `    "hashicorp/kubernetes" = ${JSON.stringify(kubernetesProviderDir())}`, '  }');
+  }
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+/**
+ * The HTTP requests of a provider's debug log. Both halves of the Kubernetes provider wrap client-go's transport in
+ * terraform-plugin-sdk's logging transport when logging is on (kubernetes/provider.go; manifest/provider/clients.go,
+ * which leaves out the large `GET /openapi/v2`): one record per request and per response, joined by
+ * `tf_http_trans_id`, with `tf_http_req_method`, `tf_http_req_uri`, `tf_http_res_status_code` and one field per
+ * header as it goes on the wire (httputil.DumpRequestOut, helper/logging/logging_http_transport.go).
+ * `TF_LOG=JSON` writes them as JSON lines.
+ */
+export function providerRequests(log: string): ProviderRequest[] {
+  const requests = new Map<string, ProviderRequest>();
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: Record<string, unknown>;
+    try { entry = JSON.parse(line) as Record<string, unknown>; } catch { continue; }
+    const id = entry.tf_http_trans_id;
+    if (typeof id !== 'string') continue;
+    if (entry.tf_http_op_type === 'request') {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(entry)) {
+        const name = k.toLowerCase();
+        if (!k.startsWith('tf_') && !k.startsWith('@') && name !== 'authorization' && typeof v === 'string') headers[name] = v;
+      }
+      requests.set(id, { method: String(entry.tf_http_req_method), url: String(entry.tf_http_req_uri), headers });
+    } else if (entry.tf_http_op_type === 'response') {
+      const req = requests.get(id);
+      if (req) req.status = Number(entry.tf_http_res_status_code);
+    }
+  }
+  return [...requests.values()];
+}
+
+/** A Terraform working folder with its own CLI configuration, provider log and environment. */
+export function workspace(options: WorkspaceOptions = {}): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), 'writegate-tf-'));
+  const config = join(dir, 'cli.tfrc');
+  writeFileSync(config, cliConfig(options));
+  let runs = 0;
+  return {
+    dir,
+    write: (name, text) => writeFileSync(join(dir, name), text),
+    run: (args) => {
+      const logPath = join(dir, `provider-${++runs}.log`);
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: dir,
+        TF_CLI_CONFIG_FILE: config,
+        CHECKPOINT_DISABLE: '1',
+        TF_IN_AUTOMATION: '1',
+        TF_INPUT: '0',
+        TF_LOG: 'JSON',
+        // kubernetes_manifest's half of the provider wraps its transport only at its own trace level
+        // (manifest/provider/configure.go), read from the first of these that is set (plugin.go).
+        TF_LOG_PROVIDER_KUBERNETES: 'TRACE',
+        TF_LOG_PATH: logPath,
+        ...options.env,
+      };
+      return new Promise((resolve, reject) => {
+        execFile(TERRAFORM, [...args, '-no-color'], { cwd: dir, env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+          if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+            reject(new Error(`terraform is not installed (looked for "${TERRAFORM}"; the machine image ships it)`));
+            return;
+          }
+          const log = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr, requests: providerRequests(log) });
+        });
+      });
+    },
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

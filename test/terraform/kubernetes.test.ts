@@ -1,0 +1,276 @@
+/**
+ * Terraform's Kubernetes provider (built from the Go module proxy by scripts/setup-terraform-providers.sh) through
+ * the TLS gateway to a real kube-apiserver (test/real-kube/gateway-stack.ts: dry-run resolution, SelfSubjectReview
+ * identity), judged by the shipped policies/kubernetes rules. Its typed resources create with protobuf bodies and
+ * update with JSON patches, its kubernetes_manifest applies server-side (apply patches with a field manager), so
+ * the policy sees objects the gateway resolved by dry run.
+ *
+ * Every HTTP request the provider sent is read from its own debug log (terraform-plugin-sdk's logging transport),
+ * so "every write has its decision record" is checked against what the client sent, not what the gateway saw.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DecisionEvent } from '../../src/decision/log.js';
+import { startRealStack, type RealStack } from '../real-kube/gateway-stack.js';
+import { workspace, type ProviderRequest, type TerraformRun, type Workspace } from './harness.js';
+
+const MOUNT = '/k8s';
+const READS = new Set(['GET', 'HEAD']);
+const DECISION_ID = /\(decision ([0-9a-f-]{36})\)/g;
+
+/**
+ * Terraform's error output with its whitespace collapsed: a diagnostic's detail text is wrapped at 78 columns
+ * (without a terminal), breaking only at spaces; its summary line is not.
+ */
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
+
+describe('Terraform Kubernetes provider through the TLS gateway to a real kube-apiserver', () => {
+  let s: RealStack;
+  const workspaces: Workspace[] = [];
+
+  /** A workspace with the provider pointed at the gateway's mount, trusting the gateway's CA, with the admin token. */
+  const kubernetesWorkspace = (resources: string): Workspace => {
+    const ws = workspace({ kubernetes: true, env: { TF_VAR_token: s.kube.tokens.admin } });
+    workspaces.push(ws);
+    ws.write('provider.tf', `
+terraform {
+  required_providers {
+    kubernetes = { source = "hashicorp/kubernetes" }
+  }
+}
+variable "token" {
+  type      = string
+  sensitive = true
+}
+provider "kubernetes" {
+  host                   = "${s.k8s}"
+  cluster_ca_certificate = file(${JSON.stringify(s.certs.caCert)})
+  token                  = var.token
+}
+`);
+    ws.write('main.tf', resources);
+    return ws;
+  };
+
+  /** Runs terraform and answers the run with the decisions the gateway logged meanwhile. */
+  const terraform = async (ws: Workspace, ...args: string[]): Promise<{ run: TerraformRun; decisions: DecisionEvent[] }> => {
+    const before = s.decisions().length;
+    const run = await ws.run(args);
+    return { run, decisions: s.decisions().slice(before) };
+  };
+
+  /** The provider's writes, as "METHOD path?query" under the mount, in the order sent. */
+  const writesOf = (requests: ProviderRequest[]): ProviderRequest[] => requests.filter((r) => !READS.has(r.method));
+  const line = (method: string, url: string): string => `${method} ${url}`;
+
+  /**
+   * Each write the provider sent has exactly one decision record, with its method and target, and there is no
+   * other; reads have none. Terraform applies independent resources in parallel, so the order is not compared.
+   */
+  const expectEveryWriteDecided = (run: TerraformRun, decisions: DecisionEvent[]): DecisionEvent[] => {
+    const writes = writesOf(run.requests);
+    expect(writes.length).toBeGreaterThan(0);
+    for (const w of writes) expect(w.url.startsWith(`${MOUNT}/`), w.url).toBe(true);
+    expect(decisions.map((d) => line(d.method, d.url)).sort())
+      .toEqual(writes.map((w) => line(w.method, w.url.slice(MOUNT.length))).sort());
+    return decisions;
+  };
+
+  /** The one decision about `path` (under the mount, without the query). */
+  const decisionOn = (decisions: DecisionEvent[], path: string): DecisionEvent => {
+    const found = decisions.filter((d) => d.url.split('?')[0] === path);
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+
+  /** What the apiserver stores, read past the gateway. */
+  const stored = async (path: string): Promise<any> => {
+    const res = await s.direct('GET', path);
+    return res.status === 200 ? res.json : { status: res.status };
+  };
+
+  const deployment = (name: string, labels: Record<string, string>, image: string): string => `
+resource "kubernetes_deployment_v1" "${name}" {
+  metadata {
+    name      = "${name}"
+    namespace = "default"
+    labels    = ${JSON.stringify(labels)}
+  }
+  spec {
+    replicas = 1
+    selector {
+      match_labels = { app = "${name}" }
+    }
+    template {
+      metadata {
+        labels = { app = "${name}" }
+      }
+      spec {
+        container {
+          name  = "app"
+          image = "${image}"
+        }
+      }
+    }
+  }
+  # No controller-manager runs here: the Deployment never rolls out.
+  wait_for_rollout = false
+}
+`;
+
+  const configMap = (name: string, namespace: string, data: Record<string, string>): string => `
+resource "kubernetes_config_map_v1" "${name}" {
+  metadata {
+    name      = "${name}"
+    namespace = "${namespace}"
+  }
+  data = ${JSON.stringify(data)}
+}
+`;
+
+  const manifest = (name: string, body: string): string => `
+resource "kubernetes_manifest" "${name}" {
+  manifest = ${body}
+}
+`;
+
+  beforeAll(async () => {
+    s = await startRealStack();
+    for (const [path, body] of [
+      ['/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'production' } }],
+      ['/api/v1/namespaces/production/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }],
+    ] as const) {
+      const res = await s.direct('POST', path, body);
+      expect(res.status, res.text).toBe(201);
+    }
+  });
+
+  afterAll(async () => {
+    for (const ws of workspaces) ws.close();
+    await s?.close();
+  });
+
+  it('an allowed plan applies (protobuf creates resolved by dry run), updates with a JSON patch and is destroyed, every write decided', async () => {
+    const ws = kubernetesWorkspace(configMap('tf-settings', 'default', { tier: 'silver' })
+      + deployment('tf-web', { owner: 'team-a', 'app.kubernetes.io/name': 'tf-web' }, 'nginx:1.27'));
+
+    const create = await terraform(ws, 'apply', '-auto-approve');
+    expect(create.run.code, create.run.stderr).toBe(0);
+    expect(create.run.stdout).toContain('Apply complete! Resources: 2 added, 0 changed, 0 destroyed.');
+    const created = expectEveryWriteDecided(create.run, create.decisions);
+    expect(writesOf(create.run.requests).map((w) => [line(w.method, w.url), w.headers['content-type']]).sort()).toEqual([
+      ['POST /k8s/api/v1/namespaces/default/configmaps', 'application/vnd.kubernetes.protobuf'],
+      ['POST /k8s/apis/apps/v1/namespaces/default/deployments', 'application/vnd.kubernetes.protobuf'],
+    ]);
+    for (const d of created) expect(d.outcome).toBe('allowed');
+    // The policy saw the objects the protobuf bodies decode to, as the apiserver then stored them.
+    const cm = decisionOn(created, '/api/v1/namespaces/default/configmaps').input as any;
+    expect(cm.request.object.data).toEqual((await stored('/api/v1/namespaces/default/configmaps/tf-settings')).data);
+    const deploy = decisionOn(created, '/apis/apps/v1/namespaces/default/deployments').input as any;
+    const storedDeploy = await stored('/apis/apps/v1/namespaces/default/deployments/tf-web');
+    expect(deploy.request.object.metadata.labels).toEqual(storedDeploy.metadata.labels);
+    expect(deploy.request.object.spec.template.spec.containers).toEqual(storedDeploy.spec.template.spec.containers);
+    // And the gateway told the client what the apiserver answered.
+    for (const d of created) {
+      expect(s.upstreamEvents().find((u) => u.decision_id === d.decision_id)?.upstream_status).toBe(201);
+    }
+
+    ws.write('main.tf', configMap('tf-settings', 'default', { tier: 'gold' })
+      + deployment('tf-web', { owner: 'team-a', 'app.kubernetes.io/name': 'tf-web' }, 'nginx:1.27'));
+    const update = await terraform(ws, 'apply', '-auto-approve');
+    expect(update.run.code, update.run.stderr).toBe(0);
+    expect(update.run.stdout).toContain('Apply complete! Resources: 0 added, 1 changed, 0 destroyed.');
+    const [patch] = expectEveryWriteDecided(update.run, update.decisions);
+    expect(writesOf(update.run.requests).map((w) => [line(w.method, w.url), w.headers['content-type']])).toEqual([
+      ['PATCH /k8s/api/v1/namespaces/default/configmaps/tf-settings', 'application/json-patch+json'],
+    ]);
+    // For a patch the policy sees the resulting object and the one it replaces.
+    expect(patch).toMatchObject({ outcome: 'allowed', operation: 'UPDATE' });
+    expect((patch!.input as any).request.object.data).toEqual({ tier: 'gold' });
+    expect((patch!.input as any).request.oldObject.data).toEqual({ tier: 'silver' });
+    expect((await stored('/api/v1/namespaces/default/configmaps/tf-settings')).data).toEqual({ tier: 'gold' });
+
+    const destroy = await terraform(ws, 'destroy', '-auto-approve');
+    expect(destroy.run.code, destroy.run.stderr).toBe(0);
+    expect(destroy.run.stdout).toContain('Destroy complete! Resources: 2 destroyed.');
+    const deleted = expectEveryWriteDecided(destroy.run, destroy.decisions);
+    expect(deleted.map((d) => [d.method, d.outcome])).toEqual([['DELETE', 'allowed'], ['DELETE', 'allowed']]);
+    expect((await stored('/api/v1/namespaces/default/configmaps/tf-settings')).status).toBe(404);
+    expect((await stored('/apis/apps/v1/namespaces/default/deployments/tf-web')).status).toBe(404);
+
+    // The provider's bearer token reaches no decision record.
+    expect(JSON.stringify(s.decisions())).not.toContain(s.kube.tokens.admin);
+  });
+
+  it('a denied plan fails with the policy\'s reasons and the decision id in Terraform\'s error output, and stores nothing', async () => {
+    const ws = kubernetesWorkspace(deployment('tf-unowned', { 'app.kubernetes.io/name': 'tf-unowned' }, 'nginx:latest'));
+    const { run, decisions } = await terraform(ws, 'apply', '-auto-approve');
+    expect(run.code).toBe(1);
+    const error = run.stderr;
+    expect(error).toContain('writegate denied the request:');
+    expect(error).toContain('Deployment "tf-unowned" has no "owner" label: set metadata.labels.owner to the owning team [require-owner-label]');
+    expect(error).toContain('container "app" uses image "nginx:latest": pin a tag or digest instead of :latest [no-latest-tag]');
+    const [denied] = expectEveryWriteDecided(run, decisions);
+    expect(denied).toMatchObject({ method: 'POST', outcome: 'denied', url: '/apis/apps/v1/namespaces/default/deployments' });
+    expect(denied!.reasons.map((r) => r.match(/\[([a-z-]+)\]$/)?.[1]).sort()).toEqual(['no-latest-tag', 'require-owner-label']);
+    // Terraform prints the id of that decision.
+    expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied!.decision_id]);
+    expect((await stored('/apis/apps/v1/namespaces/default/deployments/tf-unowned')).status).toBe(404);
+  });
+
+  it('terraform destroy of an object in a protected namespace is denied with the reasons; the object stays', async () => {
+    const ws = kubernetesWorkspace(configMap('tf-ledger', 'production', { owner: 'payments' }));
+    const apply = await terraform(ws, 'apply', '-auto-approve');
+    expect(apply.run.code, apply.run.stderr).toBe(0);
+    expect(expectEveryWriteDecided(apply.run, apply.decisions).map((d) => d.outcome)).toEqual(['allowed']);
+
+    const { run, decisions } = await terraform(ws, 'destroy', '-auto-approve');
+    expect(run.code).toBe(1);
+    const error = run.stderr;
+    expect(error).toContain('deleting configmaps "tf-ledger" in protected namespace "production" is not allowed [protected-namespace-delete]');
+    const [denied] = expectEveryWriteDecided(run, decisions);
+    expect(denied).toMatchObject({ method: 'DELETE', outcome: 'denied', url: '/api/v1/namespaces/production/configmaps/tf-ledger' });
+    expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied!.decision_id]);
+    expect((await stored('/api/v1/namespaces/production/configmaps/tf-ledger')).data).toEqual({ owner: 'payments' });
+  });
+
+  it('kubernetes_manifest: server-side apply (apply-patch+yaml, fieldManager=Terraform) creating an object is judged as a create; a denied one fails with every reason', async () => {
+    const ws = kubernetesWorkspace(manifest('tf-applied', `{
+    apiVersion = "v1"
+    kind       = "ConfigMap"
+    metadata   = { name = "tf-applied", namespace = "default" }
+    data       = { tier = "bronze" }
+  }`) + manifest('tf-applied-web', `{
+    apiVersion = "apps/v1"
+    kind       = "Deployment"
+    metadata   = { name = "tf-applied-web", namespace = "default", labels = { "app.kubernetes.io/name" = "tf-applied-web" } }
+    spec = {
+      selector = { matchLabels = { app = "tf-applied-web" } }
+      template = {
+        metadata = { labels = { app = "tf-applied-web" } }
+        spec     = { containers = [{ name = "app", image = "nginx" }] }
+      }
+    }
+  }`));
+    const { run, decisions } = await terraform(ws, 'apply', '-auto-approve');
+    expect(run.code).toBe(1);
+    expectEveryWriteDecided(run, decisions);
+    const allowed = decisionOn(decisions, '/api/v1/namespaces/default/configmaps/tf-applied');
+    const denied = decisionOn(decisions, '/apis/apps/v1/namespaces/default/deployments/tf-applied-web');
+    expect(writesOf(run.requests).map((w) => [line(w.method, w.url), w.headers['content-type']]).sort()).toEqual([
+      ['PATCH /k8s/api/v1/namespaces/default/configmaps/tf-applied?fieldManager=Terraform&force=false', 'application/apply-patch+yaml'],
+      ['PATCH /k8s/apis/apps/v1/namespaces/default/deployments/tf-applied-web?fieldManager=Terraform&force=false', 'application/apply-patch+yaml'],
+    ]);
+    // An apply patch of an object that does not exist yet creates it: the dry run tells the gateway so.
+    expect(allowed).toMatchObject({ outcome: 'allowed', operation: 'CREATE' });
+    expect((allowed.input as any).request.options).toMatchObject({ kind: 'CreateOptions', fieldManager: 'Terraform' });
+    expect((allowed.input as any).request.object.data).toEqual({ tier: 'bronze' });
+    expect((await stored('/api/v1/namespaces/default/configmaps/tf-applied')).data).toEqual({ tier: 'bronze' });
+    expect(denied).toMatchObject({ outcome: 'denied', operation: 'CREATE' });
+    // This half of the provider prints the Status message and then each of its causes as an error of its own.
+    const error = oneLine(run.stderr);
+    expect(error).toContain(`writegate denied the request: Deployment "tf-applied-web" has no "owner" label`);
+    expect(error).toContain('container "app" uses image "nginx" without a tag, which means :latest: pin a tag or digest [no-latest-tag]');
+    expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied.decision_id]);
+    expect((await stored('/apis/apps/v1/namespaces/default/deployments/tf-applied-web')).status).toBe(404);
+  });
+});
