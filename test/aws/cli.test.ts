@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/decision/log.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startStack, type Stack, type StackUpstream } from '../helpers/stack.js';
 import { awsCli, startMoto, type AwsCliResult, type KeyPair, type Moto } from './harness.js';
 
 const CI: KeyPair = { accessKeyId: 'AKIAGATEWAYCALLERCI1', secretAccessKey: 'ci-caller-secret-0123456789abcdefghijklmn' };
@@ -45,6 +45,18 @@ function lastDecision(action: string): DecisionEvent {
   return all[all.length - 1]!;
 }
 
+/**
+ * An AWS mount as the issue writes it: `aws: {service, region, callers}` and a held key pair. The AWS key pair keys
+ * are the kind's own credentials keys (UpstreamKind.credentialKeys), outside the common block's type.
+ */
+function awsMount(service: 'iam' | 'ec2', credentials: Record<string, string>): StackUpstream {
+  return {
+    name: `aws-${service}`, kind: 'aws', prefix: `/aws/${service}`, target: moto.url, policy: 'writegate/aws/decision',
+    aws: { service, region: 'us-east-1', callers: callersFile },
+    credentials: credentials as StackUpstream['credentials'],
+  };
+}
+
 beforeAll(async () => {
   moto = await startMoto({ auth: true });
   const dir = mkdtempSync(join(tmpdir(), 'writegate-aws-'));
@@ -56,16 +68,8 @@ beforeAll(async () => {
   process.env.WG_TEST_HELD_SECRET = moto.held!.secretAccessKey;
   stack = await startStack({
     kinds: [
-      {
-        name: 'aws-iam', kind: 'aws', prefix: '/aws/iam', target: moto.url, policy: 'writegate/aws/decision', engine: 'opa',
-        aws: { service: 'iam', region: 'us-east-1', callers: callersFile },
-        credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') },
-      } as never,
-      {
-        name: 'aws-ec2', kind: 'aws', prefix: '/aws/ec2', target: moto.url, policy: 'writegate/aws/decision',
-        aws: { service: 'ec2', region: 'us-east-1', callers: callersFile },
-        credentials: { mode: 'held', accessKeyIdEnv: 'WG_TEST_HELD_AKID', secretAccessKeyEnv: 'WG_TEST_HELD_SECRET' },
-      } as never,
+      awsMount('iam', { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') }),
+      awsMount('ec2', { mode: 'held', accessKeyIdEnv: 'WG_TEST_HELD_AKID', secretAccessKeyEnv: 'WG_TEST_HELD_SECRET' }),
     ],
   });
   iam = stack.url('aws-iam');
