@@ -7,6 +7,7 @@ import { adminRoutes } from '../routes/admin.js';
 import { opsRoutes } from '../routes/ops.js';
 import { upstreamRoutes } from '../routes/upstream.js';
 import { CallerAuth } from '../src/auth/authenticate.js';
+import { CallerLimits } from '../src/auth/limits.js';
 import type { Config } from '../src/config/schema.js';
 import type { DecisionLog } from '../src/decision/log.js';
 import { ResidualVerifier } from '../src/decision/verify.js';
@@ -115,12 +116,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       },
     })
     : undefined;
+  const callerLimits = limits.perCaller ? new CallerLimits(limits.perCaller) : undefined;
   for (const upstream of config.upstreams) {
     const client = new UpstreamClient(upstream);
     const adapter = createAdapter(upstream, { client });
     const gate = new Gate({
       upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics,
-      ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}), ...(auth ? { auth } : {}),
+      ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}), ...(auth ? { auth } : {}), ...(callerLimits ? { callerLimits } : {}),
     });
     mounts.push({ prefix: upstream.prefix, gate, client });
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });

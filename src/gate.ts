@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CallerAuth } from './auth/authenticate.js';
+import { callerKey, type CallerLimits } from './auth/limits.js';
 import { authenticateRequest, type Peer } from './auth/stage.js';
 import type { UpstreamConfig } from './config/schema.js';
 import type { DecisionLog, DecisionEvent, Engine, Outcome } from './decision/log.js';
@@ -38,6 +39,8 @@ export interface GateDeps {
   verifier?: ResidualVerifier;
   /** Caller authentication (`listen.auth`); absent, the gateway authenticates no caller itself. */
   auth?: CallerAuth;
+  /** limits.perCaller, shared by every mount; absent, callers are not limited. */
+  callerLimits?: CallerLimits;
 }
 
 /** What the decision record says of how the caller was authenticated (never a credential). */
@@ -83,6 +86,15 @@ export class Gate {
     return authenticateRequest(this.deps.auth, this.deps.adapter.tokenReviewer, req, peer);
   }
 
+  /**
+   * limits.perCaller, after authentication: one more request of this caller, with the `release` to call when it is
+   * over, or the 429 (WG_ERR_RATE_LIMITED) it gets.
+   */
+  admit(req: GateRequest): { release?: () => void; refused?: WritegateError } {
+    const { callerLimits, adapter } = this.deps;
+    return callerLimits ? callerLimits.admit(callerKey(req, adapter.headers.callerCredentials)) : {};
+  }
+
   /** The adapter's classification, after the refusals that hold for every kind. */
   classify(req: GateRequest): Classified {
     const override = methodOverrideHeader(req.headers);
@@ -121,7 +133,10 @@ export class Gate {
     if (upstreamStatus !== undefined) event.upstream_status = upstreamStatus;
     this.finish(event);
     this.deps.metrics.requests.inc({ upstream: this.name, class: 'refused' });
-    return { decisionId, forward: false, response: this.deps.adapter.renderError(err, decisionId), responseHeaders: { 'x-decision-id': decisionId }, event };
+    // A rate limit says when to come back (RFC 9110 §10.2.3).
+    const responseHeaders: Record<string, string> = { 'x-decision-id': decisionId };
+    if (typeof err.details.retryAfter === 'number') responseHeaders['retry-after'] = String(err.details.retryAfter);
+    return { decisionId, forward: false, response: this.deps.adapter.renderError(err, decisionId), responseHeaders, event };
   }
 
   async decide(req: GateRequest, classified: Classified, body: Buffer | undefined): Promise<Verdict> {

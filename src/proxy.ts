@@ -55,7 +55,7 @@ function gateRequestOf(gate: Gate, request: FastifyRequest, prefix: string): { g
  * so reads can stream and writes are buffered.
  */
 export function classifyHook(gate: Gate, prefix: string) {
-  return async (request: FastifyRequest): Promise<void> => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const { gateRequest: unauthenticated, refused } = gateRequestOf(gate, request, prefix);
     const s: GateState = { gateRequest: unauthenticated, removed: [] };
     (request as WithState)[STATE] = s;
@@ -71,6 +71,12 @@ export function classifyHook(gate: Gate, prefix: string) {
       s.refused = auth.refused;
       return;
     }
+    const admitted = gate.admit(gateRequest);
+    if (admitted.refused) {
+      s.refused = admitted.refused;
+      return;
+    }
+    if (admitted.release) reply.raw.once('close', admitted.release);
     const raw = request.raw.url ?? '';
     if (raw !== prefix && !raw.startsWith(`${prefix}/`) && !raw.startsWith(`${prefix}?`)) {
       // The router matched a spelling of the mount path other than the literal one (e.g. "/k8%73/..."): the rest

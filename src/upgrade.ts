@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -88,6 +88,9 @@ async function handle(mounts: Mount[], req: IncomingMessage, socket: Duplex, hea
     const auth = await gate.authenticate(gateRequest, { socket: req.socket, distinct: req.headersDistinct });
     gateRequest = auth.req;
     if (auth.refused) throw auth.refused;
+    const admitted = gate.admit(gateRequest);
+    if (admitted.refused) throw admitted.refused;
+    if (admitted.release) socket.once('close', admitted.release);
     let classified = gate.classify(gateRequest);
     // An upgrade has no body to read first: a kind that needs one to classify judges it without.
     if (classified.needsBody) classified = gate.classifyBody(gateRequest, classified, Buffer.alloc(0));
@@ -109,18 +112,28 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
   const forwardedAt = performance.now();
   const target = new URL(client.origin);
   const secure = target.protocol === 'https:';
-  const options: RequestOptions = {
-    host: target.hostname,
-    port: Number(target.port || (secure ? 443 : 80)),
-    method: gateRequest.method,
-    // The exact target that was classified (http.request sends `path` as given; no URL normalisation).
-    path: client.basePath + gateRequest.url,
-    headers: gate.headers.upgrade(gateRequest, verdict.decisionId, target.host),
-    // A connection of its own: it becomes the tunnel, or is closed with the client's.
-    agent: false,
-  };
-  // No ALPN is offered, so the upstream speaks HTTP/1.1, the only version with Upgrade.
-  const upstream = secure ? httpsRequest({ ...options, ...client.tls }) : httpRequest(options);
+  let upstream: ClientRequest;
+  try {
+    const options: RequestOptions = {
+      host: target.hostname,
+      port: Number(target.port || (secure ? 443 : 80)),
+      method: gateRequest.method,
+      // The exact target that was classified (http.request sends `path` as given; no URL normalisation).
+      path: client.basePath + gateRequest.url,
+      headers: gate.headers.upgrade(gateRequest, verdict.decisionId, target.host),
+      // A connection of its own: it becomes the tunnel, or is closed with the client's.
+      agent: false,
+    };
+    // No ALPN is offered, so the upstream speaks HTTP/1.1, the only version with Upgrade. client.tls carries the
+    // held client certificate as it is now.
+    upstream = secure ? httpsRequest({ ...options, ...client.tls }) : httpRequest(options);
+  } catch (err) {
+    // The held credential could not be read (WG_ERR_CREDENTIAL_UNAVAILABLE) since the request was admitted.
+    const e = isWritegateError(err) ? err : upstreamTransportError(err, `${gateRequest.method} upgrade ${client.origin}`);
+    gate.completed(verdict, null, forwardedAt, e);
+    writeResponse(socket, gate.renderError(e, verdict.decisionId), verdict.responseHeaders);
+    return;
+  }
 
   let settled = false;
   socket.on('close', () => upstream.destroy());

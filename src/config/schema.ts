@@ -207,6 +207,16 @@ export const configSchema = z.strictObject({
     inflightBodyBytesPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.inflightBodyBytesPerClient),
     /** Per client address (IPv6: /64): reads in flight (watches, log follows, any GET) plus exec/attach/port-forward sessions; more get 429 WG_ERR_TOO_MANY_STREAMS. */
     streamsPerClient: z.number().int().positive().default(LIMITS_DEFAULTS.streamsPerClient),
+    /**
+     * Per caller (its authenticated user, else its credential, else its address; src/auth/limits.ts), across every
+     * mount: requests per second (rps) with room for a burst, and requests in flight at once; more get 429
+     * WG_ERR_RATE_LIMITED. Default: no per-caller limit.
+     */
+    perCaller: z.strictObject({
+      rps: z.number().positive(),
+      burst: z.number().int().positive(),
+      concurrent: z.number().int().positive(),
+    }).optional(),
   }).default(LIMITS_DEFAULTS),
   /**
    * The policy lifecycle (`writegate policy`, src/policy/). Absent, or without tokenFile: the admin API

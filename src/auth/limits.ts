@@ -1,0 +1,89 @@
+/**
+ * Per-caller limits (`limits.perCaller: {rps, burst, concurrent}`): each caller's requests, reads and writes alike,
+ * across every mount, go through a token bucket of `rps` per second with room for `burst`, and at most `concurrent`
+ * of them are in flight at once (until the response, or the upgraded connection, closes). A request over either
+ * gets 429 WG_ERR_RATE_LIMITED in its kind's envelope, with Retry-After, and a bounded refusal record.
+ *
+ * Who "a caller" is: the identity the authentication stage proved (`req.caller`, src/auth/), else a digest of the
+ * credential headers of the request's kind (HeaderRules.callerCredentials), else its address (IPv6: its /64).
+ * An anonymous caller is known by its address: one bucket for every anonymous request would let one client starve
+ * all the others.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { LRUCache } from 'lru-cache';
+import { clientKey } from '../decision/limits.js';
+import { WritegateError } from '../errors.js';
+import type { GateRequest } from '../upstreams/types.js';
+
+export interface PerCallerLimits {
+  /** Requests per second a caller may sustain. */
+  rps: number;
+  /** Requests a caller may send at once above that rate. */
+  burst: number;
+  /** Requests of a caller in flight at once. */
+  concurrent: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** Buckets kept at most; the least recently used go first (a caller that comes back starts with a full bucket). */
+const MAX_BUCKETS = 100_000;
+
+/** The key of the caller of `req`: `user:<name>`, `credential:<sha256>` or `address:<address>`. */
+export function callerKey(req: GateRequest, credentialHeaders: readonly string[]): string {
+  if (req.caller && req.caller.authenticatedBy !== 'anonymous') return `user:${req.caller.username}`;
+  const digest = credentialDigest(req.headers, credentialHeaders);
+  return digest ? `credential:${digest}` : `address:${clientKey(req.remoteAddress)}`;
+}
+
+function credentialDigest(headers: IncomingHttpHeaders, names: readonly string[]): string | undefined {
+  const present = names.filter((n) => headers[n] !== undefined).sort();
+  if (present.length === 0) return undefined;
+  const hash = createHash('sha256');
+  for (const n of present) hash.update(`${n}\n${JSON.stringify(headers[n])}\n`);
+  return hash.digest('hex');
+}
+
+/** One gateway's per-caller buckets and in-flight counts. */
+export class CallerLimits {
+  private readonly buckets = new LRUCache<string, Bucket>({ max: MAX_BUCKETS });
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(private readonly limits: PerCallerLimits, private readonly now: () => number = () => performance.now()) {}
+
+  /**
+   * Takes one request of the caller `key`: a `release` to call once, when the request is over, or the refusal
+   * (WG_ERR_RATE_LIMITED with `details.retryAfter` in seconds). A refused request takes nothing.
+   */
+  admit(key: string): { release: () => void } | { refused: WritegateError } {
+    const open = this.inFlight.get(key) ?? 0;
+    if (open >= this.limits.concurrent) {
+      return { refused: new WritegateError('WG_ERR_RATE_LIMITED', `${this.limits.concurrent} requests of this caller in flight (limits.perCaller.concurrent)`, { details: { retryAfter: 1 } }) };
+    }
+    const now = this.now();
+    const b = this.buckets.get(key) ?? { tokens: this.limits.burst, at: now };
+    b.tokens = Math.min(this.limits.burst, b.tokens + ((now - b.at) / 1000) * this.limits.rps);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens < 1) {
+      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / this.limits.rps));
+      return { refused: new WritegateError('WG_ERR_RATE_LIMITED', `over ${this.limits.rps} requests per second (limits.perCaller.rps, burst ${this.limits.burst})`, { details: { retryAfter } }) };
+    }
+    b.tokens -= 1;
+    this.inFlight.set(key, open + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.inFlight.get(key) ?? 1) - 1;
+        if (left <= 0) this.inFlight.delete(key);
+        else this.inFlight.set(key, left);
+      },
+    };
+  }
+}
