@@ -9,6 +9,7 @@ defaults := {
 	"rotation_min_age_days": 90,
 	"break_glass_group": "break-glass",
 	"admin_ports": [22, 3389],
+	"protected_users": [],
 }
 
 setting(key) := data.writegate.config.aws[key]
@@ -28,3 +29,8 @@ break_glass_group := setting("break_glass_group")
 
 # Ports that must not be open to the whole internet (SSH, RDP).
 admin_ports := {p | some p in setting("admin_ports")}
+
+# IAM users no write through the gateway may touch: list the gateway's own
+# held identity here, or a caller could create a key for it, change its
+# policies or deactivate its key.
+protected_users := {u | some u in setting("protected_users")}

@@ -26,7 +26,7 @@ test_rotation_of_young_key_denied if {
 	d := aws.deny with input as iam_input("CreateAccessKey", "CREATE", {"UserName": "svc"}, user_keys("svc", service_tags, [key("AKIA1", "Active", 10)]))
 	rules(d) == {"key-rotation-min-age"}
 	some v in d
-	contains(v.msg, "10 days old")
+	contains(v.msg, "no active access key is 90 days old")
 }
 
 test_rotation_age_is_the_oldest_active_key if {
@@ -96,4 +96,15 @@ test_other_policy_to_user_allowed if {
 test_unknown_operation_denied if {
 	d := aws.deny with input as iam_input("CreateUser", "CONNECT", {"UserName": "x"}, null)
 	rules(d) == {"malformed-input"}
+}
+
+test_protected_user_denied if {
+	d := aws.deny with input as iam_input("CreateAccessKey", "CREATE", {"UserName": "writegate-gateway"}, user_keys("writegate-gateway", {}, []))
+		with data.writegate.config.aws.protected_users as ["writegate-gateway"]
+	rules(d) == {"protected-user"}
+}
+
+test_no_protected_user_by_default if {
+	d := aws.decision with input as iam_input("AttachUserPolicy", "CREATE", {"UserName": "writegate-gateway", "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}, null)
+	d.allow
 }

@@ -1,5 +1,5 @@
 /**
- * The starter policies of the cloudflare, netbox and generic kinds against the input contract of
+ * The starter policies of the cloudflare, netbox, generic and aws kinds against the input contract of
  * policies/README.md: every example input under policies/examples/ is valid under its kind's JSON Schema
  * (policies/schemas/), and is decided as the example says, by both engines loaded from policies/ in a real OPA:
  * an allowed example locally by the residual engine ('allow'), a denied or warned one by OPA after the engine
@@ -16,7 +16,7 @@ import { ResidualEngine, residualOpaClient } from '../../src/residual/engine.js'
 import { allowedClean, startHarness, type Harness } from './harness.js';
 
 const root = projectRoot();
-const KINDS = ['cloudflare', 'netbox', 'generic'] as const;
+const KINDS = ['cloudflare', 'netbox', 'generic', 'aws'] as const;
 type Kind = (typeof KINDS)[number];
 const decisionPath = (kind: string): string => `writegate/${kind}/decision`;
 
@@ -40,6 +40,11 @@ const EXPECTED: Record<string, Expected> = {
   'generic/thing-delete': { allow: true },
   'generic/unknown-path-post': { warn: ['unknown-path-write'] },
   'generic/thing-delete-prod': { deny: ['protected-thing-delete'] },
+  'aws/access-key-create': { allow: true },
+  'aws/sg-ingress-https': { allow: true },
+  'aws/access-key-rotation-young': { deny: ['key-rotation-min-age', 'key-rotation-service-user'] },
+  'aws/admin-policy-user': { deny: ['admin-policy-break-glass'] },
+  'aws/sg-ingress-ssh-world': { deny: ['sg-admin-port-world'] },
 };
 
 const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
@@ -63,7 +68,7 @@ function validators(): Record<Kind | 'kubernetes', ValidateFunction> {
     ajv.addSchema(readJson(join(root, 'policies/schemas', name, `${name}.input.schema.json`)));
   }
   const get = (name: string): ValidateFunction => ajv.getSchema(`https://writegate.dev/schemas/v1/${name}.input.schema.json`)!;
-  return { kubernetes: get('kubernetes'), cloudflare: get('cloudflare'), netbox: get('netbox'), generic: get('generic') };
+  return { kubernetes: get('kubernetes'), cloudflare: get('cloudflare'), netbox: get('netbox'), generic: get('generic'), aws: get('aws') };
 }
 
 const rules = (violations: unknown): string[] =>
