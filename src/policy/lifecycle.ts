@@ -178,10 +178,8 @@ function approve(p: Plan, approval: string | undefined): void {
 }
 
 /**
- * Uploads and deletes until none is left. OPA compiles every module on each call, so an order can fail where
- * another succeeds (a module that uses a rule not uploaded yet, a rule moving between files): every pending
- * operation is retried while any makes progress. When none can, the modules already changed are put back as
- * they were, and the push is refused with OPA's errors.
+ * Uploads and deletes until none is left ({@link install}). When OPA refuses, the modules already changed are put
+ * back as they were, and the push is refused with OPA's errors.
  */
 async function apply(opa: OpaClient, tree: SourceTree, changes: Change[]): Promise<void> {
   const raw = new Map(tree.modules.map((m) => [m.id, m.raw]));
@@ -191,25 +189,81 @@ async function apply(opa: OpaClient, tree: SourceTree, changes: Change[]): Promi
   if (moved.length) {
     throw new PolicyRefusal('opa_changed', `OPA changed while pushing: ${moved.map((c) => c.id).join(', ')} differ from the plan; run plan again`);
   }
-  const ops = changes.map((c) => ({ id: c.id, raw: c.action === 'remove' ? undefined : raw.get(c.id)! }));
-  const failures = await converge(opa, ops);
+  const failures = await install(opa, changes.map((c) => ({ id: c.id, raw: c.action === 'remove' ? undefined : raw.get(c.id)! })));
   if (!failures.length) return;
-  const undo = changes.map((c) => ({ id: c.id, raw: before.get(c.id) }));
-  const undone = await converge(opa, undo);
+  const undone = await install(opa, changes.map((c) => ({ id: c.id, raw: before.get(c.id) })));
   const problems = failures.flatMap(opaProblems);
   const state = undone.length ? `OPA is left partly changed (could not restore ${undone.map((f) => f.id).join(', ')})` : 'nothing was changed';
   throw new PolicyRefusal('opa_refused', `OPA refused the push; ${state}:\n${formatProblems(problems)}`, problems);
 }
 
-interface Failure {
+/** An upload (`raw`) or a delete (`raw` undefined) through the Policy API. */
+interface Op {
   id: string;
+  raw: string | undefined;
+}
+
+interface Failure extends Op {
   err: unknown;
 }
 
-async function converge(opa: OpaClient, ops: Array<{ id: string; raw: string | undefined }>): Promise<Failure[]> {
+/**
+ * Applies `ops` one Policy API call at a time. OPA compiles every module on each call, so an order can fail where
+ * another succeeds (a module that uses a rule not uploaded yet, a rule moving between files): every pending call
+ * is retried while any makes progress. Modules that need each other (a package split over files that use each
+ * other's rules and functions, as the shipped library's `violation` and `warn`) can be neither uploaded nor
+ * deleted one by one. For those of one package, one of them, the carrier, first takes the rules of all of them
+ * ({@link carrierText}: new texts of uploads, OPA's texts of deletes); the others are then uploaded over, or
+ * deleted from under, its identical copies (OPA accepts a rule defined alike in two modules); last, the carrier
+ * gets its own text or is deleted. OPA refuses a default rule declared in two modules, so the carrier is the one
+ * module with `default` rules; a package where several such modules need each other is left failed.
+ */
+async function install(opa: OpaClient, ops: Op[]): Promise<Failure[]> {
+  const failed = await converge(opa, ops);
+  if (!failed.length) return failed;
+  const current = new Map((await opa.listPolicies()).map((p) => [p.id, p.raw]));
+  const byPackage = new Map<string, Array<{ op: Failure; text: string }>>();
+  for (const op of failed) {
+    const text = op.raw ?? current.get(op.id);
+    if (text === undefined) return failed;
+    byPackage.set(packageLine(text), [...(byPackage.get(packageLine(text)) ?? []), { op, text }]);
+  }
+  const carriers: Array<{ op: Failure; text: string }> = [];
+  for (const group of byPackage.values()) {
+    const defaults = group.filter((m) => /^default\s/m.test(m.text));
+    if (defaults.length > 1) return failed;
+    const carrier = defaults[0] ?? group.find((m) => m.op.raw !== undefined) ?? group[0]!;
+    carriers.push({ op: carrier.op, text: carrierText(group.map((m) => m.text)) });
+  }
+  if ((await converge(opa, carriers.map((c) => ({ id: c.op.id, raw: c.text })))).length) return failed;
+  const others = failed.filter((f) => !carriers.some((c) => c.op.id === f.id));
+  return [...(await converge(opa, others)), ...(await converge(opa, carriers.map((c) => c.op)))];
+}
+
+const packageLine = (raw: string): string => (/^package\s.*$/m.exec(raw)?.[0] ?? '').replace(/#.*$/, '').trim();
+
+/**
+ * The rules of `texts` (modules of one package) as one module: their text after the package clause, imports once
+ * each, without comment lines (a package-scoped METADATA block may not precede rules).
+ */
+function carrierText(texts: string[]): string {
+  const imports = new Set<string>();
+  const body: string[] = [];
+  for (const text of texts) {
+    const lines = text.split('\n');
+    for (const line of lines.slice(lines.findIndex((l) => /^package\s/.test(l)) + 1)) {
+      if (/^\s*#/.test(line)) continue;
+      if (/^import\s/.test(line)) imports.add(line.trim());
+      else body.push(line);
+    }
+  }
+  return [packageLine(texts[0]!), ...imports, ...body, ''].join('\n');
+}
+
+async function converge(opa: OpaClient, ops: Op[]): Promise<Failure[]> {
   let pending = ops;
   for (;;) {
-    const failed: Array<{ id: string; raw: string | undefined; err: unknown }> = [];
+    const failed: Failure[] = [];
     for (const op of pending) {
       try {
         if (op.raw === undefined) await opa.deletePolicy(op.id);
@@ -218,7 +272,7 @@ async function converge(opa: OpaClient, ops: Array<{ id: string; raw: string | u
         if (!(op.raw === undefined && notFound(err))) failed.push({ ...op, err });
       }
     }
-    if (failed.length === 0 || failed.length === pending.length) return failed.map((f) => ({ id: f.id, err: f.err }));
+    if (failed.length === 0 || failed.length === pending.length) return failed;
     pending = failed;
   }
 }

@@ -106,6 +106,27 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     expect(json.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('modules that need each other are pushed and removed (one call at a time, one of them carrying all their rules first)', async () => {
+    await emptyOpa();
+    // main.rego uses `deny`, which only rules.rego defines; rules.rego uses `violation`, which only main.rego defines:
+    // neither compiles in OPA without the other.
+    const repo = gitRepo({
+      'app/main.rego': '# METADATA\n# title: the app\npackage app\n\ndefault enabled := true\n\ndecision := {"allow": count(deny) == 0, "deny": deny, "enabled": enabled}\n\nviolation(msg) := {"msg": msg}\n',
+      'app/rules.rego': 'package app\n\ndeny contains violation("no") if input.no\n',
+    });
+    const r = await cli(['push', '--source', repo.dir, ...common(), '--push-log', join(work, 'cycle.log')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await ids()).toEqual(['app/main.rego', 'app/rules.rego']);
+    expect(await raw('app/main.rego')).toContain('# METADATA');
+    const d = await client.decide('app/decision', { no: true });
+    expect(d.result).toEqual({ allow: false, deny: [{ msg: 'no' }], enabled: true });
+    // And removed, though neither can go first: another repository replaces them.
+    const other = gitRepo({ 'dev.rego': DEV });
+    const swapped = await cli(['push', '--source', other.dir, ...common(), '--push-log', join(work, 'cycle.log')]);
+    expect(swapped.code, swapped.stderr).toBe(0);
+    expect(await ids()).toEqual(['dev.rego']);
+  });
+
   it('a protected push is refused without approval, goes through with the printed hash, and a stale hash is refused', async () => {
     await emptyOpa();
     const repo = gitRepo({ 'policies/gate.rego': GATE, 'policies/dev.rego': DEV });
