@@ -121,6 +121,7 @@ interface ProxyHeaders {
   extraPrefix: string;
 }
 
+/** An extra key as the requestheader authenticator's unescapeExtraKey reads it: percent-decoded, or as it is when it does not decode. */
 function percentDecoded(key: string): string {
   try {
     return decodeURIComponent(key);

@@ -10,33 +10,36 @@ export interface ClientCertificate {
 export interface ClientPki {
   /** The CA's certificate (what listen.tls.clientCA names). */
   caCert: string;
-  /** A client certificate signed by this CA, for the subject given (`/CN=alice/O=devs`; `uid` is the apiserver's uid attribute). */
-  issue(name: string, subject: { cn?: string; o?: string[]; uid?: string }): ClientCertificate;
+  /**
+   * A client certificate signed by this CA, for the subject given (`uid` is the apiserver's uid attribute), valid for
+   * `days` (negative: already expired) with the extended key usage `usage` (default clientAuth).
+   */
+  issue(name: string, subject: { cn?: string; o?: string[]; uid?: string }, options?: { days?: number; usage?: 'clientAuth' | 'serverAuth' }): ClientCertificate;
 }
 
 /** The subject attribute kube-apiserver reads as a user's uid, named for openssl's -subj. */
 const OID_CONFIG = 'oid_section = new_oids\n[ new_oids ]\nkubeUid = 1.3.6.1.4.1.57683.2\n[ req ]\ndistinguished_name = dn\n[ dn ]\n';
 
-/** A throwaway CA for client certificates, made with the openssl CLI (EC P-256, 30 days, clientAuth usage). */
+/** A throwaway CA for client certificates, made with the openssl CLI (EC P-256). */
 export function clientPki(dir: string, caName: string): ClientPki {
   mkdirSync(dir, { recursive: true });
   const run = (args: string[]): void => { execFileSync('openssl', args, { stdio: 'pipe' }); };
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
   const config = join(dir, 'oid.cnf');
-  const ext = join(dir, 'client.ext');
   writeFileSync(config, OID_CONFIG);
-  writeFileSync(ext, 'extendedKeyUsage=clientAuth\n');
   run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', `/CN=${caName}`, '-keyout', caKey, '-out', caCert]);
   return {
     caCert,
-    issue(name, subject) {
+    issue(name, subject, options = {}) {
+      const ext = join(dir, `${name}.ext`);
+      writeFileSync(ext, `extendedKeyUsage=${options.usage ?? 'clientAuth'}\n`);
       const key = join(dir, `${name}.key`);
       const csr = join(dir, `${name}.csr`);
       const cert = join(dir, `${name}.crt`);
       const parts = [...(subject.cn !== undefined ? [`CN=${subject.cn}`] : []), ...(subject.o ?? []).map((o) => `O=${o}`), ...(subject.uid ? [`kubeUid=${subject.uid}`] : [])];
       run(['req', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/${parts.join('/')}`, '-keyout', key, '-out', csr]);
-      run(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '30', '-extfile', ext, '-out', cert]);
+      run(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', String(options.days ?? 30), '-extfile', ext, '-out', cert]);
       return { cert, key };
     },
   };

@@ -132,6 +132,17 @@ describe('caller authentication in front of Kubernetes', () => {
       expect(s.sim.requests).toHaveLength(0);
     });
 
+    it.each([
+      ['expired', { days: -1 }, 'CERT_HAS_EXPIRED'],
+      ['issued for servers only', { usage: 'serverAuth' as const }, 'INVALID_PURPOSE'],
+    ])('refuses a certificate of the trusted CA that is %s', async (_why, options, problem) => {
+      const dispatcher = agent({ cert: pem(pki.issue(`carol-${problem}`, { cn: 'carol', o: ['platform-admins'] }, options)) });
+      const res = await create(`bad-cert-${problem.toLowerCase()}`, { dispatcher });
+      expect(res.status).toBe(401);
+      expect(res.json.message, res.text).toContain(problem);
+      expect(s.sim.requests).toHaveLength(0);
+    });
+
     it('strips X-Remote-* from a peer that is not the trusted proxy, records it, and judges the real caller', async () => {
       const res = await create('spoof-1', {
         headers: { authorization: 'Bearer bob-gateway-token-0002', 'x-remote-user': 'olga', 'x-remote-group': 'platform-admins', 'x-remote-extra-scopes': 'all' },
