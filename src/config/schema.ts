@@ -274,6 +274,10 @@ export const configSchema = z.strictObject({
     if (u.identity === 'gateway' && !auth) {
       ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'identity'], message: 'gateway needs listen.auth (the gateway authenticates no caller without it)' });
     }
+    // Impersonation tells the upstream the caller the gateway authenticated (or its TokenReview named).
+    if (u.credentials.mode === 'held' && u.credentials.impersonate && !auth && u.identity !== 'tokenreview') {
+      ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'credentials', 'impersonate'], message: 'needs listen.auth or identity: tokenreview (there is no authenticated caller to impersonate otherwise)' });
+    }
   });
 }).transform((cfg) => ({
   ...cfg,

@@ -48,12 +48,19 @@ describe('upstreams[].credentials configuration', () => {
   it('impersonate needs a kind that can impersonate; header and prefix go with a held secret, in a header that can carry one', () => {
     const cf = { kind: 'cloudflare', prefix: '/cf', target: 'https://api.cloudflare.test', policy: 'writegate/cloudflare/decision' };
     expect(issues({ ...cf, credentials: { mode: 'held', env: 'T', impersonate: true } }))
-      .toEqual(['upstreams.0.credentials.impersonate: this kind has no way to tell its upstream who the caller is']);
+      .toContain('upstreams.0.credentials.impersonate: this kind has no way to tell its upstream who the caller is');
     expect(issues({ credentials: { mode: 'held', env: 'T', header: 'Host' } })).toEqual(['upstreams.0.credentials.header: "host" cannot carry a credential']);
     expect(issues({ credentials: { mode: 'held', env: 'T', header: 'X Api' } })).toEqual([expect.stringMatching(/^upstreams\.0\.credentials\.header: /)]);
     expect(issues({ credentials: { mode: 'held', env: 'T', prefix: 'Bearer\n' } })).toEqual([expect.stringMatching(/^upstreams\.0\.credentials\.prefix: /)]);
     expect(issues({ credentials: { mode: 'held', clientCert: '/c', clientKey: '/k', header: 'x-key' } }))
       .toEqual(['upstreams.0.credentials.header: header and prefix are for a held secret (tokenFile, env)']);
+  });
+
+  it('impersonate needs an authenticated caller: listen.auth, or identity: tokenreview', () => {
+    const held = { credentials: { mode: 'held', env: 'T', impersonate: true } };
+    expect(issues(held)).toEqual(['upstreams.0.credentials.impersonate: needs listen.auth or identity: tokenreview (there is no authenticated caller to impersonate otherwise)']);
+    expect(issues({ ...held, identity: 'tokenreview' })).toEqual([]);
+    expect(() => parseConfig({ listen: { auth: { anonymous: true } }, upstreams: [{ ...kube, ...held }] })).not.toThrow();
   });
 
   it('resolves credential files against the configuration folder', () => {
@@ -90,7 +97,7 @@ describe('held credentials on a Kubernetes mount', () => {
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, 'sa-token\n');
   const build = (credentials: Record<string, unknown>) => {
-    const cfg = ofKind(parseConfig({ upstreams: [{ ...kube, credentials }] }).upstreams[0]!, 'kubernetes');
+    const cfg = ofKind(parseConfig({ listen: { auth: {} }, upstreams: [{ ...kube, credentials }] }).upstreams[0]!, 'kubernetes');
     const adapter = new KubernetesAdapter(cfg, new UpstreamClient(cfg));
     return { adapter, headers: new UpstreamHeaders(adapter.headers) };
   };
