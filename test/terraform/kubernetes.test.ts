@@ -16,6 +16,8 @@ import { workspace, type ProviderRequest, type TerraformRun, type Workspace } fr
 const MOUNT = '/k8s';
 const READS = new Set(['GET', 'HEAD']);
 const DECISION_ID = /\(decision ([0-9a-f-]{36})\)/g;
+/** Each terraform run starts the provider (and, for an apply, twice); on the two shared cores a test took up to 8 s. */
+const TEST_MS = 180_000;
 
 /**
  * Terraform's error output with its whitespace collapsed: a diagnostic's detail text is wrapped at 78 columns
@@ -199,7 +201,7 @@ resource "kubernetes_manifest" "${name}" {
 
     // The provider's bearer token reaches no decision record.
     expect(JSON.stringify(s.decisions())).not.toContain(s.kube.tokens.admin);
-  });
+  }, TEST_MS);
 
   it('a denied plan fails with the policy\'s reasons and the decision id in Terraform\'s error output, and stores nothing', async () => {
     const ws = kubernetesWorkspace(deployment('tf-unowned', { 'app.kubernetes.io/name': 'tf-unowned' }, 'nginx:latest'));
@@ -215,7 +217,7 @@ resource "kubernetes_manifest" "${name}" {
     // Terraform prints the id of that decision.
     expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied!.decision_id]);
     expect((await stored('/apis/apps/v1/namespaces/default/deployments/tf-unowned')).status).toBe(404);
-  });
+  }, TEST_MS);
 
   it('terraform destroy of an object in a protected namespace is denied with the reasons; the object stays', async () => {
     const ws = kubernetesWorkspace(configMap('tf-ledger', 'production', { owner: 'payments' }));
@@ -231,7 +233,7 @@ resource "kubernetes_manifest" "${name}" {
     expect(denied).toMatchObject({ method: 'DELETE', outcome: 'denied', url: '/api/v1/namespaces/production/configmaps/tf-ledger' });
     expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied!.decision_id]);
     expect((await stored('/api/v1/namespaces/production/configmaps/tf-ledger')).data).toEqual({ owner: 'payments' });
-  });
+  }, TEST_MS);
 
   it('kubernetes_manifest: server-side apply (apply-patch+yaml, fieldManager=Terraform) creating an object is judged as a create; a denied one fails with every reason', async () => {
     const ws = kubernetesWorkspace(manifest('tf-applied', `{
@@ -272,5 +274,5 @@ resource "kubernetes_manifest" "${name}" {
     expect(error).toContain('container "app" uses image "nginx" without a tag, which means :latest: pin a tag or digest [no-latest-tag]');
     expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied.decision_id]);
     expect((await stored('/apis/apps/v1/namespaces/default/deployments/tf-applied-web')).status).toBe(404);
-  });
+  }, TEST_MS);
 });
