@@ -1,5 +1,5 @@
 /**
- * Caller authentication in front of Cloudflare (simulator) and NetBox (simulator): each method the gateway knows
+ * Caller authentication in front of Cloudflare (simulator), NetBox (simulator) and a generic mount: each method the gateway knows
  * reaches the policy as `userInfo` with its `authenticatedBy` on every kind, the refusal is each kind's own 401, and
  * the shipped Cloudflare rule keyed on groups (CI identities create but do not delete records) acts on it. The
  * gateway holds each upstream's token (credentials.mode: held), so callers present only their gateway identity.
@@ -41,6 +41,8 @@ beforeAll(async () => {
     kinds: [
       { name: 'cf', kind: 'cloudflare', prefix: '/cf', target: cf.url, policy: 'writegate/cloudflare/decision', credentials: { mode: 'held', tokenFile: join(dir, 'cf-token') } },
       { name: 'netbox', kind: 'netbox', prefix: '/netbox', target: nb.url, policy: 'writegate/netbox/decision', credentials: { mode: 'held', tokenFile: join(dir, 'nb-token') } },
+      // The generic kind in front of the same Cloudflare simulator: it knows no identity scheme of its own.
+      { name: 'gen', kind: 'generic', prefix: '/gen', target: cf.url, policy: 'writegate/generic/decision', credentials: { mode: 'held', tokenFile: join(dir, 'cf-token') } },
     ],
     clientCA: pki.caCert,
     auth: { tokenFile: join(dir, 'tokens.csv'), trustedProxy: { addresses: ['127.0.0.2'] } },
@@ -190,5 +192,17 @@ describe('NetBox mount, identity gateway', () => {
     const byProxy = await viaProxy(url(), 'POST', { 'x-remote-user': 'hugo' }, site('prx1'));
     expect(byProxy.status, byProxy.text).toBe(201);
     expect(userInfo(byProxy)).toMatchObject({ username: 'hugo', authenticatedBy: 'proxy' });
+  });
+});
+
+describe('generic mount, identity gateway', () => {
+  it('the kind that knows no identity scheme is told the authenticated caller', async () => {
+    const res = await call(`${s.url('gen')}${RECORDS}`, 'POST', { type: 'A', name: 'gen.example.com', content: '192.0.2.11', ttl: 300 }, { token: 'dana-gateway-token-01' });
+    expect(res.status, res.text).toBe(200);
+    expect(userInfo(res)).toEqual({ username: 'dana', uid: 'u-dana', groups: ['dns-admins', 'system:authenticated'], extra: {}, authenticatedBy: 'token' });
+    expect(validator('generic')(decisionOf(res).input)).toBe(true);
+    const anonymous = await call(`${s.url('gen')}${RECORDS}`, 'POST', { type: 'A', name: 'gen2.example.com', content: '192.0.2.12', ttl: 300 });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.json).toMatchObject({ error: 'WG_ERR_UNAUTHENTICATED' });
   });
 });

@@ -294,3 +294,29 @@ describe('anonymous: true', () => {
     expect(s.sim.requests.some((r) => r.headers.authorization === 'Bearer upstream-token')).toBe(true);
   });
 });
+
+describe('clientAuth: required', () => {
+  let s: Stack;
+  let pki: ClientPki;
+  beforeAll(async () => {
+    pki = clientPki(join(process.env.TMPDIR ?? '/tmp', `writegate-auth-required-${process.pid}-${Date.now()}`), 'clients CA');
+    s = await startStack({ engine: 'opa', simOpen: true, clientCA: pki.caCert, clientAuth: 'required', auth: {} });
+  });
+  afterAll(async () => { await s?.close(); });
+
+  it('refuses the TLS handshake without a verified certificate, and serves one with it', async () => {
+    await expect(request(`${s.k8s}/api/v1/namespaces/default/configmaps`, { dispatcher: s.dispatcher })).rejects.toThrow();
+    const withCert = new Agent({ connect: { ca: readFileSync(s.certs.caCert), ...pem(pki.issue('ivy', { cn: 'ivy' })) } });
+    try {
+      const res = await request(`${s.k8s}/api/v1/namespaces/default/configmaps`, {
+        method: 'POST', dispatcher: withCert, headers: { 'content-type': 'application/json' }, body: configMap('required-1'),
+      });
+      await res.body.text();
+      expect(res.statusCode).toBe(201);
+      const event = s.decisions().find((e) => e.decision_id === res.headers['x-decision-id'])!;
+      expect((event.input as any).request.userInfo).toMatchObject({ username: 'ivy', authenticatedBy: 'x509' });
+    } finally {
+      await withCert.close();
+    }
+  });
+});
