@@ -6,6 +6,7 @@ import { WritegateError, isWritegateError } from './errors.js';
 import type { Gate, Verdict } from './gate.js';
 import { cleanResponseHeaders } from './http/headers.js';
 import { upstreamTransportError, type UpstreamClient } from './upstreams/client.js';
+import type { SecretMasker } from './upstreams/credentials.js';
 import type { GateRequest, RenderedResponse } from './upstreams/types.js';
 
 export interface Mount {
@@ -153,7 +154,11 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
   upstream.on('upgrade', (res: IncomingMessage, tunnel: Socket, upstreamHead: Buffer) => {
     settled = true;
     gate.completed(verdict, res.statusCode ?? null, forwardedAt);
-    const lines = [`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}`, ...rawHeaderLines(res.rawHeaders), ...headerLines(verdict.responseHeaders)];
+    // The head of the answer is masked of a held secret, as every answer read through the client's pools is; what
+    // the tunnel carries afterwards is the session's own.
+    const masker = client.credentials.answerMasker();
+    const upstreamLines = rawHeaderLines(res.rawHeaders).map((l) => (masker ? masker.text(l) : l));
+    const lines = [`HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}`, ...upstreamLines, ...headerLines(verdict.responseHeaders)];
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (upstreamHead.length) socket.write(upstreamHead);
     if (head.length) tunnel.write(head);
@@ -168,19 +173,24 @@ function forward(gate: Gate, client: UpstreamClient, gateRequest: GateRequest, v
   upstream.on('response', (res: IncomingMessage) => {
     settled = true;
     gate.completed(verdict, res.statusCode ?? null, forwardedAt);
-    relayHead(socket, res, verdict);
+    const masker = client.credentials.answerMasker();
+    relayHead(socket, res, verdict, masker);
     res.on('error', () => socket.destroy());
     res.on('end', () => upstream.destroy());
-    res.pipe(socket);
+    (masker ? res.pipe(masker.transform()) : res).pipe(socket);
     discardInput(socket);
   });
   upstream.end();
 }
 
-/** The status line and end-to-end headers of an answer that did not switch protocols; the connection then closes. */
-function relayHead(socket: Duplex, res: IncomingMessage, verdict: Verdict): void {
+/**
+ * The status line and end-to-end headers of an answer that did not switch protocols, masked of a held secret; the
+ * connection then closes.
+ */
+function relayHead(socket: Duplex, res: IncomingMessage, verdict: Verdict, masker: SecretMasker | undefined): void {
   const status = res.statusCode ?? 502;
-  const headers = { ...cleanResponseHeaders(res.headers), ...verdict.responseHeaders, connection: 'close' };
+  const upstream = cleanResponseHeaders(res.headers);
+  const headers = { ...(masker ? masker.headers(upstream) : upstream), ...verdict.responseHeaders, connection: 'close' };
   const lines = [`HTTP/1.1 ${status} ${res.statusMessage || REASONS[status] || 'Error'}`, ...headerLines(headers)];
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
 }

@@ -14,6 +14,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
+import { Transform } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import { DecoratorHandler, type Dispatcher } from 'undici';
 import { z } from 'zod';
@@ -249,46 +250,95 @@ export class UpstreamCredentials {
   }
 
   /**
-   * An undici interceptor that masks the secrets this upstream was sent in the status line's headers and the body of
-   * every answer (undefined when no secret is held). Reads, writes and the gateway's own calls go through it, so no
-   * answer relayed to a caller — a forwarded response, a refused dry run — carries one. A compressed body is not
-   * looked into.
+   * A masker of the secrets this upstream was sent lately, for one answer (undefined when no secret is held or none
+   * was sent yet). src/upgrade.ts masks the answers it relays with it.
+   */
+  answerMasker(): SecretMasker | undefined {
+    return this.secret?.recent.length ? new SecretMasker([...this.secret.recent]) : undefined;
+  }
+
+  /**
+   * An undici interceptor that masks every answer (undefined when no secret is held). Both pools of the upstream's
+   * client go through it, so no answer relayed to a caller — a forwarded response, a refused dry run — carries a
+   * secret the gateway sent.
    */
   answerMask(): Dispatcher.DispatcherComposeInterceptor | undefined {
-    const secret = this.secret;
-    if (!secret) return undefined;
-    return (dispatch) => (options, handler) => dispatch(options, secret.recent.length ? new MaskingHandler(handler, [...secret.recent]) : handler);
+    if (!this.secret) return undefined;
+    return (dispatch) => (options, handler) => {
+      const masker = this.answerMasker();
+      return dispatch(options, masker ? new MaskingHandler(handler, masker) : handler);
+    };
   }
 }
 
 const STAR = 0x2a;
 
-/** Overwrites every occurrence of a secret in `bytes` with "*" (in place). */
-function maskInPlace(bytes: Buffer, secrets: readonly Buffer[]): void {
-  for (const s of secrets) {
-    for (let at = bytes.indexOf(s); at !== -1; at = bytes.indexOf(s, at + s.length)) bytes.fill(STAR, at, at + s.length);
+/**
+ * Masks secrets in one answer as it streams: every occurrence becomes as many "*", in header values and in the body.
+ * Masks keep every length, so Content-Length and chunk framing stay right. Only the bytes that could begin a secret
+ * are held back until the next chunk (or the end), so a watch's events are not delayed. A compressed body is not
+ * looked into.
+ */
+export class SecretMasker {
+  private carry = Buffer.alloc(0);
+
+  constructor(private readonly secrets: readonly Buffer[]) {}
+
+  text(text: string): string {
+    const bytes = Buffer.from(text, 'latin1');
+    this.mask(bytes);
+    return bytes.toString('latin1');
   }
-}
 
-/** `text` with every secret masked. */
-export function maskText(text: string, secrets: readonly Buffer[]): string {
-  const bytes = Buffer.from(text, 'latin1');
-  maskInPlace(bytes, secrets);
-  return bytes.toString('latin1');
-}
+  headers<T extends string | string[] | undefined>(headers: Record<string, T>): Record<string, T> {
+    const out: Record<string, T> = {};
+    for (const [k, v] of Object.entries(headers)) out[k] = (Array.isArray(v) ? v.map((x) => this.text(x)) : v === undefined ? v : this.text(v)) as T;
+    return out;
+  }
 
-/** How many bytes at the end of `bytes` could be the start of a secret the next chunk completes. */
-function partialTail(bytes: Buffer, secrets: readonly Buffer[]): number {
-  let hold = 0;
-  for (const s of secrets) {
-    for (let k = Math.min(s.length - 1, bytes.length); k > hold; k--) {
-      if (bytes.subarray(bytes.length - k).equals(s.subarray(0, k))) {
-        hold = k;
-        break;
-      }
+  /** The body bytes ready to go on, masked (possibly none: a possible secret's start is held back). */
+  chunk(chunk: Buffer): Buffer {
+    const bytes = Buffer.concat([this.carry, chunk]);
+    this.mask(bytes);
+    const hold = this.partialTail(bytes);
+    this.carry = bytes.subarray(bytes.length - hold);
+    return bytes.subarray(0, bytes.length - hold);
+  }
+
+  /** What was held back, at the end of the body. */
+  end(): Buffer {
+    const rest = this.carry;
+    this.carry = Buffer.alloc(0);
+    return rest;
+  }
+
+  /** The same as a stream, for a body read with node:http. */
+  transform(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, done) => done(null, this.chunk(chunk)),
+      flush: (done) => done(null, this.end()),
+    });
+  }
+
+  private mask(bytes: Buffer): void {
+    for (const s of this.secrets) {
+      for (let at = bytes.indexOf(s); at !== -1; at = bytes.indexOf(s, at + s.length)) bytes.fill(STAR, at, at + s.length);
     }
   }
-  return hold;
+
+  /** How many bytes at the end of `bytes` could be the start of a secret the next chunk completes. */
+  private partialTail(bytes: Buffer): number {
+    let hold = 0;
+    for (const s of this.secrets) {
+      for (let k = Math.min(s.length - 1, bytes.length); k > hold; k--) {
+        if (bytes.subarray(bytes.length - k).equals(s.subarray(0, k))) {
+          hold = k;
+          break;
+        }
+      }
+    }
+    return hold;
+  }
 }
 
 /** What undici's DecoratorHandler passes on to the handler it wraps (its typings declare none of it). */
@@ -298,35 +348,24 @@ interface AnswerHandler {
   onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void;
 }
 
-/**
- * An answer with the secrets masked: header values, and the body as it streams. Masks keep every length, so
- * Content-Length and chunk framing stay right. Only the bytes that could begin a secret are held back until the
- * next chunk (or the end), so a watch's events are not delayed.
- */
+/** An answer read through undici, masked by a SecretMasker. */
 class MaskingHandler extends (DecoratorHandler as unknown as new (handler: Dispatcher.DispatchHandler) => AnswerHandler) {
-  private carry = Buffer.alloc(0);
-
-  constructor(handler: Dispatcher.DispatchHandler, private readonly secrets: readonly Buffer[]) {
+  constructor(handler: Dispatcher.DispatchHandler, private readonly masker: SecretMasker) {
     super(handler);
   }
 
   override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
-    const masked: IncomingHttpHeaders = {};
-    for (const [k, v] of Object.entries(headers)) masked[k] = Array.isArray(v) ? v.map((x) => maskText(x, this.secrets)) : v === undefined ? v : maskText(v, this.secrets);
-    super.onResponseStart(controller, statusCode, masked, statusMessage);
+    super.onResponseStart(controller, statusCode, this.masker.headers(headers), statusMessage);
   }
 
   override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    const bytes = Buffer.concat([this.carry, chunk]);
-    maskInPlace(bytes, this.secrets);
-    const hold = partialTail(bytes, this.secrets);
-    this.carry = bytes.subarray(bytes.length - hold);
-    if (bytes.length > hold) super.onResponseData(controller, bytes.subarray(0, bytes.length - hold));
+    const ready = this.masker.chunk(chunk);
+    if (ready.length) super.onResponseData(controller, ready);
   }
 
   override onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    if (this.carry.length) super.onResponseData(controller, this.carry);
-    this.carry = Buffer.alloc(0);
+    const rest = this.masker.end();
+    if (rest.length) super.onResponseData(controller, rest);
     super.onResponseEnd(controller, trailers);
   }
 }

@@ -4,16 +4,19 @@
  * forwarded reads and writes and on the gateway's own current-object reads; the secret file is re-read when it
  * changes (rotation); a missing or empty one is a 503 and nothing goes upstream; and the secret appears in no
  * response, app log line, decision log record, `/-/metrics` or `writegate explain` output — after allowed, denied,
- * refused and failed requests, including an upstream that is down and one that echoes the request in its 401.
+ * refused and failed requests, including an upstream that is down and one that echoes the request in its 401 (to a
+ * read, and to an exec upgrade it does not switch).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
@@ -53,6 +56,7 @@ describe('held upstream credentials (generic kind, real OPA)', () => {
   let gateway: Gateway;
   let dispatcher: Agent;
   let raw: RawConfig;
+  let ca: Buffer;
   let secret = mint('held');
   secrets.push(secret);
 
@@ -92,6 +96,12 @@ describe('held upstream credentials (generic kind, real OPA)', () => {
         res.end(JSON.stringify(thing ? { id: thing[1], colour: 'red' } : { ok: true }));
       });
     });
+    // An exec the upstream refuses instead of switching protocols, echoing what it was sent.
+    api.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers });
+      const body = JSON.stringify({ kind: 'Status', status: 'Failure', code: 403, message: `refused ${String(req.headers.authorization)}` });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nX-Echo: ${String(req.headers.authorization)}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    });
     api.listen(0, '127.0.0.1');
     await once(api, 'listening');
     const target = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
@@ -116,11 +126,13 @@ describe('held upstream credentials (generic kind, real OPA)', () => {
         { name: 'keyed', kind: 'generic', prefix: '/keyed', target, policy, generic, credentials: { mode: 'held', env: ENV, header: 'X-Api-Key', prefix: '' } },
         { name: 'late', kind: 'generic', prefix: '/late', target, policy, generic, credentials: { mode: 'held', tokenFile: lateFile } },
         { name: 'down', kind: 'generic', prefix: '/down', target: down, policy, generic, credentials: { mode: 'held', tokenFile } },
+        { name: 'kube', kind: 'kubernetes', prefix: '/kube', target, policy: 'writegate/kubernetes/decision', identity: 'none', credentials: { mode: 'held', tokenFile } },
       ],
     };
     const logger = pino({ level: 'trace' }, pino.destination({ dest: appLog, sync: true }));
     gateway = await startGateway(parseConfig(raw), { logger });
     dispatcher = new Agent({ connect: { ca: readFileSync(certs.caCert) } });
+    ca = readFileSync(certs.caCert);
   });
 
   afterAll(async () => {
@@ -220,6 +232,23 @@ describe('held upstream credentials (generic kind, real OPA)', () => {
     expect(seen.at(-1)!.headers.authorization).toBe(`Bearer ${secret}`);
     expect(echoed.text).toContain('"authorization":"Bearer ********');
     expect(echoed.headers['www-authenticate']).toContain('got="Bearer ********');
+
+    // An exec (a WebSocket upgrade) the upstream answers with a refusal that echoes the request, not a 101.
+    const url = new URL(gateway.url);
+    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca });
+    socket.write([
+      'GET /kube/api/v1/namespaces/default/pods/web/exec?command=sh&stdout=true HTTP/1.1', `host: ${url.host}`,
+      'connection: Upgrade', 'upgrade: websocket', 'sec-websocket-version: 13', 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-protocol: v5.channel.k8s.io', 'authorization: Bearer caller-own-token', '', '',
+    ].join('\r\n'));
+    const chunks: Buffer[] = [];
+    for await (const c of socket) chunks.push(c as Buffer);
+    const exec = Buffer.concat(chunks).toString('latin1');
+    answers.push(exec);
+    expect(exec.startsWith('HTTP/1.1 403 ')).toBe(true);
+    expect(seen.at(-1)!.headers.authorization).toBe(`Bearer ${secret}`);
+    expect(exec).toContain('x-echo: Bearer ********');
+    expect(exec).toContain('"message":"refused Bearer ********');
 
     const metrics = await call('GET', '/-/metrics');
     expect(metrics.status).toBe(200);
