@@ -35,7 +35,7 @@ export interface AuthRecord {
 }
 
 /** The group every authenticated caller is in, as the apiserver adds it (authenticatorfactory's AuthenticatedGroupAdder). */
-export const AUTHENTICATED_GROUP = 'system:authenticated';
+const AUTHENTICATED_GROUP = 'system:authenticated';
 
 /** The caller of a request without credentials when `listen.auth.anonymous` is true (the apiserver's anonymous user). */
 export const ANONYMOUS_CALLER: Caller = Object.freeze({

@@ -13,7 +13,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { WritegateError } from '../errors.js';
 import type { Caller } from './caller.js';
 
@@ -123,7 +123,12 @@ export class TokenFile {
     this.load();
     if (this.problem !== undefined) throw new WritegateError('WG_ERR_CONFIG_INVALID', `listen.auth.tokenFile ${path}: ${this.problem}`);
     try {
-      this.watcher = watch(dirname(path), { persistent: false }, () => { this.stale = true; });
+      // Only events for the file, or for a Kubernetes secret volume's `..data` symlink swap: another busy file in the
+      // folder (a log) must not make every request re-read the tokens.
+      const name = basename(path);
+      this.watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name || changed.startsWith('..')) this.stale = true;
+      });
       this.watcher.on('error', () => { this.stale = true; });
     } catch {
       // A folder that cannot be watched is covered by the stat on use.
