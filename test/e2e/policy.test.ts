@@ -231,6 +231,26 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     }
   });
 
+  it('a push OPA refuses half-way is rolled back, with OPA\'s errors by file and line', async () => {
+    // OPA holds a file module with a default rule; Git declares the same default again, which OPA refuses.
+    const file = join(work, 'clash', 'clash.rego');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, 'package clash\n\ndefault allow := false\n');
+    const filed = await startLocalOpa({ paths: [file] });
+    const other = new OpaClient({ url: filed.url, timeoutMs: 10_000 });
+    try {
+      const repo = gitRepo({ 'a.rego': 'package fine\n\nx := 1\n', 'b.rego': 'package clash\n\ndefault allow := true\n' });
+      const r = await cli(['push', '--source', repo.dir, '--opa', filed.url, '--cache', join(work, 'cache'), '--push-log', join(work, 'clash.log')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('refused (opa_refused): OPA refused the push; nothing was changed');
+      expect(r.stderr).toMatch(/b\.rego:\d+: rego_type_error: multiple default rules data\.clash\.allow found/);
+      expect((await other.listPolicies()).map((p) => p.id)).toEqual([file.slice(1)]);
+    } finally {
+      await other.close();
+      await filed.stop();
+    }
+  });
+
   it('a package under a bundle\'s roots: the push is refused naming the bundle, and bundle modules are left alone', async () => {
     const bundle = join(work, 'bundle');
     mkdirSync(join(bundle, 'prod'), { recursive: true });
