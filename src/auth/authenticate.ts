@@ -199,7 +199,7 @@ export class CallerAuth {
     }
     if (token !== undefined && this.tokens) {
       const known = this.tokens.authenticate(token);
-      if (known) return result({ caller: authenticatedCaller(known), tokenDigest: createHash('sha256').update(token).digest('hex').slice(0, 12) });
+      if (known) return result({ caller: authenticatedCaller(known.caller), tokenDigest: known.sha256.slice(0, 12) });
       return result({ bearer: token, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'the bearer token is not valid') });
     }
     // Without a token file a bearer token is not the gateway's: it may still be reviewed by the mount.

@@ -136,14 +136,18 @@ export class TokenFile {
     }
   }
 
-  /** The caller whose token this is, or undefined. Re-reads the file first if it changed. */
-  authenticate(token: string): Caller | undefined {
+  /**
+   * The caller whose token this is, with the token's SHA-256 (hex, for a short digest in the record), or undefined.
+   * Re-reads the file first if it changed.
+   */
+  authenticate(token: string): { caller: Caller; sha256: string } | undefined {
     this.refresh();
     if (this.problem !== undefined) return undefined;
     const digest = digestOf(token);
-    const entry = this.entries.get(digest.toString('hex'));
+    const sha256 = digest.toString('hex');
+    const entry = this.entries.get(sha256);
     // The lookup is by digest, so its timing says nothing about the token; the final comparison is constant-time.
-    return entry && timingSafeEqual(entry.digest, digest) ? entry.caller : undefined;
+    return entry && timingSafeEqual(entry.digest, digest) ? { caller: entry.caller, sha256 } : undefined;
   }
 
   close(): void {
