@@ -14,7 +14,7 @@ import { defaultCache, defaultPushLog, drift, plan, PolicyRefusal, push, type Re
 const MIN_TOKEN_LENGTH = 16;
 
 /** Reads the token file (surrounding whitespace dropped); a missing, unreadable or short token is a configuration error. */
-export function readAdminToken(file: string): string {
+function readAdminToken(file: string): string {
   let token: string;
   try {
     token = readFileSync(file, 'utf8').trim();

@@ -13,7 +13,7 @@ import { makePlan, sha256, type BundleRoots, type Change, type Plan } from './pl
 import { fetchSource, type SourceTree } from './source.js';
 
 /** Where a push records the live revision (`data.writegate.meta`), read back by plan and drift. */
-export const META_PATH = 'writegate/meta';
+const META_PATH = 'writegate/meta';
 
 /** Where Git sources are fetched unless told otherwise: `.work/` of the project folder (ignored by Git). */
 export const defaultCache = (): string => join(projectRoot(), '.work', 'policy-cache');

@@ -83,13 +83,13 @@ export interface GitModule {
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** The approval hash of a change set: independent of order, of diffs and of anything but ids and contents. */
-export function planHash(changes: Pick<Change, 'id' | 'old' | 'new'>[]): string {
+function planHash(changes: Pick<Change, 'id' | 'old' | 'new'>[]): string {
   const rows = changes.map((c) => [c.id, c.old ?? null, c.new ?? null]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
   return sha256(JSON.stringify(rows));
 }
 
 /** `protect` entries are package prefixes (`writegate.kubernetes`, optionally written `data.writegate.kubernetes`). */
-export function isProtected(pkg: string, protect: string[]): boolean {
+function isProtected(pkg: string, protect: string[]): boolean {
   return protect.some((raw) => {
     const p = raw.replace(/^data\./, '');
     return pkg === p || pkg.startsWith(`${p}.`) || pkg.startsWith(`${p}[`);
@@ -97,7 +97,7 @@ export function isProtected(pkg: string, protect: string[]): boolean {
 }
 
 /** The bundle whose roots own `pkg`, as OPA decides it (server.go isPathOwned on the package's path). */
-export function owningBundle(pkg: string, bundles: BundleRoots): { bundle: string; root: string } | undefined {
+function owningBundle(pkg: string, bundles: BundleRoots): { bundle: string; root: string } | undefined {
   const path = pkg.split('.');
   for (const [bundle, roots] of Object.entries(bundles)) {
     for (const root of roots.length ? roots : ['']) {
@@ -109,7 +109,7 @@ export function owningBundle(pkg: string, bundles: BundleRoots): { bundle: strin
 }
 
 /** A module's origin; `inGit` modules are never taken for files (see the top of this file). */
-export function classify(p: PolicyV1, bundles: BundleRoots, inGit: boolean): LiveModule {
+function classify(p: PolicyV1, bundles: BundleRoots, inGit: boolean): LiveModule {
   const pkg = packageName(p.ast.package.path);
   const bundle = Object.keys(bundles).find((b) => p.id.startsWith(`${b}/`));
   if (bundle !== undefined) return { id: p.id, package: pkg, origin: 'bundle', bundle };
