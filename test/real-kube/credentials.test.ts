@@ -25,11 +25,13 @@ import { startRealKube, type RealKube } from './harness.js';
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
 const SA = 'writegate-gateway';
 const SA_USER = `system:serviceaccount:default:${SA}`;
+/** The user of the client certificate the gateway holds for its second mount. */
+const CERT_USER = 'writegate-gateway-cert';
 
 interface AuditEvent {
   verb: string;
   requestURI: string;
-  objectRef?: { resource?: string; name?: string; namespace?: string };
+  objectRef?: { resource?: string; subresource?: string; name?: string; namespace?: string };
   user: { username: string; extra?: Record<string, string[]> };
   impersonatedUser?: { username: string; uid?: string; groups?: string[] };
   responseStatus?: { code?: number };
@@ -77,21 +79,23 @@ describe('held service-account token with impersonation, kubectl through the gat
     return token;
   };
 
-  const kubectl = (caller: keyof typeof callers, ...args: string[]): Promise<Result> => {
-    const kubeconfig = join(work, `kubeconfig-${caller}`);
+  /** kubectl as `caller` through the gateway's mount `mount` (the held token's, or the held certificate's). */
+  const kubectlVia = (mount: '/k8s' | '/k8s-cert', caller: keyof typeof callers, ...args: string[]): Promise<Result> => {
+    const kubeconfig = join(work, `kubeconfig-${caller}-${mount.slice(1)}`);
     writeFileSync(kubeconfig, [
       'apiVersion: v1', 'kind: Config', 'current-context: wg',
-      'clusters:', '- name: wg', '  cluster:', `    server: ${gateway.url}/k8s`, `    certificate-authority: ${certs.caCert}`,
+      'clusters:', '- name: wg', '  cluster:', `    server: ${gateway.url}${mount}`, `    certificate-authority: ${certs.caCert}`,
       'users:', `- name: ${caller}`, '  user:', `    token: ${callers[caller]}`,
       'contexts:', '- name: wg', `  context: {cluster: wg, user: ${caller}, namespace: default}`, '',
     ].join('\n'));
     return new Promise((resolve) => {
-      execFile(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(work, `cache-${caller}`), ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      execFile(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(work, `cache-${caller}-${mount.slice(1)}`), ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
         outputs.push(stdout, stderr);
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
       });
     });
   };
+  const kubectl = (caller: keyof typeof callers, ...args: string[]): Promise<Result> => kubectlVia('/k8s', caller, ...args);
   const audit = (): AuditEvent[] => readFileSync(kube.auditLogPath!, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
   /** The audit events of requests on `resource` named `name` (as the apiserver wrote them, once it has). */
   const audited = async (resource: string, name: string, count: number): Promise<AuditEvent[]> => {
@@ -122,9 +126,21 @@ describe('held service-account token with impersonation, kubectl through the gat
       await mustCreate('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `${SA}-${role}` },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: SA, namespace: 'default' }],
+        subjects: [{ kind: 'ServiceAccount', name: SA, namespace: 'default' }, { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: CERT_USER }],
       });
     }
+    // "nobody" may read pods (kubectl exec reads the pod first) but not exec into them; a pod to exec into (Pending:
+    // there is no node).
+    await mustCreate('/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'pod-reader' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
+    });
+    await mustCreate('/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'pod-reader' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'nobody' }],
+    });
+    await mustCreate('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } });
+    const gatewayCert = await kube.clientCertificate(CERT_USER);
     writeFileSync(join(work, 'sa-token'), await issueToken());
     // The gateway's own callers (kube-apiserver --token-auth-file format): "restricted" is a user the apiserver's
     // RBAC knows (configmaps in default, see harness.ts), "nobody" has no rights there at all.
@@ -141,6 +157,11 @@ describe('held service-account token with impersonation, kubectl through the gat
         tls: { ca: kube.caFile },
         identity: 'gateway',
         credentials: { mode: 'held', tokenFile: join(work, 'sa-token'), impersonate: true },
+      }, {
+        name: 'k8s-cert', kind: 'kubernetes', prefix: '/k8s-cert', target: kube.url, policy: 'writegate/kubernetes/decision',
+        tls: { ca: kube.caFile },
+        identity: 'gateway',
+        credentials: { mode: 'held', clientCert: gatewayCert.cert, clientKey: gatewayCert.key, impersonate: true },
       }],
     }));
   }, 180_000);
@@ -209,6 +230,23 @@ describe('held service-account token with impersonation, kubectl through the gat
     for (const e of await audited('configmaps', 'rotated-cm', 2)) {
       expect(e.user.extra?.['authentication.kubernetes.io/credential-id']).toEqual([`JTI=${jti}`]);
     }
+  });
+
+  it('a held client certificate is the gateway\'s TLS identity for requests and for exec upgrades, impersonating the caller', async () => {
+    const created = await kubectlVia('/k8s-cert', 'restricted', 'create', 'configmap', 'cert-cm', '--from-literal=a=1');
+    expect(created.code, created.stderr).toBe(0);
+    for (const e of (await audited('configmaps', 'cert-cm', 2)).filter((x) => x.verb === 'create')) {
+      expect(e.user.username).toBe(CERT_USER);
+      expect(e.impersonatedUser?.username).toBe('restricted');
+    }
+    // The exec upgrade goes on a connection of its own, with the same certificate and impersonation: the apiserver
+    // refuses it for "nobody", who may read the pod but not exec into it.
+    const exec = await kubectlVia('/k8s-cert', 'nobody', 'exec', 'web', '--', 'true');
+    expect(exec.code).not.toBe(0);
+    expect(exec.stderr).toMatch(/User "nobody" cannot \w+ resource "pods\/exec"/);
+    let execs: AuditEvent[] = [];
+    await until(() => (execs = audit().filter((e) => e.objectRef?.subresource === 'exec' && e.objectRef.name === 'web')).length > 0, { what: 'the audit event of the exec' });
+    expect(execs[0]).toMatchObject({ user: { username: CERT_USER }, impersonatedUser: { username: 'nobody' }, responseStatus: { code: 403 } });
   });
 
   it('kubectl\'s output and the decision log never carry a service-account token', () => {

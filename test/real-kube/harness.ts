@@ -24,6 +24,11 @@ export interface RealKube {
   tokens: Record<RealKubeUser, string>;
   /** The apiserver's audit log (JSON lines, level Metadata, one event per request at ResponseComplete), with `auditLog: true`. */
   auditLogPath?: string;
+  /**
+   * Issues a client certificate the apiserver authenticates (`--client-ca-file` is the harness CA): CN `user`, one O
+   * per group. Returns the PEM files' paths.
+   */
+  clientCertificate(user: string, groups?: string[]): Promise<{ cert: string; key: string }>;
   /** Writes a kubeconfig for `user` pointing at `server` (default: the apiserver itself) and returns its path. */
   kubeconfigFor(user: RealKubeUser, server?: string): string;
   /** Stops kube-apiserver and etcd (their whole process groups) and removes every file the harness wrote. */
@@ -164,6 +169,7 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
       `--tls-cert-file=${join(dir, 'server.crt')}`,
       `--tls-private-key-file=${join(dir, 'server.key')}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      `--client-ca-file=${join(dir, 'ca.crt')}`,
       '--authorization-mode=RBAC',
       // Off by default in the binary, on in kubeadm, kind and managed clusters; with it off the apiserver
       // rejects privileged containers itself (422) before any policy could.
@@ -220,11 +226,20 @@ export async function startRealKube(options: RealKubeOptions = {}): Promise<Real
 
     const caFile = join(dir, 'ca.crt');
     let kubeconfigs = 0;
+    let certificates = 0;
     return {
       url,
       caFile,
       tokens,
       ...(auditLogPath ? { auditLogPath } : {}),
+      async clientCertificate(user, groups = []) {
+        const name = `client-${++certificates}`;
+        const subject = `/CN=${user}${groups.map((g) => `/O=${g}`).join('')}`;
+        await openssl(dir, 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', subject,
+          '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', `${name}.key`, '-out', `${name}.crt`,
+          '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=clientAuth');
+        return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+      },
       kubeconfigFor(user, server = url) {
         const file = join(dir, `kubeconfig-${user}-${++kubeconfigs}.yaml`);
         writeFileSync(file, stringify({
