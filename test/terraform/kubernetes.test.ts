@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/decision/log.js';
+import { until } from '../helpers/wait.js';
 import { startRealStack, type RealStack } from '../real-kube/gateway-stack.js';
 import { workspace, type ProviderRequest, type TerraformRun, type Workspace } from './harness.js';
 
@@ -274,5 +275,53 @@ resource "kubernetes_manifest" "${name}" {
     expect(error).toContain('container "app" uses image "nginx" without a tag, which means :latest: pin a tag or digest [no-latest-tag]');
     expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied.decision_id]);
     expect((await stored('/apis/apps/v1/namespaces/default/deployments/tf-applied-web')).status).toBe(404);
+  }, TEST_MS);
+
+  it('kubernetes_manifest of a custom resource without a schema: the plan\'s dry-run apply (dryRun=All) is judged as a dry run, the apply creates, destroy in production is denied', async () => {
+    const crd = await s.direct('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.writegate.dev' },
+      spec: {
+        group: 'example.writegate.dev',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        // No schema to speak of: the provider then cannot type the object from OpenAPI and dry-runs it at plan time
+        // (manifest/provider/plan.go).
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
+    expect(crd.status, crd.text).toBe(201);
+    const widgets = '/apis/example.writegate.dev/v1/namespaces/production/widgets';
+    await until(async () => (await s.direct('GET', widgets)).status === 200, { timeoutMs: 30_000, what: 'the Widget resource served' });
+    const ws = kubernetesWorkspace(manifest('tf-widget', `{
+    apiVersion = "example.writegate.dev/v1"
+    kind       = "Widget"
+    metadata   = { name = "tf-widget", namespace = "production" }
+    spec       = { size = 3 }
+  }`));
+
+    const plan = await terraform(ws, 'plan');
+    expect(plan.run.code, plan.run.stderr).toBe(0);
+    const [dryRun] = expectEveryWriteDecided(plan.run, plan.decisions);
+    expect(dryRun).toMatchObject({ outcome: 'allowed', operation: 'CREATE', url: `${widgets}/tf-widget?dryRun=All&fieldManager=Terraform&force=false` });
+    expect((dryRun!.input as any).request).toMatchObject({ dryRun: true, object: { spec: { size: 3 } } });
+    expect((await stored(`${widgets}/tf-widget`)).status).toBe(404);
+
+    const apply = await terraform(ws, 'apply', '-auto-approve');
+    expect(apply.run.code, apply.run.stderr).toBe(0);
+    const applied = expectEveryWriteDecided(apply.run, apply.decisions);
+    // Terraform plans again before it applies (measured: two dry runs, then the apply patch).
+    expect(applied.every((d) => d.outcome === 'allowed')).toBe(true);
+    expect(applied.filter((d) => !(d.input as any).request.dryRun).map((d) => d.url)).toEqual([`${widgets}/tf-widget?fieldManager=Terraform&force=false`]);
+    expect(applied.filter((d) => (d.input as any).request.dryRun).length).toBeGreaterThan(0);
+    expect((await stored(`${widgets}/tf-widget`)).spec).toEqual({ size: 3 });
+
+    const destroy = await terraform(ws, 'destroy', '-auto-approve');
+    expect(destroy.run.code).toBe(1);
+    const denied = expectEveryWriteDecided(destroy.run, destroy.decisions).filter((d) => d.outcome === 'denied');
+    expect(denied).toEqual([expect.objectContaining({ method: 'DELETE', url: `${widgets}/tf-widget` })]);
+    expect(oneLine(destroy.run.stderr)).toContain('deleting widgets "tf-widget" in protected namespace "production" is not allowed [protected-namespace-delete]');
+    expect((await stored(`${widgets}/tf-widget`)).spec).toEqual({ size: 3 });
   }, TEST_MS);
 });
