@@ -34,6 +34,17 @@ export class Metrics {
     labelNames: ['upstream', 'result'] as const, registers: [this.registry],
   });
 
+  readonly notifyDeliveries = new Counter({
+    name: 'writegate_notify_deliveries_total',
+    help: 'Notification delivery attempts per target (slack, issues): ok, retry (failed, tried again), failed (given up).',
+    labelNames: ['target', 'result'] as const, registers: [this.registry],
+  });
+  readonly notifyDropped = new Counter({
+    name: 'writegate_notify_dropped_total',
+    help: 'Notifications not sent: duplicate (same finding within notify.dedupWindowMs), queue_full, closed (shutdown).',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
+
   /** Exposes what requests hold now, and the decision log's suppressed records and rotations, read at scrape time. */
   observeLimits(resources: Resources, log: DecisionLog): void {
     new Gauge({

@@ -5,6 +5,7 @@ import { IDENTITY_MODES, type IdentityMode } from '../auth/caller.js';
 import { KINDS, kindNamed, type RegisteredKind } from '../upstreams/registry.js';
 import type { KindConfig, UpstreamKind } from '../upstreams/types.js';
 import { credentialsIssues, credentialsSchema } from '../upstreams/credentials.js';
+import { notifySchema } from '../notify/config.js';
 
 const tlsClient = z.strictObject({
   /** PEM file with the CA that signed the upstream's serving certificate. */
@@ -232,6 +233,8 @@ export const configSchema = z.strictObject({
     /** Absolute path of the push log (JSON lines); default .work/policy-push.log in the project folder. */
     pushLog: z.string().refine(isAbsolute, 'an absolute path').optional(),
   }).optional(),
+  /** Notifications of denied writes, drift, audit violations and residual mismatches (src/notify/config.ts). Absent: none. */
+  notify: notifySchema.optional(),
   upstreams: z.array(upstream).min(1),
 }).superRefine((cfg, ctx) => {
   // Node refuses a headersTimeout above requestTimeout (lib/_http_server.js storeHTTPOptions).
