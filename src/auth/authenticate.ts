@@ -105,6 +105,17 @@ export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
   return parts[1];
 }
 
+/**
+ * A gateway token: `Authorization: Bearer <token>` read as the apiserver reads it, or `Authorization: Token <token>`,
+ * the scheme NetBox clients send (pynetbox), so that a client of any kind can present one in its own way.
+ */
+function gatewayToken(headers: IncomingHttpHeaders): string | undefined {
+  const bearer = bearerToken(headers);
+  if (bearer !== undefined) return bearer;
+  const parts = (headers.authorization?.trim() ?? '').split(' ');
+  return parts.length === 2 && parts[0]!.toLowerCase() === 'token' && parts[1] !== '' ? parts[1] : undefined;
+}
+
 /** An address as the BlockList compares it: IPv4-mapped IPv6 (`::ffff:127.0.0.2`) as IPv4. */
 function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -178,9 +189,10 @@ export class CallerAuth {
       else stripped.push(...names);
     }
 
-    // With a token file, a bearer Authorization is the gateway's: never forwarded, whichever method wins.
-    const token = bearerToken(headers);
-    if (this.tokens && token !== undefined) {
+    // With a token file, a token in Authorization is the gateway's: never forwarded, whichever method wins.
+    const token = this.tokens ? gatewayToken(headers) : undefined;
+    const bearer = bearerToken(headers);
+    if (token !== undefined) {
       if (out === headers) out = { ...headers };
       delete out.authorization;
     }
@@ -197,13 +209,13 @@ export class CallerAuth {
       if (fromCert instanceof WritegateError) return result({ refused: fromCert });
       if (fromCert) return result({ caller: fromCert });
     }
+    // A bearer token no method knows may still be reviewed by the mount (identity: tokenreview).
+    const reviewable = bearer === undefined ? {} : { bearer };
     if (token !== undefined && this.tokens) {
       const known = this.tokens.authenticate(token);
       if (known) return result({ caller: authenticatedCaller(known.caller), tokenDigest: known.sha256.slice(0, 12) });
-      return result({ bearer: token, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'the bearer token is not valid') });
+      return result({ ...reviewable, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'the token is not valid') });
     }
-    // Without a token file a bearer token is not the gateway's: it may still be reviewed by the mount.
-    const reviewable = token === undefined ? {} : { bearer: token };
     if (this.anonymous) return result({ ...reviewable, caller: ANONYMOUS_CALLER });
     return result({ ...reviewable, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'no credentials (a client certificate, a bearer token or a trusted proxy\'s identity headers)') });
   }

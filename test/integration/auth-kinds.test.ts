@@ -63,11 +63,11 @@ function withCertificate(cn: string, o: string[]): Agent {
   return a;
 }
 
-async function call(url: string, method: string, body: unknown, opts: { token?: string; dispatcher?: Agent } = {}): Promise<Reply> {
+async function call(url: string, method: string, body: unknown, opts: { token?: string; scheme?: string; dispatcher?: Agent } = {}): Promise<Reply> {
   const res = await request(url, {
     method: method as 'GET',
     dispatcher: opts.dispatcher ?? s.dispatcher,
-    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...(opts.token ? { authorization: `${opts.scheme ?? 'Bearer'} ${opts.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.body.text();
@@ -178,6 +178,15 @@ describe('NetBox mount, identity gateway', () => {
     expect(res.status).toBe(401);
     expect(res.json).toEqual({ detail: 'Authentication credentials were not provided.' });
     expect(decisionOf(res).error?.code).toBe('WG_ERR_UNAUTHENTICATED');
+  });
+
+  it('takes a gateway token in pynetbox\'s scheme (Authorization: Token), and never forwards it', async () => {
+    nb.clearRequests();
+    const res = await call(url(), 'POST', site('pyn1'), { token: 'dana-gateway-token-01', scheme: 'Token' });
+    expect(res.status, res.text).toBe(201);
+    expect(userInfo(res)).toMatchObject({ username: 'dana', authenticatedBy: 'token' });
+    expect(nb.requests.length).toBeGreaterThan(0);
+    for (const r of nb.requests) expect(r.headers.authorization).toBe(`Bearer ${SEED_TOKENS.admin}`);
   });
 
   it('each method reaches the policy with its authenticatedBy, valid under the input schema', async () => {
