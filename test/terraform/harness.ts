@@ -12,15 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/opa/binary.js';
 
-export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
+const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
 
 /** The image's Terraform filesystem mirror (see ../shared/research/terraform.md). */
-export const MIRROR = process.env.WRITEGATE_TF_MIRROR ?? '/opt/tf-plugins';
+const MIRROR = process.env.WRITEGATE_TF_MIRROR ?? '/opt/tf-plugins';
 
 const MANIFEST = join(projectRoot(), '.tools', 'terraform-providers.json');
 
 /** The folder holding `terraform-provider-kubernetes`, from scripts/setup-terraform-providers.sh's manifest. */
-export function kubernetesProviderDir(): string {
+function kubernetesProviderDir(): string {
   if (!existsSync(MANIFEST)) {
     throw new Error(`the Terraform Kubernetes provider is not built (${MANIFEST} is missing): run bash scripts/setup-terraform-providers.sh`);
   }
@@ -119,7 +119,7 @@ const AWS_HEADER = 'http.request.header.';
  * - The AWS provider logs "HTTP Request Sent" (aws-sdk-go-base logging) with `http.method`, `http.url`,
  *   `rpc.method` (the action) and `http.request.header.<name with _ for ->`.
  */
-export function providerRequests(log: string): ProviderRequest[] {
+function providerRequests(log: string): ProviderRequest[] {
   const requests: ProviderRequest[] = [];
   const byTransaction = new Map<string, ProviderRequest>();
   for (const line of log.split('\n')) {

@@ -61,8 +61,9 @@ provider "kubernetes" {
     return { run, decisions: s.decisions().slice(before) };
   };
 
-  /** The provider's writes, as "METHOD path?query" under the mount, in the order sent. */
+  /** The provider's writes (anything but GET and HEAD), in the order it logged them. */
   const writesOf = (requests: ProviderRequest[]): ProviderRequest[] => requests.filter((r) => !READS.has(r.method));
+  /** A request as "METHOD path?query", to compare what the provider sent with what the gateway recorded. */
   const line = (method: string, url: string): string => `${method} ${url}`;
 
   /**
@@ -214,6 +215,8 @@ resource "kubernetes_manifest" "${name}" {
     expect(error).toContain('container "app" uses image "nginx:latest": pin a tag or digest instead of :latest [no-latest-tag]');
     const [denied] = expectEveryWriteDecided(run, decisions);
     expect(denied).toMatchObject({ method: 'POST', outcome: 'denied', url: '/apis/apps/v1/namespaces/default/deployments' });
+    // The provider got the 403 once: a denial is not retried.
+    expect(writesOf(run.requests).map((w) => w.status)).toEqual([403]);
     expect(denied!.reasons.map((r) => r.match(/\[([a-z-]+)\]$/)?.[1]).sort()).toEqual(['no-latest-tag', 'require-owner-label']);
     // Terraform prints the id of that decision.
     expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied!.decision_id]);
@@ -232,6 +235,7 @@ resource "kubernetes_manifest" "${name}" {
     expect(error).toContain('deleting configmaps "tf-ledger" in protected namespace "production" is not allowed [protected-namespace-delete]');
     const [denied] = expectEveryWriteDecided(run, decisions);
     expect(denied).toMatchObject({ method: 'DELETE', outcome: 'denied', url: '/api/v1/namespaces/production/configmaps/tf-ledger' });
+    expect(writesOf(run.requests).map((w) => w.status)).toEqual([403]);
     expect([...error.matchAll(DECISION_ID)].map((m) => m[1])).toEqual([denied!.decision_id]);
     expect((await stored('/api/v1/namespaces/production/configmaps/tf-ledger')).data).toEqual({ owner: 'payments' });
   }, TEST_MS);
