@@ -77,10 +77,12 @@ function split(tree: Omit<SourceTree, 'modules' | 'tests'>, ids: string[]): Sour
 export async function fetchSource(options: SourceOptions): Promise<SourceTree> {
   // Both reach git's command line, where a leading dash would be an option (`--upload-pack=<command>`).
   for (const [name, value] of [['source', options.source], ['ref', options.ref]] as const) {
-    if (value !== undefined && (value.startsWith('-') || /[\s\x00-\x1f]/.test(value))) throw new Error(`${name} "${value}" is not a Git URL, folder or ref`);
+    if (value !== undefined && (value.startsWith('-') || /[\x00-\x1f]/.test(value))) throw new Error(`${name} "${value}" is not a Git URL, folder or ref`);
   }
   const local = existsSync(options.source) && statSync(options.source).isDirectory() ? resolve(options.source) : undefined;
   if (local) {
+    // A bare repository has no work tree: it is fetched like a URL.
+    if ((await git(['rev-parse', '--is-bare-repository'], local).catch(() => '')).trim() === 'true') return fetched({ ...options, source: local }, '', options.source);
     const top = (await git(['rev-parse', '--show-toplevel'], local).catch(() => {
       throw new Error(`${options.source} is not inside a Git work tree`);
     })).trim();

@@ -100,6 +100,12 @@ describe('writegate policy against a real OPA and a real git repository', () => 
     // A plan changes nothing.
     expect(await raw('policies/gate.rego')).toBe(GATE);
 
+    // The same repository as a bare clone, in a folder whose name has a space: fetched like a URL, same plan.
+    const bare = join(work, 'bare copy.git');
+    execFileSync('git', ['clone', '--quiet', '--bare', repo.dir, bare]);
+    const fromBare = await cli(['plan', '--source', bare, ...common()]);
+    expect(fromBare.code).toBe(2);
+    expect(fromBare.stdout).toContain('+allow if input.user == "bob"');
     const json = JSON.parse((await cli(['plan', '--source', repo.dir, ...common(), '--format', 'json'])).stdout);
     expect(json.changed).toBe(true);
     expect(json.changes).toEqual([expect.objectContaining({ id: 'policies/gate.rego', action: 'change', package: 'prod.gate' })]);
