@@ -14,6 +14,7 @@ import { ResidualVerifier } from '../src/decision/verify.js';
 import { WritegateError } from '../src/errors.js';
 import { Gate, type Verdict } from '../src/gate.js';
 import { Metrics } from '../src/metrics.js';
+import { mismatchEvent, notifierFromConfig, type Notifier } from '../src/notify/index.js';
 import type { OpaClient } from '../src/opa/client.js';
 import { createPolicyAdmin } from '../src/policy/admin.js';
 import { ResidualEngine } from '../src/residual/engine.js';
@@ -35,6 +36,8 @@ export interface App {
   residual: ResidualEngine | undefined;
   /** Shadow re-checks of the residual's allows (absent when no upstream uses the residual). */
   verifier: ResidualVerifier | undefined;
+  /** `notify:` (absent without it). */
+  notifier: Notifier | undefined;
   mounts: Mount[];
   metrics: Metrics;
   close(): Promise<void>;
@@ -89,6 +92,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     : undefined;
   const metrics = deps.metrics ?? new Metrics();
   metrics.observeLimits(resources, deps.decisionLog);
+  // Off the request path: the gate and the verifier only queue; close() drains it after the last request.
+  const notifier = notifierFromConfig(config, { metrics, ...(deps.logger ? { logger: deps.logger } : {}) });
   const residualPaths = config.upstreams.filter((u) => u.engine === 'residual').map((u) => u.policy);
   const residual = residualPaths.length
     ? new ResidualEngine({
@@ -112,6 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       // One OPA call's worth: what is still queued after that is abandoned (counted), so shutdown stays bounded.
       drainMs: config.opa.timeoutMs,
       onMismatch: (e) => {
+        notifier?.notify(mismatchEvent(e));
         if (deps.logger) deps.logger.warn({ decision_id: e.decision_id, path: e.path, revision: e.revision, reasons: e.reasons }, 'residual allow contradicted by OPA; residual off for this revision');
       },
     })
@@ -123,6 +129,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     const gate = new Gate({
       upstream, adapter, client, opa: deps.opa, log: deps.decisionLog, metrics,
       ...(residual ? { residual } : {}), ...(verifier ? { verifier } : {}), ...(auth ? { auth } : {}), ...(callerLimits ? { callerLimits } : {}),
+      ...(notifier ? { notifier } : {}),
     });
     mounts.push({ prefix: upstream.prefix, gate, client });
     await fastify.register(upstreamRoutes, { mount: upstream.prefix, gate, client, bodyLimit: config.limits.bodyBytes });
@@ -154,11 +161,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     metrics,
     residual,
     verifier,
+    notifier,
     async close() {
       residual?.stop();
       await fastify.close();
       // After the last request: its re-check may still be queued.
       await verifier?.close();
+      // After the verifier: a last re-check may still find a mismatch to tell.
+      await notifier?.close();
       await Promise.all(mounts.map((m) => m.client.close()));
       await admin?.close();
       auth?.close();

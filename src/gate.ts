@@ -10,6 +10,7 @@ import type { ResidualVerifier } from './decision/verify.js';
 import { WritegateError, isWritegateError } from './errors.js';
 import { cleanResponseHeaders, methodOverrideHeader } from './http/headers.js';
 import type { Metrics } from './metrics.js';
+import { deniedEvent, type Notifier } from './notify/index.js';
 import type { OpaClient } from './opa/client.js';
 import type { ResidualEngine, ResidualOutcome } from './residual/engine.js';
 import type { UpstreamClient } from './upstreams/client.js';
@@ -41,6 +42,8 @@ export interface GateDeps {
   auth?: CallerAuth;
   /** limits.perCaller, shared by every mount; absent, callers are not limited. */
   callerLimits?: CallerLimits;
+  /** `notify:`: told of denied writes once they are recorded (it only queues); absent, no one is told. */
+  notifier?: Notifier;
 }
 
 /** What the decision record says of how the caller was authenticated (never a credential). */
@@ -221,11 +224,13 @@ export class Gate {
     if (shown.length) responseHeaders.warning = adapter.warningHeaders(shown);
     if (!forward) {
       this.finish(event);
+      this.deps.notifier?.notify(deniedEvent(event, 'denied'));
       return { decisionId, forward, response: adapter.renderDeny(reasons, decisionId), responseHeaders, event };
     }
     // The record of a write that goes upstream is in the file before it goes.
     const logError = await this.commit(event);
     if (logError) return { decisionId, forward: false, response: adapter.renderError(logError, decisionId), responseHeaders, event };
+    if (outcome === 'dryrun_denied') this.deps.notifier?.notify(deniedEvent(event, outcome));
     // The same input object the residual evaluated (not the masked log copy); the write does not wait for OPA.
     if (engine === 'residual' && revision) {
       this.deps.verifier?.submit({ decisionId, upstream: this.name, path: upstream.policy, revision, input, result, bodyBytes: body?.length ?? 0 });

@@ -76,9 +76,9 @@ export interface MismatchEvent {
 export type NotifyEvent = DeniedEvent | DriftEvent | AuditEvent | MismatchEvent;
 
 /** The notification of a decision record whose outcome is denied or dryrun_denied. */
-export function deniedEvent(e: DecisionEvent & { outcome: 'denied' | 'dryrun_denied' }): DeniedEvent {
+export function deniedEvent(e: DecisionEvent, type: DeniedEvent['type']): DeniedEvent {
   return {
-    type: e.outcome, decision_id: e.decision_id, timestamp: e.timestamp, upstream: e.upstream,
+    type, decision_id: e.decision_id, timestamp: e.timestamp, upstream: e.upstream,
     caller: { username: e.caller.username, remote_addr: e.caller.remote_addr },
     method: e.method, url: e.url, operation: e.operation, summary: e.summary, reasons: e.reasons, input: e.input,
   };

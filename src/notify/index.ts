@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { NotifyConfig } from './config.js';
 import { dedupKey, type NotifyEvent } from './events.js';
 import { IssuesTarget } from './issues.js';
-import { describe } from './message.js';
+import { describe, type Message } from './message.js';
 import { TargetQueue, type Delivery, type QueueEvents } from './queue.js';
 import { SlackTarget } from './slack.js';
 import type { DeliveryError, Target } from './target.js';
@@ -93,8 +93,9 @@ class QueuedNotifier implements Notifier {
       this.deps.metrics?.notifyDropped.inc({ reason: 'duplicate' });
       return Promise.resolve([]);
     }
-    const message = describe(event, this.config.linkTemplate);
-    return Promise.all(this.queues.map((q) => new Promise<Delivery>((resolve) => { q.push(message, event.type, resolve); })));
+    let message: Message | undefined;
+    const build = (): Message => (message ??= describe(event, this.config.linkTemplate));
+    return Promise.all(this.queues.map((q) => new Promise<Delivery>((resolve) => { q.push(build, event.type, resolve); })));
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,8 @@ export interface QueueEvents {
 }
 
 interface Job {
-  message: Message;
+  /** Built by the sender, not by whoever queued it (a request's turn only queues). */
+  message: () => Message;
   event: string;
   settle(d: Delivery): void;
 }
@@ -69,7 +70,7 @@ export class TargetQueue {
   }
 
   /** Queues a message (never waits); false when the queue is full or closed (counted). */
-  push(message: Message, event: string, settle: (d: Delivery) => void): boolean {
+  push(message: () => Message, event: string, settle: (d: Delivery) => void): boolean {
     if (this.stop.signal.aborted || this.waiting.length >= this.options.queue) {
       this.events.dropped(this.stop.signal.aborted ? 'closed' : 'queue_full');
       settle({ target: this.target.name, ok: false, error: this.stop.signal.aborted ? 'the notifier is closed' : 'queue full' });
@@ -112,7 +113,7 @@ export class TargetQueue {
     for (let attempt = 1; ; attempt += 1) {
       try {
         for (let wait = this.bucket.take(); wait > 0; wait = this.bucket.take()) await sleep(wait, undefined, { signal: this.stop.signal });
-        await this.target.send(job.message, job.event, AbortSignal.any([this.stop.signal, AbortSignal.timeout(timeoutMs)]));
+        await this.target.send(job.message(), job.event, AbortSignal.any([this.stop.signal, AbortSignal.timeout(timeoutMs)]));
         this.events.attempt(name, 'ok');
         return { target: name, ok: true };
       } catch (err) {
