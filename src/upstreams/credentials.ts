@@ -94,8 +94,8 @@ function unavailable(upstream: string, what: string, cause?: unknown): Writegate
 
 /** What identifies one version of a file: a change to any of them is a rotation. */
 function fileVersion(path: string): string {
-  const s = statSync(path, { bigint: true });
-  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  const s = statSync(path);
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
 }
 
 /** A file read again whenever it changed since the last read. */
@@ -123,33 +123,38 @@ class HeldSecret {
   private readonly file: WatchedFile | undefined;
   /** The secrets this upstream was sent lately, newest first. */
   readonly recent: Buffer[] = [];
+  /** The last text read and the secret it held (the file's bytes, or the variable's value). */
+  private last: { from: Buffer | string; secret: string } | undefined;
 
   constructor(private readonly upstream: string, private readonly source: { tokenFile?: string; env?: string }) {
     this.file = source.tokenFile === undefined ? undefined : new WatchedFile(source.tokenFile);
   }
 
   value(): string {
-    let text: string | undefined;
+    let from: Buffer | string | undefined;
     let where: string;
     if (this.file) {
       where = `the credential file ${this.file.path}`;
       try {
-        text = this.file.read().toString('utf8');
+        from = this.file.read();
       } catch (err) {
         throw unavailable(this.upstream, `${where} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
       }
     } else {
       where = `the credential variable ${this.source.env}`;
-      text = process.env[this.source.env!];
-      if (text === undefined) throw unavailable(this.upstream, `${where} is not set`);
+      from = process.env[this.source.env!];
+      if (from === undefined) throw unavailable(this.upstream, `${where} is not set`);
     }
-    const secret = text.trim();
+    // The file unchanged since the last request (the same bytes read) holds the same secret.
+    if (this.last?.from === from) return this.last.secret;
+    const secret = from.toString('utf8').trim();
     if (secret === '') throw unavailable(this.upstream, `${where} is empty`);
     if (!SECRET.test(secret)) throw unavailable(this.upstream, `${where} holds characters a header cannot carry (spaces, control or non-ASCII characters)`);
     if (this.recent[0]?.toString('latin1') !== secret) {
       this.recent.unshift(Buffer.from(secret, 'latin1'));
       this.recent.length = Math.min(this.recent.length, RECENT_SECRETS);
     }
+    this.last = { from, secret };
     return secret;
   }
 }
@@ -298,10 +303,15 @@ export class SecretMasker {
 
   /** The body bytes ready to go on, masked (possibly none: a possible secret's start is held back). */
   chunk(chunk: Buffer): Buffer {
-    const bytes = Buffer.concat([this.carry, chunk]);
-    this.mask(bytes);
+    // The chunk is copied only when it is joined to held-back bytes or has a secret to mask: the buffer undici or the
+    // socket handed over is not written to.
+    let bytes = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    if (this.secrets.some((s) => bytes.includes(s))) {
+      if (bytes === chunk) bytes = Buffer.from(chunk);
+      this.mask(bytes);
+    }
     const hold = this.partialTail(bytes);
-    this.carry = bytes.subarray(bytes.length - hold);
+    this.carry = hold ? Buffer.from(bytes.subarray(bytes.length - hold)) : Buffer.alloc(0);
     return bytes.subarray(0, bytes.length - hold);
   }
 
@@ -326,13 +336,17 @@ export class SecretMasker {
     }
   }
 
-  /** How many bytes at the end of `bytes` could be the start of a secret the next chunk completes. */
+  /**
+   * How many bytes at the end of `bytes` could be the start of a secret the next chunk completes: the longest tail
+   * that is a proper prefix of one. Only positions holding a secret's first byte are compared.
+   */
   private partialTail(bytes: Buffer): number {
     let hold = 0;
     for (const s of this.secrets) {
-      for (let k = Math.min(s.length - 1, bytes.length); k > hold; k--) {
-        if (bytes.subarray(bytes.length - k).equals(s.subarray(0, k))) {
-          hold = k;
+      const from = Math.max(0, bytes.length - s.length + 1);
+      for (let at = bytes.indexOf(s[0]!, from); at !== -1 && bytes.length - at > hold; at = bytes.indexOf(s[0]!, at + 1)) {
+        if (bytes.subarray(at).equals(s.subarray(0, bytes.length - at))) {
+          hold = bytes.length - at;
           break;
         }
       }
