@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../src/version.js';
+import { auditCommand } from './audit.js';
 import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { explainCommand } from './explain.js';
@@ -17,4 +18,5 @@ program.addCommand(logsCommand());
 program.addCommand(explainCommand());
 program.addCommand(checkCommand());
 program.addCommand(policyCommand());
+program.addCommand(auditCommand());
 await program.parseAsync(process.argv);

@@ -125,6 +125,14 @@ const LIMITS_DEFAULTS = {
   inflightBodyBytes: 64 * 1024 * 1024, inflightBodyBytesPerClient: 16 * 1024 * 1024, streamsPerClient: 256,
 };
 
+/** The Kubernetes resource types `writegate audit` lists by default: workloads and what they are made of. */
+const AUDIT_KUBERNETES_RESOURCES = [
+  'v1/namespaces', 'v1/pods', 'v1/services', 'v1/configmaps', 'v1/serviceaccounts',
+  'apps/v1/deployments', 'apps/v1/statefulsets', 'apps/v1/daemonsets', 'apps/v1/replicasets', 'batch/v1/jobs', 'batch/v1/cronjobs',
+];
+
+const AUDIT_DEFAULTS = { kubernetes: { resources: AUDIT_KUBERNETES_RESOURCES }, pageSize: 100, concurrency: 8 };
+
 export const configSchema = z.strictObject({
   listen: z.strictObject({
     host: z.string().default('127.0.0.1'),
@@ -235,6 +243,17 @@ export const configSchema = z.strictObject({
   }).optional(),
   /** Notifications of denied writes, drift, audit violations and residual mismatches (src/notify/config.ts). Absent: none. */
   notify: notifySchema.optional(),
+  /** `writegate audit` (src/audit/): what it reads from each upstream, and how hard it may press each API. */
+  audit: z.strictObject({
+    kubernetes: z.strictObject({
+      /** Resource types listed across namespaces: `v1/pods` (core group) or `apps/v1/deployments`. */
+      resources: z.array(z.string().regex(/^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?\/[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'a resource type such as v1/pods or apps/v1/deployments')).min(1).default(AUDIT_KUBERNETES_RESOURCES),
+    }).default(AUDIT_DEFAULTS.kubernetes),
+    /** Objects asked for per list call (Kubernetes limit, NetBox limit, Cloudflare per_page within its bounds, IAM MaxItems). */
+    pageSize: z.number().int().min(1).max(1000).default(AUDIT_DEFAULTS.pageSize),
+    /** OPA evaluations in flight at once, per source. */
+    concurrency: z.number().int().min(1).max(64).default(AUDIT_DEFAULTS.concurrency),
+  }).default(AUDIT_DEFAULTS),
   upstreams: z.array(upstream).min(1),
 }).superRefine((cfg, ctx) => {
   // Node refuses a headersTimeout above requestTimeout (lib/_http_server.js storeHTTPOptions).
