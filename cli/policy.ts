@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
+import { notifierFromConfig, type Notifier } from '../src/notify/index.js';
 import { OpaClient } from '../src/opa/client.js';
 import { defaultCache, defaultPushLog, drift, plan, push, PolicyRefusal, type DriftReport, type PushResult } from '../src/policy/lifecycle.js';
 import { formatProblems, runCheck, runTests } from '../src/policy/opa-cli.js';
@@ -47,6 +48,7 @@ function sourceCommand(name: string, description: string): Command {
 }
 
 interface Resolved {
+  config: Config | undefined;
   opa: OpaClient;
   cache: string;
   protect: string[];
@@ -56,6 +58,7 @@ interface Resolved {
 function resolveFlags(flags: SourceFlags): Resolved {
   const config: Config | undefined = flags.config ? loadConfigFile(flags.config) : undefined;
   return {
+    config,
     // Pushes compile the whole library in OPA; a decision's timeout would be too short.
     opa: new OpaClient({ url: flags.opa ?? config?.opa.url ?? DEFAULT_OPA, timeoutMs: 60_000 }),
     cache: flags.cache ? resolve(flags.cache) : defaultCache(),
@@ -212,17 +215,22 @@ function driftCommand(): Command {
     .addHelpText('after', `\nExit codes: 0 in sync (with --fix: in sync after the fix), ${EXIT_CHANGES} drift, 1 error, a refused fix or a failed notification, 3 configuration invalid.`)
     .action(async (flags: SourceFlags & { fix?: boolean; approve?: string; notify?: string }) => {
       let r: Resolved | undefined;
+      let notifier: Notifier | undefined;
       try {
         r = resolveFlags(flags);
+        // The configuration's notify: targets are told too (--notify keeps posting its plain text).
+        notifier = r.config ? notifierFromConfig(r.config) : undefined;
         const report = await drift({
           source: flags.source, ...(flags.ref ? { ref: flags.ref } : {}), cache: r.cache, opa: r.opa, protect: r.protect, pushLog: r.pushLog,
           ...(flags.approve !== undefined ? { approve: flags.approve } : {}), ...(flags.notify ? { notify: flags.notify } : {}), fix: flags.fix === true,
+          ...(notifier ? { notifier } : {}),
         });
         print(flags.format === 'json' ? JSON.stringify(report) : renderDrift(report));
         process.exitCode = report.notified?.ok === false ? EXIT.failure : (report.fix?.inSync ?? report.inSync) ? EXIT.ok : EXIT_CHANGES;
       } catch (err) {
         refused(err, flags.format);
       } finally {
+        await notifier?.close();
         await r?.opa.close();
       }
     });

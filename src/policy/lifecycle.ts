@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isWritegateError } from '../errors.js';
+import type { DriftEvent, Notifier } from '../notify/index.js';
 import { projectRoot } from '../opa/binary.js';
 import type { OpaClient } from '../opa/client.js';
 import type { ErrorV1 } from '../opa/types.js';
@@ -310,15 +311,21 @@ export interface DriftOptions extends PushOptions {
   fix?: boolean;
   /** Slack-compatible incoming webhook, posted to when drift is found. */
   notify?: string;
+  /** The configuration's `notify:` targets, told when drift is found (waited for, as a one-shot command). */
+  notifier?: Notifier;
 }
 
 /** Git against OPA; with `fix`, a push (same checks and approval rule) and a second look to confirm. */
 export async function drift(options: DriftOptions): Promise<DriftReport> {
   const { plan: p } = await load(options);
   const report = driftOf(p);
-  if (!report.inSync && options.notify) {
-    // A webhook that fails must not stop the fix; the report says so (and the CLI exits non-zero).
-    report.notified = await notify(options.notify, report).then(() => ({ ok: true }), (err: Error) => ({ ok: false, error: err.message }));
+  if (!report.inSync && (options.notify || options.notifier)) {
+    // A target that fails must not stop the fix; the report says so (and the CLI exits non-zero).
+    const errors = [
+      ...(options.notify ? [await notify(options.notify, report).then(() => undefined, (err: Error) => err.message)] : []),
+      ...(options.notifier ? (await options.notifier.deliver(driftEvent(report))).map((d) => d.error) : []),
+    ].filter((e): e is string => e !== undefined);
+    report.notified = errors.length ? { ok: false, error: errors.join('; ') } : { ok: true };
   }
   if (!options.fix || report.inSync) return report;
   const pushed = await push(options);
@@ -329,6 +336,14 @@ export async function drift(options: DriftOptions): Promise<DriftReport> {
 function driftOf(p: Plan): DriftReport {
   const ids = (action: Change['action']): string[] => p.changes.filter((c) => c.action === action).map((c) => c.id);
   return { inSync: p.changes.length === 0, plan: p, missing: ids('add'), extra: ids('remove'), changed: ids('change') };
+}
+
+function driftEvent(r: DriftReport): DriftEvent {
+  const p = r.plan;
+  return {
+    type: 'drift', timestamp: new Date().toISOString(), opa: p.opa, source: p.source, ref: p.ref, revision: p.revision,
+    missing: r.missing, extra: r.extra, changed: r.changed,
+  };
 }
 
 /** Posts `{"text": …}` (the shape Slack's incoming webhooks and compatible receivers take). */
