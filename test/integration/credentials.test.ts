@@ -267,7 +267,8 @@ describe('held upstream credentials (generic kind, real OPA)', () => {
       metrics: metrics.text,
       explain: explained.stdout + explained.stderr,
     };
-    // The log files are not empty: a grep of nothing would prove nothing.
+    // The logs are not empty: a grep of nothing would prove nothing.
+    expect(outputs.appLog).toContain('"level"');
     expect(outputs.decisionLog).toContain('WG_ERR_UPSTREAM_CONNECT');
     expect(outputs.decisionLog).toContain('WG_ERR_CREDENTIAL_UNAVAILABLE');
     for (const s of secrets) {
