@@ -48,7 +48,7 @@ export function describe(e: NotifyEvent, linkTemplate: string | undefined): Mess
         title: `writegate ${e.type === 'denied' ? 'denied' : 'would deny (dry run)'} ${e.summary} on ${e.upstream}`,
         fields: [
           ['Who', `${e.caller.username || '(unknown caller)'} from ${e.caller.remote_addr}`],
-          ['What', `${e.operation ?? e.method} ${e.summary}`],
+          ['What', `${e.summary} (${e.operation ?? e.method})`],
           ['Upstream', `${e.upstream}: ${e.method} ${e.url}`],
           ['Decision id', e.decision_id],
         ],

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
-import { startGateway, type Gateway } from '../../app/server.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../../app/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { RawConfig } from '../../src/config/schema.js';
 import type { LogEvent, DecisionEvent } from '../../src/decision/log.js';
@@ -56,6 +56,10 @@ export interface StackOptions {
    * name, prefix, target, policy and kind options), whose upstream the test started itself.
    */
   kinds?: StackKind[];
+  /** `notify:` of the configuration (default: none). */
+  notify?: RawConfig['notify'];
+  /** The gateway's app log (default: none). */
+  logger?: GatewayOptions['logger'];
 }
 
 export type StackUpstream = RawConfig['upstreams'][number];
@@ -128,11 +132,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     opa: { url: opa.url, timeoutMs: options.opaTimeoutMs ?? 2000 },
     decisionLog: { path: logPath, ...options.decisionLog },
     limits: { bodyBytes: options.bodyBytes ?? 3 * 1024 * 1024, ...options.limits },
+    ...(options.notify ? { notify: options.notify } : {}),
     upstreams,
   };
   let gateway: Gateway;
   try {
-    gateway = await startGateway(parseConfig(raw));
+    gateway = await startGateway(parseConfig(raw), options.logger ? { logger: options.logger } : {});
   } catch (err) {
     await sim?.close();
     await opa.stop();
