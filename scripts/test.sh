@@ -12,6 +12,10 @@ bash scripts/setup-kube.sh
 bash scripts/setup-netbox.sh
 # A real AWS implementation for test/aws: moto[server] in a venv (cached, then a no-op).
 bash scripts/setup-moto.sh
+# Terraform's Kubernetes provider for test/terraform (built once from the Go module proxy, then a no-op).
+bash scripts/setup-terraform-providers.sh
+# Debian's chromium for the audit report test (installed once, then a no-op).
+bash scripts/setup-chromium.sh
 opa="${OPA_BIN:-$root/.tools/bin/opa}"
 echo "== opa fmt / check / test (policies/)"
 "$opa" fmt --list --fail policies/
