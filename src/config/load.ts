@@ -61,6 +61,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
     if (held.clientCert) held.clientCert = abs(held.clientCert);
     if (held.clientKey) held.clientKey = abs(held.clientKey);
   }
+  if (cfg.notify?.issues) cfg.notify.issues.tokenFile = abs(cfg.notify.issues.tokenFile);
   return deepFreeze(cfg);
 }
 
