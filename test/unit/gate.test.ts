@@ -8,7 +8,7 @@ function adapter(classifyBody?: UpstreamAdapter['classifyBody']): UpstreamAdapte
   const render = (status: number) => ({ status, headers: {}, body: '' });
   return {
     kind: 'test',
-    headers: { stripped: ['x-trusted'], protected: ['x-trusted'], credentials: () => ({}), added: (r) => ({ 'x-forwarded-proto': r.secure ? 'https' : 'http' }) },
+    headers: { stripped: ['x-trusted'], protected: ['x-trusted'], callerCredentials: ['authorization'], credentials: () => ({}), added: (r) => ({ 'x-forwarded-proto': r.secure ? 'https' : 'http' }) },
     fixes: {},
     classify: () => ({ isRead: false, needsBody: true, operation: undefined, summary: 'query', detail: undefined }),
     ...(classifyBody ? { classifyBody } : {}),
