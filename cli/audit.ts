@@ -124,8 +124,8 @@ async function audit(flags: AuditFlags): Promise<void> {
     await once(flags, config, sources, formats, datedFolder(out, new Date(started)), previous);
     if (stop) break;
     await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, Math.max(0, started + interval - Date.now())).unref();
+      const timer = setTimeout(resolve, Math.max(0, started + interval - Date.now()));
+      wake = () => { clearTimeout(timer); resolve(); };
     });
   }
   process.exitCode = 0;
