@@ -60,8 +60,17 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
     if (held.tokenFile) held.tokenFile = abs(held.tokenFile);
     if (held.clientCert) held.clientCert = abs(held.clientCert);
     if (held.clientKey) held.clientKey = abs(held.clientKey);
+    if (u.kind === 'aws') {
+      u.aws.callers = abs(u.aws.callers);
+      // The kind's own credentials keys (UpstreamKind.credentialKeys), outside the common block's type.
+      const pair = held as { accessKeyIdFile?: string; secretAccessKeyFile?: string };
+      if (pair.accessKeyIdFile) pair.accessKeyIdFile = abs(pair.accessKeyIdFile);
+      if (pair.secretAccessKeyFile) pair.secretAccessKeyFile = abs(pair.secretAccessKeyFile);
+    }
   }
   if (cfg.notify?.issues) cfg.notify.issues.tokenFile = abs(cfg.notify.issues.tokenFile);
+  if (cfg.admin?.tokenFile) cfg.admin.tokenFile = abs(cfg.admin.tokenFile);
+  if (cfg.admin?.pushLog) cfg.admin.pushLog = abs(cfg.admin.pushLog);
   return deepFreeze(cfg);
 }
 

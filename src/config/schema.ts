@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { IDENTITY_MODES, type IdentityMode } from '../auth/caller.js';
 import { KINDS, kindNamed, type RegisteredKind } from '../upstreams/registry.js';
@@ -232,14 +231,14 @@ export const configSchema = z.strictObject({
    * (/-/admin/policies/...) is off and its paths answer 404.
    */
   admin: z.strictObject({
-    /** Absolute path of a file holding the admin API's bearer token (16 characters or more); set, the API is on. */
-    tokenFile: z.string().refine(isAbsolute, 'an absolute path').optional(),
+    /** File holding the admin API's bearer token (16 characters or more), relative to the config file; set, the API is on. */
+    tokenFile: z.string().min(1).optional(),
     /** Git URL or folder the admin API plans, pushes and checks drift from (the API refuses without it). */
     source: z.string().min(1).optional(),
     /** Package prefixes (such as writegate.kubernetes) whose changes need the plan hash as approval; none by default. */
     protect: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, 'a package such as writegate.kubernetes')).default([]),
-    /** Absolute path of the push log (JSON lines); default .work/policy-push.log in the project folder. */
-    pushLog: z.string().refine(isAbsolute, 'an absolute path').optional(),
+    /** The push log (JSON lines), relative to the config file; default .work/policy-push.log in the project folder. */
+    pushLog: z.string().min(1).optional(),
   }).optional(),
   /** Notifications of denied writes, drift, audit violations and residual mismatches (src/notify/config.ts). Absent: none. */
   notify: notifySchema.optional(),
