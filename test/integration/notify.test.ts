@@ -114,7 +114,7 @@ async function setup(overrides?: (r: Receiver, tokenFile: string) => Record<stri
   return open;
 }
 
-describe('notifications of denied writes', () => {
+describe('notifications from the gateway', () => {
   it('a denied kubectl apply produces exactly one Slack message and one issue, with the reasons and the decision id', async () => {
     const x = await setup();
     const k = kubectl(x.s, x.dir);
@@ -228,8 +228,6 @@ describe('notifications of denied writes', () => {
     x.r.failNext('slack', [503, 503]);
     const res = await x.s.call('POST', '/apis/apps/v1/namespaces/default/deployments', { body: JSON.stringify(deployment('down', 'nginx:latest')) });
     expect(res.status).toBe(403);
-    // Answered before any delivery was given up or completed.
-    expect(await metric(x.s, 'writegate_notify_deliveries_total', { target: 'issues', result: 'failed' })).toBe(0);
     await until(async () => await metric(x.s, 'writegate_notify_deliveries_total', { target: 'issues', result: 'failed' }) === 1
       && await metric(x.s, 'writegate_notify_deliveries_total', { target: 'slack', result: 'ok' }) === 1, { what: 'both targets settled' });
     expect(await metric(x.s, 'writegate_notify_deliveries_total', { target: 'issues', result: 'retry' })).toBe(2);
@@ -270,6 +268,32 @@ describe('notifications of denied writes', () => {
     expect(x.r.slack[0]!.body.blocks[0].text.text).toBe(`writegate would deny (dry run) ${d.summary} on k8s`);
     expect(x.r.issues[0]!.body.labels).toEqual(['writegate', 'dryrun_denied']);
     expect(x.r.issues[0]!.body.body).toContain(d.decision_id);
+  });
+
+  it('a residual allow that OPA contradicts is sent as a residual mismatch, with the decision id and OPA\'s reasons', async () => {
+    const x = await setup();
+    const policy = 'writegate/kubernetes/decision';
+    await until(() => x.s.gateway.app.residual?.residual(policy)?.text !== undefined, { what: 'the residual compiled' });
+    // As test/integration/verification.test.ts: polling stopped, the residual stays at its revision while OPA changes.
+    x.s.gateway.app.residual!.stop();
+    const freeze = 'package writegate.kubernetes\n\ndeny contains {"msg": "configmaps named stale-* are frozen", "rule": "test-freeze"} if {\n'
+      + '  input.request.kind.kind == "ConfigMap"\n  startswith(input.request.name, "stale-")\n}\n';
+    const put = await request(`${x.s.opa.url}/v1/policies/test-freeze`, { method: 'PUT', body: freeze, headers: { 'content-type': 'text/plain' } });
+    expect(put.statusCode).toBe(200);
+    await put.body.dump();
+    const res = await x.s.call('POST', '/api/v1/namespaces/default/configmaps', {
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'stale-1', namespace: 'default' }, data: { a: 'b' } }),
+    });
+    expect(res.status).toBe(201);
+    const id = res.headers['x-decision-id'] as string;
+    await x.s.gateway.app.verifier!.idle();
+    await until(() => x.r.slack.length === 1 && x.r.issues.length === 1, { what: 'the mismatch notification' });
+    const slack = x.r.slack[0]!.body;
+    expect(slack.blocks[0].text.text).toBe('writegate: OPA contradicted a residual allow on k8s; residual off for this revision');
+    expect(slack.text).toContain('• deny: configmaps named stale-* are frozen');
+    expect(slack.text).toContain(`decision ${id}`);
+    expect(x.r.issues[0]!.body.labels).toEqual(['writegate', 'residual_mismatch']);
+    expect(x.r.issues[0]!.body.body).toContain(`- **Decision id:** ${id}`);
   });
 
   it('dryrun_denied is not sent by default', async () => {
