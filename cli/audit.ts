@@ -73,7 +73,7 @@ function newestDatedReport(out: string): AuditReport | undefined {
   return undefined;
 }
 
-async function once(flags: AuditFlags, config: Config, sources: AuditSourceName[], formats: AuditFormat[], dir: string, previous: AuditReport | undefined): Promise<number> {
+async function auditOnce(flags: AuditFlags, config: Config, sources: AuditSourceName[], formats: AuditFormat[], dir: string, previous: AuditReport | undefined): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const { report, files } = await runAudit({
     config, configFile: resolve(flags.config), sources, terraformState: flags.terraformState, dir, formats, previous,
@@ -109,7 +109,7 @@ async function audit(flags: AuditFlags): Promise<void> {
   if (flags.notify && !config.notify) usage('--notify needs a notify: block in the configuration (notify.slack, notify.issues)');
   const out = resolve(flags.out);
   if (flags.every === undefined) {
-    process.exitCode = await once(flags, config, sources, formats, out, readReport(join(out, 'report.json')));
+    process.exitCode = await auditOnce(flags, config, sources, formats, out, readReport(join(out, 'report.json')));
     return;
   }
   const interval = intervalOf(flags.every);
@@ -121,7 +121,7 @@ async function audit(flags: AuditFlags): Promise<void> {
   while (!stop) {
     const started = Date.now();
     const previous = newestDatedReport(out);
-    await once(flags, config, sources, formats, datedFolder(out, new Date(started)), previous);
+    await auditOnce(flags, config, sources, formats, datedFolder(out, new Date(started)), previous);
     if (stop) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, started + interval - Date.now()));

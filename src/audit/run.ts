@@ -42,8 +42,8 @@ export interface AuditOptions {
 /** A source as configured, or why it cannot be read at all. */
 type Planned = AuditSource | { source: AuditSourceName; origin: string; error: string };
 
-function upstreamsOf(config: Config, kind: string): UpstreamConfig[] {
-  return config.upstreams.filter((u) => u.kind === kind && (kind !== 'aws' || (u as { aws?: { service?: string } }).aws?.service === 'iam'));
+function upstreamsOf(config: Config, kind: AuditSourceName): UpstreamConfig[] {
+  return config.upstreams.filter((u) => u.kind === kind && (u.kind !== 'aws' || u.aws.service === 'iam'));
 }
 
 /** Each requested source's readers: one per upstream of its kind (an `iam` one for aws), the state file for terraform. */

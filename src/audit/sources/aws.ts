@@ -1,5 +1,4 @@
-import type { UpstreamConfig } from '../../config/schema.js';
-import { ofKind } from '../../config/schema.js';
+import { ofKind, type UpstreamConfig } from '../../config/schema.js';
 import { UpstreamClient } from '../../upstreams/client.js';
 import { awsCredentials } from '../../upstreams/aws/config.js';
 import { HeldKeyPair } from '../../upstreams/aws/held.js';
@@ -8,13 +7,13 @@ import { child, childText, entries } from '../../upstreams/aws/xml.js';
 import type { AuditObject, AuditSource } from '../types.js';
 
 /**
- * IAM users with their access keys and the keys' ages: ListUsers followed through `Marker` while `IsTruncated`
- * (IAM API reference, ListUsers; MaxItems 1..1000), then each user read as the gateway reads one before a key
- * write (GetUser with its tags, ListAccessKeys), every call signed with the key pair the gateway holds.
+ * IAM users of an `aws.service: iam` upstream, with their access keys and the keys' ages: ListUsers followed
+ * through `Marker` while `IsTruncated` (IAM API reference, ListUsers; MaxItems 1..1000), then each user read as the
+ * gateway reads one before a key write (GetUser with its tags, ListAccessKeys), every call signed with the key pair
+ * the gateway holds.
  */
 export function awsSource(upstream: UpstreamConfig, pageSize: number): AuditSource {
   const cfg = ofKind(upstream, 'aws');
-  if (cfg.aws.service !== 'iam') throw new Error(`upstream ${upstream.name} is ${cfg.aws.service}; the audit reads IAM users from an iam upstream`);
   const client = new UpstreamClient(upstream);
   const query = new QueryCaller(client, 'iam', cfg.aws.region, new HeldKeyPair(upstream.name, awsCredentials.parse(upstream.credentials)));
   return {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { redactSensitive } from '../../check/terraform.js';
+import { parseJsonStrict } from '../../http/json.js';
 import type { AuditObject, AuditSource } from '../types.js';
 import { isObject } from './http.js';
 
@@ -36,7 +37,8 @@ export function terraformSource(stateFile: string, pageSize: number): AuditSourc
         const e = err as NodeJS.ErrnoException & { stderr?: string };
         throw new Error(e.code === 'ENOENT' ? 'terraform is not on PATH' : `terraform show -json ${stateFile} failed: ${(e.stderr ?? e.message).trim().slice(0, 500)}`, { cause: err });
       }
-      const state: unknown = JSON.parse(stdout);
+      // Its errors give a position, never the text: a state holds secrets.
+      const state = parseJsonStrict(stdout);
       if (!isObject(state)) throw new Error(`terraform show -json ${stateFile} did not answer a JSON object`);
       const resources = managedResources(isObject(state.values) ? state.values.root_module : undefined, []).map((r): AuditObject => {
         const { sensitive_values: sensitive, values, ...rest } = r;
