@@ -69,7 +69,9 @@ class QueuedNotifier implements Notifier {
     const events: QueueEvents = {
       attempt: (target, result, error?: DeliveryError) => {
         deps.metrics?.notifyDeliveries.inc({ target, result });
-        if (error) deps.logger?.[result === 'failed' ? 'error' : 'warn']({ target, error: error.message }, result === 'failed' ? 'notification not delivered; given up' : 'notification not delivered; will retry');
+        // The error names the target and its answer, never the URL or a header (src/notify/target.ts).
+        if (error && result === 'failed') deps.logger?.error({ target, error: error.message }, 'notification not delivered; given up');
+        else if (error) deps.logger?.warn({ target, error: error.message }, 'notification not delivered; will retry');
       },
       dropped: (reason) => {
         deps.metrics?.notifyDropped.inc({ reason });

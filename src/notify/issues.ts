@@ -4,6 +4,7 @@
  * the token of notify.issues.tokenFile, read at each delivery (a rotated token applies at once; it is never logged).
  */
 import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
 import { truncate, type Message } from './message.js';
 import { DeliveryError, postJson, type Target } from './target.js';
 
@@ -44,6 +45,9 @@ export class IssuesTarget implements Target {
     return postJson(this.name, this.endpoint, {
       authorization: `Bearer ${this.token()}`,
       accept: 'application/vnd.github+json',
+      // GitHub refuses API requests without a User-Agent (docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent).
+      'user-agent': `writegate/${VERSION}`,
+      'x-github-api-version': '2022-11-28',
     }, body, signal);
   }
 

@@ -69,16 +69,15 @@ export class TargetQueue {
     this.bucket = new Bucket(options.rateLimit.perMinute, options.rateLimit.burst);
   }
 
-  /** Queues a message (never waits); false when the queue is full or closed (counted). */
-  push(message: () => Message, event: string, settle: (d: Delivery) => void): boolean {
+  /** Queues a message, never waiting; `settle` is told how it ended (at once when the queue is full or closed). */
+  push(message: () => Message, event: string, settle: (d: Delivery) => void): void {
     if (this.stop.signal.aborted || this.waiting.length >= this.options.queue) {
       this.events.dropped(this.stop.signal.aborted ? 'closed' : 'queue_full');
       settle({ target: this.target.name, ok: false, error: this.stop.signal.aborted ? 'the notifier is closed' : 'queue full' });
-      return false;
+      return;
     }
     this.waiting.push({ message, event, settle });
     if (!this.current) void this.work();
-    return true;
   }
 
   /** Resolves once nothing is queued or being delivered. */
@@ -97,8 +96,9 @@ export class TargetQueue {
   }
 
   private async work(): Promise<void> {
-    while (!this.stop.signal.aborted && (this.current = this.waiting.shift())) {
-      const job = this.current;
+    // abandon() empties the queue when it stops the sender.
+    for (let job = this.waiting.shift(); job !== undefined; job = this.waiting.shift()) {
+      this.current = job;
       job.settle(await this.deliver(job));
     }
     this.current = undefined;

@@ -150,6 +150,7 @@ describe('notifications from the gateway', () => {
 
     const issue = x.r.issues[0]!;
     expect(issue.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(issue.headers['user-agent']).toMatch(/^writegate\/\d/);
     expect(issue.body.title).toBe(`writegate denied ${d.summary} on k8s`);
     expect(issue.body.labels).toEqual(['writegate', 'denied']);
     for (const reason of d.reasons) expect(issue.body.body).toContain(`- ${reason}`);
