@@ -86,7 +86,7 @@ export class Gate {
    * headers the gateway forwards, or the 401 it gets.
    */
   authenticate(req: GateRequest, peer: Peer): Promise<{ req: GateRequest; refused?: WritegateError }> {
-    return authenticateRequest(this.deps.auth, this.deps.adapter.tokenReviewer, req, peer);
+    return authenticateRequest(this.deps.auth, this.deps.adapter, req, peer);
   }
 
   /**
@@ -95,7 +95,9 @@ export class Gate {
    */
   admit(req: GateRequest): { release?: () => void; refused?: WritegateError } {
     const { callerLimits, adapter } = this.deps;
-    return callerLimits ? callerLimits.admit(callerKey(req, adapter.headers.callerCredentials)) : {};
+    // A kind that authenticates its own callers is admitted once classifyBody has verified who calls (src/proxy.ts).
+    if (!callerLimits || (adapter.authenticatesCallers && !req.caller)) return {};
+    return callerLimits.admit(callerKey(req));
   }
 
   /** The adapter's classification, after the refusals that hold for every kind. */

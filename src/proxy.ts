@@ -206,7 +206,7 @@ export function errorHandler(gate: Gate) {
 export function proxyHandler(gate: Gate, client: UpstreamClient) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const s = state(request);
-    const { gateRequest } = s;
+    let { gateRequest } = s;
     if (s.refused) {
       send(reply, gate.refuse(gateRequest, s.refused));
       return reply;
@@ -221,6 +221,18 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
         const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_BAD_REQUEST', (err as Error).message, { cause: err });
         send(reply, gate.refuse(gateRequest, e, classified));
         return reply;
+      }
+      // A kind that authenticates its own callers (AWS SigV4) has now verified who calls: the request's caller,
+      // and only now counted against limits.perCaller (onRequest could not tell who it was).
+      if (classified.caller) {
+        gateRequest = { ...gateRequest, caller: classified.caller };
+        s.gateRequest = gateRequest;
+        const admitted = gate.admit(gateRequest);
+        if (admitted.refused) {
+          send(reply, gate.refuse(gateRequest, admitted.refused, classified));
+          return reply;
+        }
+        if (admitted.release) reply.raw.once('close', admitted.release);
       }
     }
     const source = client.basePath + gateRequest.url;

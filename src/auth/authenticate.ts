@@ -220,6 +220,18 @@ export class CallerAuth {
     return result({ ...reviewable, refused: new WritegateError('WG_ERR_UNAUTHENTICATED', 'no credentials (a client certificate, a bearer token or a trusted proxy\'s identity headers)') });
   }
 
+  /**
+   * The request's headers without the trusted proxy's identity headers, each recorded as stripped whoever sent it:
+   * on a mount whose kind authenticates its own callers (UpstreamAdapter.authenticatesCallers) they are never facts.
+   */
+  withoutIdentityHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeaders; stripped: string[] } {
+    const names = this.identityHeaderNames(headers);
+    if (names.length === 0) return { headers, stripped: [] };
+    const out = { ...headers };
+    for (const name of names) delete out[name];
+    return { headers: out, stripped: names };
+  }
+
   close(): void {
     this.tokens?.close();
   }

@@ -4,13 +4,13 @@
  * of them are in flight at once (until the response, or the upgraded connection, closes). A request over either
  * gets 429 WG_ERR_RATE_LIMITED in its kind's envelope, with Retry-After, and a bounded refusal record.
  *
- * Who "a caller" is: the identity the authentication stage proved (`req.caller`, src/auth/), else a digest of the
- * credential headers of the request's kind (HeaderRules.callerCredentials), else its address (IPv6: its /64).
- * An anonymous caller is known by its address: one bucket for every anonymous request would let one client starve
- * all the others.
+ * Who "a caller" is: the identity the gateway verified (`req.caller`: the authentication stage, src/auth/, or a kind
+ * that authenticates its own callers, such as AWS's SigV4), else its address (IPv6: its /64). A credential the
+ * gateway did not verify names no one: keyed by it, a client would mint a fresh bucket with every made-up value
+ * (SigV4's Authorization even differs on every request), escaping its own limit and evicting real callers' buckets
+ * from the LRU, which resets theirs. An anonymous caller is known by its address too: one bucket for every anonymous
+ * request would let one client starve all the others.
  */
-import { createHash } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import { clientKey } from '../decision/limits.js';
 import { WritegateError } from '../errors.js';
@@ -33,19 +33,10 @@ interface Bucket {
 /** Buckets kept at most; the least recently used go first (a caller that comes back starts with a full bucket). */
 const MAX_BUCKETS = 100_000;
 
-/** The key of the caller of `req`: `user:<name>`, `credential:<sha256>` or `address:<address>`. */
-export function callerKey(req: GateRequest, credentialHeaders: readonly string[]): string {
+/** The key of the caller of `req`: `user:<name>` or `address:<address>`. */
+export function callerKey(req: GateRequest): string {
   if (req.caller && req.caller.authenticatedBy !== 'anonymous') return `user:${req.caller.username}`;
-  const digest = credentialDigest(req.headers, credentialHeaders);
-  return digest ? `credential:${digest}` : `address:${clientKey(req.remoteAddress)}`;
-}
-
-function credentialDigest(headers: IncomingHttpHeaders, names: readonly string[]): string | undefined {
-  const present = names.filter((n) => headers[n] !== undefined).sort();
-  if (present.length === 0) return undefined;
-  const hash = createHash('sha256');
-  for (const n of present) hash.update(`${n}\n${JSON.stringify(headers[n])}\n`);
-  return hash.digest('hex');
+  return `address:${clientKey(req.remoteAddress)}`;
 }
 
 /** One gateway's per-caller buckets and in-flight counts. */

@@ -10,6 +10,14 @@ export interface TokenReviewer {
   review(token: string): Promise<Caller | undefined>;
 }
 
+/** What the authentication stage needs of a mount's kind (UpstreamAdapter). */
+export interface MountAuthentication {
+  /** The upstream's own token authenticator (Kubernetes `identity: tokenreview`). */
+  readonly tokenReviewer?: TokenReviewer;
+  /** The kind authenticates its callers itself, from the request's bytes (AWS SigV4). */
+  readonly authenticatesCallers?: boolean;
+}
+
 /** The connection a request came on, as the authentication stage reads it. */
 export interface Peer {
   socket: unknown;
@@ -21,12 +29,20 @@ export interface Peer {
  * The authentication stage of one request on one mount, before its adapter runs: `req` with its caller, its
  * headers as the gateway forwards them (without a consumed gateway token or spoofed identity headers) and what
  * the decision record says of it, or the 401 (`refused`) the request gets in its kind's envelope. Without
- * `listen.auth` and without a reviewer the request is as it came (the kind learns what it can upstream).
+ * `listen.auth` and without a reviewer the request is as it came (the kind learns what it can upstream). On a mount
+ * whose kind authenticates its own callers the stage only removes identity headers.
  */
 export async function authenticateRequest(
-  auth: CallerAuth | undefined, reviewer: TokenReviewer | undefined, req: GateRequest, peer: Peer,
+  auth: CallerAuth | undefined, mount: MountAuthentication, req: GateRequest, peer: Peer,
 ): Promise<{ req: GateRequest; refused?: WritegateError }> {
+  const reviewer = mount.tokenReviewer;
   if (!auth && !reviewer) return { req };
+  if (auth && mount.authenticatesCallers) {
+    // The kind names the caller once it has verified the request's own credential (AWS: SigV4 over the body, which
+    // is not read yet); a gateway credential is no one here, and identity headers are never facts.
+    const { headers, stripped } = auth.withoutIdentityHeaders(req.headers);
+    return { req: { ...req, headers, authRecord: stripped.length ? { strippedIdentityHeaders: stripped } : {} } };
+  }
   const a = auth
     ? auth.authenticate(peer.socket, req.remoteAddress, req.headers, peer.distinct)
     : { headers: req.headers, stripped: [], ...reviewable(req.headers) };

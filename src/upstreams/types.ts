@@ -42,6 +42,8 @@ export interface Classified {
   summary: string;
   /** Adapter-specific parse of the request, handed back to buildInput. */
   detail: unknown;
+  /** The caller whose credential a kind that authenticates its own callers verified (UpstreamAdapter.authenticatesCallers). */
+  caller?: Caller;
   /**
    * Set by buildInput when the bytes to forward are the client's body plus a precondition that pins the write to
    * the object version the policy judged (src/upstreams/kubernetes/pin.ts); the decision log records it.
@@ -146,6 +148,13 @@ export interface UpstreamAdapter {
    * methods do not know is reviewed upstream by the authentication stage, for every request of the mount.
    */
   readonly tokenReviewer?: TokenReviewer;
+  /**
+   * The kind authenticates every request of its mounts itself, from the request's own bytes (AWS: SigV4 against
+   * `aws.callers`, which covers the body): with `listen.auth` the authentication stage names no caller and answers no
+   * 401 for the lack of a gateway credential, identity headers are removed and never facts, and the request's caller
+   * is the one {@link classifyBody} verified (`Classified.caller`); limits.perCaller counts it from then on.
+   */
+  readonly authenticatesCallers?: boolean;
   /** The answer to a denied request, in the kind's native error envelope, naming every violation and the decision id. */
   renderDeny(reasons: Violation[], decisionId: string): RenderedResponse;
   /** The answer to a refused request or a failure, in the kind's native error envelope, with the code and decision id. */

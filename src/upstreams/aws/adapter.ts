@@ -63,6 +63,8 @@ function formPairs(text: string, caller?: string): [string, string][] {
  */
 export class AwsAdapter implements UpstreamAdapter {
   readonly kind = 'aws';
+  /** Every request's SigV4 signature is verified against aws.callers (classifyBody): the caller is the key's. */
+  readonly authenticatesCallers = true;
   readonly headers: HeaderRules;
   readonly fixes = AWS_FIXES;
   private readonly service: AwsService;
@@ -132,7 +134,7 @@ export class AwsAdapter implements UpstreamAdapter {
     this.held.value();
     const detail: AwsRequest = { rawPath, rawQuery, caller, action, apiVersion, params, query: req.method === 'GET' ? query : [] };
     const read = isReadAction(action);
-    return { isRead: read, operation: read ? undefined : operationOf(action), summary: `${action} ${this.service}`, detail };
+    return { isRead: read, operation: read ? undefined : operationOf(action), summary: `${action} ${this.service}`, detail, caller };
   }
 
   async buildInput(req: GateRequest, classified: Classified): Promise<Record<string, unknown>> {

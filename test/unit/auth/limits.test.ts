@@ -5,17 +5,27 @@ import type { GateRequest } from '../../../src/upstreams/types.js';
 const req = (over: Partial<GateRequest>): GateRequest => ({ method: 'GET', url: '/', headers: {}, upgrade: false, remoteAddress: '2001:db8:1:2:3:4:5:6', ...over });
 
 describe('callerKey', () => {
-  it('is the authenticated user, else a digest of the kind\'s credential headers, else the address (IPv6: its /64)', () => {
-    const jane = { username: 'jane', uid: '', groups: [], extra: {}, authenticatedBy: 'token' as const };
-    expect(callerKey(req({ caller: jane, headers: { authorization: 'Bearer x' } }), ['authorization'])).toBe('user:jane');
-    const a = callerKey(req({ headers: { authorization: 'Bearer x', cookie: 'c' } }), ['authorization', 'cookie']);
-    expect(a).toMatch(/^credential:[0-9a-f]{64}$/);
-    expect(callerKey(req({ headers: { cookie: 'c', authorization: 'Bearer x' } }), ['cookie', 'authorization'])).toBe(a);
-    expect(callerKey(req({ headers: { authorization: 'Bearer y' } }), ['authorization'])).not.toBe(a);
-    // A header that is not one of the kind's credentials says nothing about who is calling.
-    expect(callerKey(req({ headers: { 'user-agent': 'x' } }), ['authorization'])).toBe('address:2001:db8:1:2::/64');
+  const jane = { username: 'jane', uid: '', groups: [], extra: {}, authenticatedBy: 'token' as const };
+
+  it('is the verified user, else the address (IPv6: its /64)', () => {
+    expect(callerKey(req({ caller: jane, headers: { authorization: 'Bearer x' } }))).toBe('user:jane');
+    expect(callerKey(req({ headers: { 'user-agent': 'x' } }))).toBe('address:2001:db8:1:2::/64');
     // Every anonymous caller is system:anonymous: they are told apart by address.
-    expect(callerKey(req({ caller: { ...jane, username: 'system:anonymous', authenticatedBy: 'anonymous' } }), [])).toBe('address:2001:db8:1:2::/64');
+    expect(callerKey(req({ caller: { ...jane, username: 'system:anonymous', authenticatedBy: 'anonymous' } }))).toBe('address:2001:db8:1:2::/64');
+  });
+
+  it('never keys by a credential the gateway did not verify: made-up values mint no buckets that evict real callers\'', () => {
+    // A SigV4 Authorization differs on every request, and a client may send any token it likes.
+    const keys = new Set(['AWS4-HMAC-SHA256 Credential=A/x, Signature=1', 'AWS4-HMAC-SHA256 Credential=A/x, Signature=2', 'Bearer made-up']
+      .map((authorization) => callerKey(req({ headers: { authorization, cookie: authorization } }))));
+    expect([...keys]).toEqual(['address:2001:db8:1:2::/64']);
+    const limits = new CallerLimits({ rps: 0.001, burst: 2, concurrent: 100 }, () => 0);
+    expect(limits.admit(callerKey(req({ caller: jane })))).toHaveProperty('release');
+    for (let i = 0; i < 5; i++) limits.admit(callerKey(req({ headers: { authorization: `Bearer made-up-${i}` } })));
+    // The made-up tokens shared one bucket, spent after two; jane's still holds the one token she left.
+    expect(limits.admit(callerKey(req({ headers: { authorization: 'Bearer made-up-6' } })))).toHaveProperty('refused');
+    expect(limits.admit(callerKey(req({ caller: jane })))).toHaveProperty('release');
+    expect(limits.admit(callerKey(req({ caller: jane })))).toHaveProperty('refused');
   });
 });
 
