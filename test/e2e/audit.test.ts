@@ -41,11 +41,13 @@ function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
+interface LoggedDecision { path: string; input?: { address?: string; source?: string; operation?: string; object?: unknown } }
+
 /** OPA's decision-log records beside a report, by decision id. */
-function decisionLog(dir: string): Map<string, { path: string; input?: { address?: string; source?: string; operation?: string } }> {
-  const out = new Map<string, { path: string; input?: { address?: string; source?: string; operation?: string } }>();
+function decisionLog(dir: string): Map<string, LoggedDecision> {
+  const out = new Map<string, LoggedDecision>();
   for (const line of readFileSync(join(dir, 'opa-decisions.log'), 'utf8').split('\n').filter(Boolean)) {
-    const r = JSON.parse(line) as { decision_id: string; path: string; input?: { address?: string } };
+    const r = JSON.parse(line) as LoggedDecision & { decision_id: string };
     out.set(r.decision_id, r);
   }
   return out;
@@ -62,6 +64,12 @@ function expectTraceable(report: AuditReport, dir: string): void {
     expect(record!.input).toMatchObject({ operation: 'AUDIT', source: v.source, address: v.address });
   }
 }
+
+/** What the tests list in Kubernetes: Secrets too, whose values must reach neither OPA nor its log. */
+const KUBE_RESOURCES = ['v1/namespaces', 'v1/pods', 'v1/secrets', 'apps/v1/deployments'];
+const SECRET_VALUE = 'hunter2-audit-secret-value';
+/** A device name that is markup: the HTML report must show it, not run it. */
+const MARKUP_NAME = 'Core Router <script>alert(1)</script>';
 
 const findings = (report: AuditReport, source: string): string[] =>
   report.violations.filter((v) => v.source === source).map((v) => `${v.address} ${v.rule}`).sort();
@@ -105,7 +113,7 @@ describe('writegate audit against real upstreams', () => {
   /** A gateway configuration whose upstreams hold their credentials, as `writegate serve` would take it. */
   function config(name: string, upstreams: object[]): string {
     const file = join(work, `${name}.yaml`);
-    writeFileSync(file, stringify({ opa: { policies: [join(root, 'policies')] }, audit: { pageSize: 2 }, upstreams }));
+    writeFileSync(file, stringify({ opa: { policies: [join(root, 'policies')] }, audit: { pageSize: 2, kubernetes: { resources: KUBE_RESOURCES } }, upstreams }));
     return file;
   }
 
@@ -149,12 +157,13 @@ describe('writegate audit against real upstreams', () => {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'default' },
       spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'registry.example/api:latest' }] } } },
     });
+    await kubeApply('/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db' }, stringData: { password: SECRET_VALUE } });
 
     // NetBox: a device whose name breaks the pattern, three that follow it.
     const device = (name: string): object => ({
       name, status: 'active', site: { slug: SEED.objects.site.slug }, device_type: { slug: SEED.objects.deviceType.slug }, role: { slug: SEED.objects.deviceRole.slug },
     });
-    for (const name of ['Core Router', 'ams1-leaf-01', 'ams1-leaf-02', 'ams1-leaf-03']) await netboxCreate('/api/dcim/devices/', device(name));
+    for (const name of [MARKUP_NAME, 'ams1-leaf-01', 'ams1-leaf-02', 'ams1-leaf-03']) await netboxCreate('/api/dcim/devices/', device(name));
     await netboxCreate('/api/ipam/prefixes/', { prefix: '10.20.0.0/24' });
 
     // Cloudflare: a 30-second TTL and an unproxied AAAA at the apex, beside the seeded (clean) records.
@@ -212,7 +221,7 @@ describe('writegate audit against real upstreams', () => {
     ]);
     const badDevice = report.violations.find((v) => v.source === 'netbox')!;
     expect(findings(report, 'netbox')).toEqual([`${badDevice.address} device-name-pattern`]);
-    expect(badDevice.message).toContain('"Core Router"');
+    expect(badDevice.message).toContain(JSON.stringify(MARKUP_NAME));
     expect(report.violations.filter((v) => v.source === 'cloudflare').map((v) => v.rule).sort()).toEqual(['apex-proxied', 'dns-min-ttl']);
     expect(findings(report, 'terraform')).toEqual(['terraform_data.broken tainted-resource']);
     expect(findings(report, 'aws')).toEqual(['iam/users/deploy one-active-key']);
@@ -229,6 +238,16 @@ describe('writegate audit against real upstreams', () => {
     expect(report.totals.byRule['no-latest-tag']).toBe(1);
     expect(report.run.policyRevision.from).toBe('opa-modules');
     expect(report.change).toBeNull();
+    // The Secret was evaluated with its values masked: neither its value nor its base64 is in OPA's log.
+    const opaLog = readFileSync(join(out, 'opa-decisions.log'), 'utf8');
+    const secretRecord = [...decisionLog(out).values()].find((r) => r.input?.address === '/api/v1/namespaces/default/secrets/db');
+    expect(secretRecord?.input).toMatchObject({ object: { data: { password: '**masked**' } } });
+    expect(opaLog).not.toContain(SECRET_VALUE);
+    expect(opaLog).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
+    // The device name is text in the HTML report, never markup.
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('Core Router &lt;script&gt;alert(1)&lt;/script&gt;');
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     for (const v of report.violations) expect(md).toContain(v.decision_id);
   });

@@ -1,5 +1,6 @@
 import type { UpstreamConfig } from '../../config/schema.js';
 import { WritegateError } from '../../errors.js';
+import { maskSecretObject } from '../../upstreams/kubernetes/mask.js';
 import type { AuditObject, AuditSource } from '../types.js';
 import { UpstreamReader, isObject, objectList } from './http.js';
 
@@ -30,6 +31,8 @@ export function kubernetesSource(upstream: UpstreamConfig, resources: readonly K
       for (const r of resources) {
         const groupVersion = r.group ? `${r.group}/${r.version}` : r.version;
         const base = r.group ? `/apis/${groupVersion}/${r.resource}` : `/api/${r.version}/${r.resource}`;
+        // No audit rule judges a Secret's values; masked, they reach neither OPA nor its decision log.
+        const secrets = r.group === '' && r.resource === 'secrets';
         let token = '';
         do {
           const list = await reader.json(`${base}?limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`);
@@ -40,10 +43,11 @@ export function kubernetesSource(upstream: UpstreamConfig, resources: readonly K
             const meta = isObject(item.metadata) ? item.metadata : {};
             const ns = typeof meta.namespace === 'string' ? meta.namespace : '';
             const name = typeof meta.name === 'string' ? meta.name : '';
+            const full = { apiVersion: groupVersion, kind: kind.kind, ...item };
             return {
               resource: `${groupVersion}/${r.resource}`,
               address: `${r.group ? `/apis/${groupVersion}` : `/api/${r.version}`}${ns ? `/namespaces/${ns}` : ''}/${r.resource}/${name}`,
-              object: { apiVersion: groupVersion, kind: kind.kind, ...item },
+              object: secrets ? maskSecretObject(full) as Record<string, unknown> : full,
               context: { kind },
             };
           });
