@@ -116,6 +116,14 @@ function gatewayToken(headers: IncomingHttpHeaders): string | undefined {
   return parts.length === 2 && parts[0]!.toLowerCase() === 'token' && parts[1] !== '' ? parts[1] : undefined;
 }
 
+/** The WebSocket subprotocol prefix of a bearer token (k8s.io/apiserver's websocket ProtocolAuthenticator). */
+const BEARER_SUBPROTOCOL = 'base64url.bearer.authorization.k8s.io.';
+
+/** Whether a `Sec-WebSocket-Protocol` entry (values split on ",", trimmed, as the apiserver reads them) is a bearer token. */
+function hasBearerSubprotocol(headers: IncomingHttpHeaders): boolean {
+  return values(headers['sec-websocket-protocol']).flatMap((v) => v.split(',')).some((p) => p.trim().startsWith(BEARER_SUBPROTOCOL));
+}
+
 /** An address as the BlockList compares it: IPv4-mapped IPv6 (`::ffff:127.0.0.2`) as IPv4. */
 function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -197,6 +205,12 @@ export class CallerAuth {
       delete out.authorization;
     }
     const result = (a: Omit<Authentication, 'headers' | 'stripped'>): Authentication => ({ ...a, headers: out, stripped });
+
+    // The apiserver takes the WebSocket bearer subprotocol as a bearer token on upgrades: with a token file it would be
+    // a gateway token left unread and forwarded, or a second bearer token beside the gateway's. Refused either way.
+    if (this.tokens && hasBearerSubprotocol(headers)) {
+      return result({ refused: new WritegateError('WG_ERR_UNAUTHENTICATED', `with listen.auth.tokenFile a bearer token goes in the Authorization header, not in the WebSocket subprotocol ${BEARER_SUBPROTOCOL}`) });
+    }
 
     // A certificate presented and not verified against clientCA is never an identity, and not "no credential":
     // the client means to be someone, so it is refused, not taken for anonymous.
