@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/opa/binary.js';
+import { until } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const root = projectRoot();
@@ -56,6 +57,11 @@ describe('writegate demo (--netbox sim)', () => {
   };
   const decisions = (): Array<Record<string, any>> => readFileSync(join(dir, 'decisions.log'), 'utf8').split('\n').filter(Boolean)
     .map((l) => JSON.parse(l)).filter((e) => e.type === 'writegate/decision');
+  /** The decision log once it holds every id (a denial's record may be written just after its answer). */
+  const recorded = async (...ids: string[]): Promise<Array<Record<string, any>>> => {
+    await until(() => ids.every((id) => decisions().some((e) => e.decision_id === id)), { what: `records of ${ids.join(', ')}` });
+    return decisions();
+  };
 
   beforeAll(async () => {
     demo = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--dir', dir, '--netbox', 'sim'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -124,7 +130,7 @@ describe('writegate demo (--netbox sim)', () => {
     expect(d.body).toMatchObject({ success: false, result: null });
     expect(d.body.errors[0].message).toContain('[dns-min-ttl]');
     expect(d.body.errors[0].message).toContain(`(decision ${d.decisionId})`);
-    const logged = decisions();
+    const logged = await recorded(a.decisionId!, d.decisionId!);
     expect(logged.find((e) => e.decision_id === a.decisionId)).toMatchObject({ upstream: 'cf', outcome: 'allowed' });
     expect(logged.find((e) => e.decision_id === d.decisionId)).toMatchObject({ upstream: 'cf', outcome: 'denied' });
   });
@@ -149,7 +155,7 @@ describe('writegate demo (--netbox sim)', () => {
     expect(d.decisionId).toMatch(UUID);
     expect(d.body.detail).toContain('[device-name-pattern]');
     expect(d.body.detail).toContain(`(decision ${d.decisionId})`);
-    const logged = decisions();
+    const logged = await recorded(a.decisionId!, d.decisionId!);
     expect(logged.find((e) => e.decision_id === a.decisionId)).toMatchObject({ upstream: 'netbox', outcome: 'allowed' });
     expect(logged.find((e) => e.decision_id === d.decisionId)).toMatchObject({ upstream: 'netbox', outcome: 'denied' });
   });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkPolicyInput } from '../../src/decision/input-value.js';
 import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
 import { ResidualEngine, residualOpaClient } from '../../src/residual/engine.js';
-import { allowedClean, type OpaVerdict } from './harness.js';
+import { allowedClean, type OpaVerdict, COMPILE_TIMEOUT_MS } from './harness.js';
 
 const HAZARDS: unknown[] = [
   null, true, false, 0, -0, 1, -1, 0.5, 1e-7, 2 ** 53 - 1, '', 'a', '1', 'é', '😀', '\uff61', [], [0], [1], [1, 1], ['a'], [null],
@@ -71,7 +71,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'writegate-review-'));
   for (const [name, c] of Object.entries(CASES)) writeFileSync(join(dir, `${name}.rego`), `package writegate.review.${name}\n\n${c.rego}\n`);
   opa = await startLocalOpa({ paths: [dir] });
-  engine = new ResidualEngine({ client: residualOpaClient(opa.url), pollIntervalMs: 60_000 });
+  engine = new ResidualEngine({ client: residualOpaClient(opa.url, COMPILE_TIMEOUT_MS), pollIntervalMs: 60_000 });
   await engine.start(Object.keys(CASES).map(pathOf));
 }, 120_000);
 

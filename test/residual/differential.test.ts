@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ResidualEngine, residualOpaClient } from '../../src/residual/engine.js';
 import { admissionInput } from './arbitraries.js';
-import { allowedClean, startHarness, type Harness } from './harness.js';
+import { allowedClean, startHarness, type Harness, COMPILE_TIMEOUT_MS } from './harness.js';
 
 const RUNS = Number(process.env.WG_DIFF_RUNS ?? 10_000);
 const BATCH = 1000;
@@ -37,7 +37,7 @@ let engine: ResidualEngine;
 
 beforeAll(async () => {
   h = await startHarness(['policies', 'test/residual/policies']);
-  engine = new ResidualEngine({ client: residualOpaClient(h.opa.url), pollIntervalMs: 60_000 });
+  engine = new ResidualEngine({ client: residualOpaClient(h.opa.url, COMPILE_TIMEOUT_MS), pollIntervalMs: 60_000 });
   await engine.start([...COMPILED, ...Object.keys(REFUSED)]);
 });
 

@@ -10,6 +10,13 @@ import {
 import type { CompileResponseV1 } from '../../src/residual/ast.js';
 import type { InliningPlan } from '../../src/residual/engine.js';
 
+/**
+ * The OPA timeout of the engines these tests build. The tests judge what a residual decides, not how fast OPA
+ * compiles: on a loaded machine a compile can take longer than the gateway's 2 s default, and a compile that
+ * timed out would leave the path without a residual until the next poll (the tests poll once a minute).
+ */
+export const COMPILE_TIMEOUT_MS = 30_000;
+
 export interface Harness {
   opa: LocalOpa;
   /** The merged compile response for a decision path, exactly as the engine builds it. */

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { projectRoot } from '../../src/opa/binary.js';
 import { ResidualEngine, residualOpaClient } from '../../src/residual/engine.js';
-import { allowedClean, startHarness, type Harness } from './harness.js';
+import { allowedClean, startHarness, type Harness, COMPILE_TIMEOUT_MS } from './harness.js';
 
 const root = projectRoot();
 const KINDS = ['cloudflare', 'netbox', 'generic', 'aws'] as const;
@@ -163,7 +163,7 @@ describe('starter policies in a real OPA and in the residual engine', () => {
     // is exercised too (no example creates a prefix).
     const put = await fetch(`${h.opa.url}/v1/data/writegate/config`, { method: 'PUT', body: JSON.stringify({ netbox: { protected_vrfs: [3] } }) });
     expect(put.status).toBe(204);
-    engine = new ResidualEngine({ client: residualOpaClient(h.opa.url), pollIntervalMs: 60_000 });
+    engine = new ResidualEngine({ client: residualOpaClient(h.opa.url, COMPILE_TIMEOUT_MS), pollIntervalMs: 60_000 });
     await engine.start(KINDS.map(decisionPath));
   });
 

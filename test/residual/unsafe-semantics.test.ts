@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ResidualEngine, residualOpaClient } from '../../src/residual/engine.js';
-import { allowedClean, startHarness, type Harness, type OpaVerdict } from './harness.js';
+import { allowedClean, startHarness, type Harness, type OpaVerdict, COMPILE_TIMEOUT_MS } from './harness.js';
 
 /** Inputs with missing fields, null, wrong types and collections of 0, 1 and several elements. */
 const VALUES: unknown[] = [
@@ -310,7 +310,7 @@ beforeAll(async () => {
     pathOf.set(c, `wg7/c${i}${rule === '' ? '' : `/${rule}`}`);
   }
   h = await startHarness([dir]);
-  engine = new ResidualEngine({ client: residualOpaClient(h.opa.url), pollIntervalMs: 60_000 });
+  engine = new ResidualEngine({ client: residualOpaClient(h.opa.url, COMPILE_TIMEOUT_MS), pollIntervalMs: 60_000 });
   await engine.start([...pathOf.values()]);
 });
 

@@ -18,7 +18,7 @@ import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
 import { BUILTINS } from '../../src/residual/builtins.js';
 import { ResidualEngine, residualOpaClient } from '../../src/residual/engine.js';
 import { ResidualUnsupported, type Value } from '../../src/residual/values.js';
-import { allowedClean, type OpaVerdict } from './harness.js';
+import { allowedClean, type OpaVerdict, COMPILE_TIMEOUT_MS } from './harness.js';
 
 interface Case {
   /** Rule bodies of `allow` (each one `allow if { … }`). */
@@ -260,7 +260,7 @@ beforeAll(async () => {
     }
   }
   opa = await startLocalOpa({ paths: [dir] });
-  engine = new ResidualEngine({ client: residualOpaClient(opa.url), pollIntervalMs: 60_000 });
+  engine = new ResidualEngine({ client: residualOpaClient(opa.url, COMPILE_TIMEOUT_MS), pollIntervalMs: 60_000 });
   await engine.start(paths);
   const dynamic: unknown[] = [];
   for (const f of VERBS) {
