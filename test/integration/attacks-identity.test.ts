@@ -87,10 +87,18 @@ describe('attacks on caller identity and held credentials', () => {
       req.resume();
       req.on('end', () => {
         const echo = { method: req.method, url: req.url, headers: req.headers };
-        // How some APIs echo a request: PHP-style JSON with "\/", or percent-encoded in a Location header.
-        const text = req.url?.startsWith('/v1/php') ? JSON.stringify(echo).replace(/\//g, '\\/') : JSON.stringify(echo);
-        res.writeHead(200, { 'content-type': 'application/json', 'x-echo-key': String(req.headers['x-api-key'] ?? '') });
-        res.end(text);
+        const key = String(req.headers['x-api-key'] ?? '');
+        if (req.url === '/v1/trailer') {
+          // The secret in the reason phrase and in a trailer, which the masker does not look at.
+          res.statusMessage = `OK ${key}`;
+          res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-echo' });
+          res.write('body');
+          res.addTrailers({ 'x-echo': key });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json', 'x-echo-key': key });
+        res.end(JSON.stringify(echo));
       });
     });
     upstream = record(seen);
@@ -269,6 +277,13 @@ describe('attacks on caller identity and held credentials', () => {
     expect(r.text).not.toContain(HELD);
     expect(r.text).not.toContain('caller-own-key');
     expect(String(r.headers['x-echo-key'])).not.toContain(HELD);
+  });
+
+  it('an upstream that puts the held secret in its reason phrase or a trailer does not hand it to the caller', async () => {
+    const answer = await exchange('GET /things/v1/trailer HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer alice-token-0123456789\r\nte: trailers\r\nconnection: close\r\n\r\n');
+    expect(statusOf(answer), answer).toBe(200);
+    expect(answer).toContain('body');
+    expect(answer).not.toContain(HELD);
   });
 
   it('/-/admin/policies: a caller\'s gateway token or certificate is not the admin token; the source and a ref read as an option are refused', async () => {
