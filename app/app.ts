@@ -137,8 +137,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await fastify.register(opsRoutes, { opa: deps.opa, metrics });
   // Off (404) unless admin.tokenFile is set; a push drops the compiled residuals at once instead of at the next poll.
   const tokenFile = config.admin?.tokenFile;
-  const admin = tokenFile ? createPolicyAdmin({ ...config.admin!, tokenFile }, deps.opa.url, async () => { await residual?.invalidate(); }) : undefined;
-  if (admin) await fastify.register(adminRoutes, { admin: admin.admin, token: admin.token });
+  const admin = tokenFile ? createPolicyAdmin({ ...config.admin!, tokenFile }, deps.opa.url, deps.decisionLog, async () => { await residual?.invalidate(); }) : undefined;
+  if (admin) await fastify.register(adminRoutes, { admin: admin.admin });
   fastify.setNotFoundHandler((request, reply) => {
     const e = new WritegateError('WG_ERR_NOT_FOUND', request.url.split('?')[0]);
     deps.decisionLog.appendRefused({

@@ -85,7 +85,7 @@ export const errorCatalogue = {
   WG_ERR_RATE_LIMITED: {
     status: 429,
     message: 'too many requests from this caller',
-    fix: 'This caller (its authenticated user, else its credential, else its address) is over limits.perCaller (rps and burst, or concurrent requests in flight); retry after the Retry-After seconds, or raise the limit.',
+    fix: 'This caller (its verified user, else its address) is over limits.perCaller (rps and burst, or concurrent requests in flight); retry after the Retry-After seconds, or raise the limit.',
   },
   WG_ERR_CREDENTIAL_UNAVAILABLE: {
     status: 503,
@@ -121,6 +121,11 @@ export const errorCatalogue = {
     status: 502,
     message: 'could not resolve the object the write would store',
     fix: 'The upstream dry-run of this write failed; the upstream error is in the decision log.',
+  },
+  WG_ERR_POLICY_ACTION: {
+    status: 500,
+    message: 'the policy lifecycle action failed',
+    fix: 'The admin API could not complete the action (admin.source could not be read, or git, opa or OPA failed); the message says which, and the decision log records it.',
   },
 } as const;
 

@@ -4,6 +4,7 @@
  * the CLI's semantics, and the gateway deciding by the pushed policy at once.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type Gateway } from '../../app/server.js';
 import { parseConfig } from '../../src/config/load.js';
+import type { DecisionEvent } from '../../src/decision/log.js';
 import type { RawConfig } from '../../src/config/schema.js';
 import { OpaClient } from '../../src/opa/client.js';
 import { startLocalOpa, type LocalOpa } from '../../src/opa/supervisor.js';
@@ -21,6 +23,8 @@ import { push } from '../../src/policy/lifecycle.js';
 import { until } from '../helpers/wait.js';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
+/** What a record says of a token: the first 12 hex digits of its SHA-256. */
+const digest = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 12);
 const POLICY = 'gate/allow';
 const allowing = (method: string): string => `package gate\n\ndefault allow := false\n\nallow if input.method == "${method}"\n`;
 
@@ -47,6 +51,12 @@ describe('admin API: the policy lifecycle on the gateway', () => {
       headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
     });
     return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as Record<string, any> };
+  };
+  /** The admin API's records (url /-/admin/...), in order. */
+  const records = (): DecisionEvent[] => {
+    gateway.decisionLog.flush();
+    return readFileSync(join(dir, 'decisions.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DecisionEvent)
+      .filter((e) => e.type === 'writegate/decision' && e.url.startsWith('/-/admin/'));
   };
   /** Each test starts from an OPA without modules. */
   const reset = async (): Promise<void> => {
@@ -102,8 +112,26 @@ describe('admin API: the policy lifecycle on the gateway', () => {
     const before = await client.listPolicies();
     expect((await admin(gateway, 'push', {}, TOKEN.slice(0, -1))).status).toBe(401);
     expect(await client.listPolicies()).toEqual(before);
-    // The token never reaches the decision log.
+    // Each refusal in the catalogue's terms, recorded with the digest of the token presented; never the token.
+    expect(none.json).toEqual({ code: 'WG_ERR_UNAUTHENTICATED', message: 'the caller is not authenticated: the admin API needs Authorization: Bearer <admin token>' });
+    const refused = records().filter((r) => r.error?.code === 'WG_ERR_UNAUTHENTICATED');
+    expect(refused.map((r) => [r.url, r.outcome, r.upstream_status, r.caller.token_sha256, r.caller.authenticated_by])).toEqual([
+      ['/-/admin/policies/plan', 'error', 401, undefined, undefined],
+      ['/-/admin/policies/plan', 'error', 401, digest(`${TOKEN}x`), undefined],
+      ['/-/admin/policies/plan', 'error', 401, undefined, undefined],
+      ['/-/admin/policies/push', 'error', 401, digest(TOKEN.slice(0, -1)), undefined],
+    ]);
     expect(readFileSync(join(dir, 'decisions.log'), 'utf8')).not.toContain(TOKEN.slice(0, 12));
+  });
+
+  it('refuses a body that is not JSON in the catalogue\'s terms, and records it', async () => {
+    const res = await request(`${gateway.url}/-/admin/policies/push`, { method: 'POST', body: '{"approve":', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    expect(res.statusCode).toBe(400);
+    expect(await res.body.json()).toMatchObject({ code: 'WG_ERR_MALFORMED_BODY' });
+    expect(records().at(-1)).toMatchObject({
+      url: '/-/admin/policies/push', outcome: 'error', upstream_status: 400, error: { code: 'WG_ERR_MALFORMED_BODY' },
+      caller: { token_sha256: digest(TOKEN), authenticated_by: 'token' },
+    });
   });
 
   it('plans, refuses an unapproved protected push, pushes with the plan hash, and the gateway decides by it at once', async () => {
@@ -111,6 +139,7 @@ describe('admin API: the policy lifecycle on the gateway', () => {
     commit(allowing('POST'));
     const bad = await admin(gateway, 'plan', { ref: 7 });
     expect(bad.status).toBe(400);
+    expect(bad.json.code).toBe('WG_ERR_BAD_REQUEST');
     expect(bad.json.message).toContain('ref');
     // The token is for pushing policy, not for reading other repositories on the gateway's host.
     const elsewhere = await admin(gateway, 'plan', { source: '/etc' });
@@ -131,6 +160,12 @@ describe('admin API: the policy lifecycle on the gateway', () => {
     expect(pushed.status).toBe(200);
     expect(pushed.json.outcome).toBe('pushed');
     expect(await write()).toBe(200);
+    // Each action is recorded: what, by which token (its digest), with what result.
+    expect(records().slice(-3).map((r) => [r.operation, r.outcome, r.upstream_status, r.caller.token_sha256, r.caller.authenticated_by, r.reasons.length > 0])).toEqual([
+      ['plan', 'allowed', 200, digest(TOKEN), 'token', false],
+      ['push', 'denied', 403, digest(TOKEN), 'token', true],
+      ['push', 'allowed', 200, digest(TOKEN), 'token', false],
+    ]);
 
     // A second change, approved and pushed: the residual compiled for the first one is dropped, and the next
     // write is decided by the new policy.
