@@ -278,16 +278,36 @@ export class UpstreamCredentials {
 
 const STAR = 0x2a;
 
+/** `%XX` escapes in lower-case hex. */
+const lowerHex = (s: string): string => s.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+
 /**
- * Masks secrets in one answer as it streams: every occurrence becomes as many "*", in header values and in the body.
- * Masks keep every length, so Content-Length and chunk framing stay right. Only the bytes that could begin a secret
- * are held back until the next chunk (or the end), so a watch's events are not delayed. A compressed body is not
- * looked into.
+ * A secret as an upstream that echoes it may write it: literally, JSON-escaped (with `/` escaped too, as PHP's
+ * json_encode does), percent-encoded (encodeURIComponent) and form-encoded (`+` for a space), each in upper- and
+ * lower-case hex. Forms equal to another are listed once.
+ */
+function encodedForms(secret: Buffer): Buffer[] {
+  const text = secret.toString('utf8');
+  const json = JSON.stringify(text).slice(1, -1);
+  const percent = encodeURIComponent(text);
+  const form = new URLSearchParams([['', text]]).toString().slice(1);
+  const forms = [json, json.replace(/\//g, '\\/'), percent, lowerHex(percent), form, lowerHex(form)];
+  return [secret, ...[...new Set(forms)].filter((f) => f !== '' && f !== text).map((f) => Buffer.from(f, 'utf8'))];
+}
+
+/**
+ * Masks secrets in one answer as it streams: every occurrence of a secret or of one of its encodedForms becomes as
+ * many "*", in header values and in the body. Masks keep every length, so Content-Length and chunk framing stay
+ * right. Only the bytes that could begin a secret are held back until the next chunk (or the end), so a watch's
+ * events are not delayed. A compressed body, or a secret transformed any other way, is not looked into.
  */
 export class SecretMasker {
   private carry = Buffer.alloc(0);
+  private readonly secrets: readonly Buffer[];
 
-  constructor(private readonly secrets: readonly Buffer[]) {}
+  constructor(secrets: readonly Buffer[]) {
+    this.secrets = secrets.flatMap(encodedForms);
+  }
 
   text(text: string): string {
     const bytes = Buffer.from(text, 'latin1');

@@ -97,6 +97,14 @@ describe('attacks on caller identity and held credentials', () => {
           res.end();
           return;
         }
+        if (req.url === '/v1/encoded') {
+          // The secret echoed as PHP's json_encode writes it (`/` escaped), percent-encoded in a redirect and
+          // form-encoded (lower-case hex) in a header.
+          const form = new URLSearchParams({ k: key }).toString().replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+          res.writeHead(200, { 'content-type': 'application/json', location: `/x?k=${encodeURIComponent(key)}`, 'x-form': form });
+          res.end(JSON.stringify(echo).replace(/\//g, '\\/'));
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json', 'x-echo-key': key });
         res.end(JSON.stringify(echo));
       });
@@ -277,6 +285,17 @@ describe('attacks on caller identity and held credentials', () => {
     expect(r.text).not.toContain(HELD);
     expect(r.text).not.toContain('caller-own-key');
     expect(String(r.headers['x-echo-key'])).not.toContain(HELD);
+  });
+
+  it('an upstream that echoes the held secret JSON-escaped, percent-encoded or form-encoded does not hand it to the caller', async () => {
+    const r = await call('/things/v1/encoded', { headers: ALICE });
+    expect(r.status).toBe(200);
+    expect(lastSeen().headers['x-api-key']).toBe(HELD);
+    expect(r.text).toContain('"x-api-key":"');
+    expect(r.text).not.toContain(HELD.replace(/\//g, '\\/'));
+    expect(r.text).not.toContain('Secret+0123456789abcdefXYZ');
+    expect(String(r.headers.location)).toMatch(/^\/x\?k=\*+$/);
+    expect(String(r.headers['x-form'])).toMatch(/^k=\*+$/);
   });
 
   it('an upstream that puts the held secret in its reason phrase or a trailer does not hand it to the caller', async () => {
