@@ -67,7 +67,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       (req, res) => tooManyStreams(mounts, req, res, limits.streamsPerClient),
     );
     const server = tls
-      ? createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...clientCertificates(tls) }, listener) as unknown as Server
+      ? createHttpsServer({ ...serverOptions, handshakeTimeout: limits.headersTimeoutMs, cert: readFileSync(tls.cert), key: readFileSync(tls.key), ...clientCertificates(config.listen) }, listener) as unknown as Server
       : createHttpServer(serverOptions, listener);
     // Connections past the cap are closed as they arrive (net.Server maxConnections).
     server.maxConnections = limits.maxConnections;
@@ -177,13 +177,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 }
 
 /**
- * The listener's TLS options for client certificates (listen.tls.clientCA): the CA(s) they must chain to, asked for
- * on every handshake. `required` refuses a handshake without a verified one; `optional` lets it through, and the
- * authentication stage refuses a certificate that did not verify (src/auth/authenticate.ts).
+ * The listener's TLS options for client certificates: the CAs they may chain to (the users' listen.tls.clientCA and
+ * the trusted proxy's listen.auth.trustedProxy.clientCA), asked for on every handshake. `required` refuses a
+ * handshake without a verified one; `optional` lets it through, and the authentication stage refuses a certificate
+ * that did not verify and tells a user's from the proxy's by the CA it chains to (src/auth/authenticate.ts).
  */
-function clientCertificates(tls: NonNullable<Config['listen']['tls']>): { ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
-  if (tls.clientCA === undefined) return { requestCert: false, rejectUnauthorized: false };
-  return { ca: readFileSync(tls.clientCA), requestCert: true, rejectUnauthorized: tls.clientAuth === 'required' };
+function clientCertificates(listen: Config['listen']): { ca?: Buffer[]; requestCert: boolean; rejectUnauthorized: boolean } {
+  const files = [listen.tls?.clientCA, listen.auth?.trustedProxy?.clientCA].filter((f): f is string => f !== undefined);
+  if (files.length === 0) return { requestCert: false, rejectUnauthorized: false };
+  return { ca: files.map((f) => readFileSync(f)), requestCert: true, rejectUnauthorized: listen.tls?.clientAuth === 'required' };
 }
 
 /** A stream over its client's limits.streamsPerClient, refused and recorded by its mount's gate (undefined: no mount). */

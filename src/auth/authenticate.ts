@@ -8,10 +8,11 @@
  * token) is a 401 whatever `anonymous` says, as the apiserver answers; only a request with no credential at all is
  * anonymous, and only with `anonymous: true`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
 import { ANONYMOUS_CALLER, authenticatedCaller, type Caller } from './caller.js';
@@ -37,8 +38,12 @@ export interface Authentication {
 
 /** The TLS peer as the listener verified it. */
 interface PeerCertificate {
-  /** Verified against listen.tls.clientCA (chain, validity dates, client-auth usage). */
+  /** Verified by the listener against its CAs, listen.tls.clientCA and trustedProxy.clientCA (chain, validity dates, client-auth usage). */
   verified: boolean;
+  /** Verified, and chains to listen.tls.clientCA: a user's certificate. */
+  user: boolean;
+  /** Verified, and chains to listen.auth.trustedProxy.clientCA: the trusted proxy's certificate. */
+  proxy: boolean;
   /** Why not, as OpenSSL says (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED). */
   problem: string;
   commonNames: string[];
@@ -59,15 +64,70 @@ function values(v: string | string[] | undefined): string[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
+/** The CA certificates of a PEM file (listen.tls.clientCA, trustedProxy.clientCA). */
+function caCertificates(file: string | undefined): X509Certificate[] {
+  if (file === undefined) return [];
+  const blocks = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new WritegateError('WG_ERR_CONFIG_INVALID', `${file} holds no PEM certificate`);
+  return blocks.map((b) => new X509Certificate(b));
+}
+
+function validAt(cert: X509Certificate, now: number): boolean {
+  return Date.parse(cert.validFrom) <= now && now <= Date.parse(cert.validTo);
+}
+
+function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+}
+
+/**
+ * Whether `leaf` chains to one of `anchors` through the certificates the peer sent with it (`sent`): each link named
+ * and signed by the next, each intermediate a CA within its validity dates. The listener verified the chain against
+ * all its CAs at once; this tells which CA file it reaches. A chain built otherwise (cross-signed) does not count.
+ */
+function chainsTo(leaf: X509Certificate, sent: X509Certificate[], anchors: X509Certificate[]): boolean {
+  const now = Date.now();
+  const unused = new Set(sent);
+  let current = leaf;
+  for (;;) {
+    if (anchors.some((a) => validAt(a, now) && signedBy(current, a))) return true;
+    const next = [...unused].find((c) => c.ca && validAt(c, now) && signedBy(current, c));
+    if (!next) return false;
+    unused.delete(next);
+    current = next;
+  }
+}
+
+/** The certificates of a peer's chain as the listener got it, leaf first, each once. */
+function sentChain(cert: DetailedPeerCertificate): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  const raws = new Set<string>();
+  for (let c: DetailedPeerCertificate | undefined = cert; c?.raw && !raws.has(c.fingerprint256); c = c.issuerCertificate) {
+    raws.add(c.fingerprint256);
+    chain.push(new X509Certificate(c.raw));
+  }
+  return chain;
+}
+
+/** The CAs client certificates are told apart by. */
+interface Anchors {
+  users: X509Certificate[];
+  proxies: X509Certificate[];
+}
+
 const certificates = new WeakMap<TLSSocket, PeerCertificate | null>();
 
 /** The client certificate of a TLS connection, read once per connection; null when none was presented. */
-function peerCertificate(socket: TLSSocket): PeerCertificate | null {
+function peerCertificate(socket: TLSSocket, anchors: Anchors): PeerCertificate | null {
   const known = certificates.get(socket);
   if (known !== undefined) return known;
-  const cert = socket.getPeerCertificate();
-  const peer = !cert || !cert.raw ? null : {
+  const cert = socket.getPeerCertificate(true);
+  const chain = cert?.raw ? sentChain(cert) : [];
+  const [leaf, ...sent] = chain;
+  const peer = !leaf ? null : {
     verified: socket.authorized,
+    user: socket.authorized && chainsTo(leaf, sent, anchors.users),
+    proxy: socket.authorized && chainsTo(leaf, sent, anchors.proxies),
     problem: String(socket.authorizationError ?? ''),
     commonNames: values(cert.subject?.CN),
     organizations: values(cert.subject?.O),
@@ -152,16 +212,23 @@ function percentDecoded(key: string): string {
 export class CallerAuth {
   private readonly tokens: TokenFile | undefined;
   private readonly anonymous: boolean;
+  private readonly anchors: Anchors;
   private readonly proxyCNs: Set<string>;
   private readonly proxyAddresses: BlockList;
   private readonly proxyHeaders: ProxyHeaders | undefined;
 
-  /** Throws WG_ERR_CONFIG_INVALID when the token file cannot be read at start. */
+  /**
+   * Throws WG_ERR_CONFIG_INVALID when the token file cannot be read at start, or when a CA file holds no certificate
+   * or the proxy's CA file shares a CA with the users' (a user's certificate could then be the proxy's).
+   */
   constructor(listen: Listen, onTokenFile?: (problem: string | undefined) => void) {
     const auth = listen.auth!;
+    const proxy = auth.trustedProxy;
+    this.anchors = { users: caCertificates(listen.tls?.clientCA), proxies: caCertificates(proxy?.clientCA) };
+    const shared = this.anchors.proxies.find((p) => this.anchors.users.some((u) => u.fingerprint256 === p.fingerprint256));
+    if (shared) throw new WritegateError('WG_ERR_CONFIG_INVALID', `listen.auth.trustedProxy.clientCA: ${shared.subject.replace(/\n/g, ', ')} is also in listen.tls.clientCA; the proxy's CA must issue no user certificates`);
     this.anonymous = auth.anonymous;
     this.tokens = auth.tokenFile === undefined ? undefined : new TokenFile(auth.tokenFile, onTokenFile);
-    const proxy = auth.trustedProxy;
     this.proxyCNs = new Set(proxy?.clientCNs ?? []);
     this.proxyAddresses = new BlockList();
     for (const cidr of proxy?.addresses ?? []) {
@@ -183,7 +250,7 @@ export class CallerAuth {
    */
   authenticate(socket: unknown, remoteAddress: string, headers: IncomingHttpHeaders, distinct: NodeJS.Dict<string[]>): Authentication {
     const tls = (socket as { encrypted?: boolean }).encrypted === true ? socket as TLSSocket : undefined;
-    const cert = tls ? peerCertificate(tls) : null;
+    const cert = tls ? peerCertificate(tls, this.anchors) : null;
     let out: IncomingHttpHeaders = headers;
     const stripped: string[] = [];
 
@@ -218,6 +285,13 @@ export class CallerAuth {
       return result({ refused: new WritegateError('WG_ERR_UNAUTHENTICATED', `the client certificate is not trusted (${cert.problem || 'not verified'})`) });
     }
     if (proxied) return result({ caller: proxied });
+    // The proxy's certificate is no user (its CN is the proxy's); one of neither CA chain never happens unless cross-signed.
+    if (cert && !cert.user) {
+      const why = cert.proxy
+        ? `the client certificate is the trusted proxy's (listen.auth.trustedProxy.clientCA), which names no user of its own: the user goes in ${this.proxyHeaders!.user}`
+        : 'the client certificate does not chain to listen.tls.clientCA';
+      return result({ refused: new WritegateError('WG_ERR_UNAUTHENTICATED', why) });
+    }
     if (cert) {
       const fromCert = certificateCaller(cert);
       if (fromCert instanceof WritegateError) return result({ refused: fromCert });
@@ -257,9 +331,12 @@ export class CallerAuth {
     return Object.keys(headers).filter((k) => k === h.user || k === h.group || k === h.uid || k.startsWith(h.extraPrefix));
   }
 
-  /** A peer is the trusted proxy by its verified certificate's CN or by its address. */
+  /**
+   * A peer is the trusted proxy by its certificate, which chains to trustedProxy.clientCA and has one of clientCNs
+   * (any CN when clientCNs is empty, as kube-apiserver's --requestheader-allowed-names), or by its address.
+   */
   private trustsProxy(cert: PeerCertificate | null, remoteAddress: string): boolean {
-    if (cert?.verified && cert.commonNames.length === 1 && this.proxyCNs.has(cert.commonNames[0]!)) return true;
+    if (cert?.proxy && (this.proxyCNs.size === 0 || (cert.commonNames.length === 1 && this.proxyCNs.has(cert.commonNames[0]!)))) return true;
     const peer = plainAddress(remoteAddress);
     return peer !== undefined && this.proxyAddresses.check(peer.address, peer.family);
   }

@@ -50,6 +50,8 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
     cfg.listen.tls = { ...cfg.listen.tls, cert: abs(cfg.listen.tls.cert), key: abs(cfg.listen.tls.key), ...(clientCA !== undefined ? { clientCA: abs(clientCA) } : {}) };
   }
   if (cfg.listen.auth?.tokenFile !== undefined) cfg.listen.auth.tokenFile = abs(cfg.listen.auth.tokenFile);
+  const proxy = cfg.listen.auth?.trustedProxy;
+  if (proxy?.clientCA !== undefined) proxy.clientCA = abs(proxy.clientCA);
   cfg.opa.policies = cfg.opa.policies.map(abs);
   cfg.decisionLog.path = abs(cfg.decisionLog.path);
   for (const u of cfg.upstreams) {

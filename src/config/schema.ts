@@ -153,7 +153,9 @@ export const configSchema = z.strictObject({
       tokenFile: z.string().optional(),
       /** An authenticating proxy in front of the gateway, whose identity headers are honoured from it alone. */
       trustedProxy: z.strictObject({
-        /** CNs of the proxy's client certificate (verified against listen.tls.clientCA). */
+        /** PEM file of the CA(s) the proxy's client certificate must chain to, never the users' listen.tls.clientCA (kube-apiserver's --requestheader-client-ca-file). */
+        clientCA: z.string().optional(),
+        /** CNs the proxy's certificate must have (needs clientCA; empty: any certificate of clientCA), as --requestheader-allowed-names. */
         clientCNs: z.array(z.string().min(1)).default([]),
         /** The proxy's addresses, as CIDRs (127.0.0.2/32) or single addresses. */
         addresses: z.array(z.string().refine(isCidr, 'an IP address or CIDR, e.g. 127.0.0.2/32')).default([]),
@@ -273,11 +275,15 @@ export const configSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['listen', 'tls', 'clientAuth'], message: 'required needs listen.tls.clientCA' });
   }
   if (auth?.trustedProxy) {
-    if (auth.trustedProxy.clientCNs.length + auth.trustedProxy.addresses.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy'], message: 'name the proxy by clientCNs or addresses' });
+    if (auth.trustedProxy.clientCA === undefined && auth.trustedProxy.addresses.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy'], message: 'name the proxy by clientCA (and clientCNs) or addresses' });
     }
-    if (auth.trustedProxy.clientCNs.length > 0 && tls?.clientCA === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCNs'], message: 'a proxy known by its certificate needs listen.tls.clientCA' });
+    // A CN alone would trust any certificate of the users' CA with that CN: the proxy's certificate has a CA of its own.
+    if (auth.trustedProxy.clientCNs.length > 0 && auth.trustedProxy.clientCA === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCNs'], message: 'a proxy known by its certificate needs listen.auth.trustedProxy.clientCA, a CA that issues no user certificates' });
+    }
+    if (auth.trustedProxy.clientCA !== undefined && !tls) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCA'], message: 'a proxy known by its certificate needs listen.tls' });
     }
   }
   const seen = new Map<string, number>();

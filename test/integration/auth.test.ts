@@ -29,6 +29,7 @@ describe('caller authentication in front of Kubernetes', () => {
   let s: Stack;
   let pki: ClientPki;
   let stranger: ClientPki;
+  let proxies: ClientPki;
   let tokenFile: string;
   const agents: Agent[] = [];
 
@@ -36,13 +37,14 @@ describe('caller authentication in front of Kubernetes', () => {
     const dir = join(process.env.TMPDIR ?? '/tmp', `writegate-auth-${process.pid}-${Date.now()}`);
     pki = clientPki(join(dir, 'clients'), 'clients CA');
     stranger = clientPki(join(dir, 'stranger'), 'another CA');
+    proxies = clientPki(join(dir, 'proxies'), 'front proxy CA');
     tokenFile = join(dir, 'tokens.csv');
     writeFileSync(tokenFile, TOKENS_CSV);
     s = await startStack({
       engine: 'opa',
       simOpen: true,
       clientCA: pki.caCert,
-      auth: { tokenFile, trustedProxy: { clientCNs: ['front-proxy'], addresses: ['127.0.0.2/32'] } },
+      auth: { tokenFile, trustedProxy: { clientCA: proxies.caCert, clientCNs: ['front-proxy'], addresses: ['127.0.0.2/32'] } },
       decisionLog: { refusedPerSecond: 1000, refusedBurst: 1000, refusedInputBytes: 1 << 20 },
     });
   });
@@ -253,8 +255,8 @@ describe('caller authentication in front of Kubernetes', () => {
       expect(Object.keys(forwarded.headers).filter((h) => h.startsWith('x-remote-'))).toEqual([]);
     });
 
-    it('the trusted proxy by its client certificate CN', async () => {
-      const dispatcher = agent({ cert: pem(pki.issue('front-proxy', { cn: 'front-proxy' })) });
+    it('the trusted proxy by its client certificate from the proxy CA, with its CN', async () => {
+      const dispatcher = agent({ cert: pem(proxies.issue('front-proxy', { cn: 'front-proxy' })) });
       const res = await create('proxy-2', { dispatcher, headers: { 'x-remote-user': 'frank', 'x-remote-group': 'ci' } });
       expect(userInfo(decisionOf(res))).toMatchObject({ username: 'frank', groups: ['ci', 'system:authenticated'], authenticatedBy: 'proxy' });
     });

@@ -26,13 +26,14 @@ describe('listen.tls and listen.auth', () => {
     expect(without.upstreams.map((u) => u.identity)).toEqual(['selfsubjectreview', 'upstream', 'none']);
   });
 
-  it('resolves clientCA and tokenFile against the configuration\'s folder, and fills the proxy header names', () => {
+  it('resolves clientCA, the proxy\'s clientCA and tokenFile against the configuration\'s folder, and fills the proxy header names', () => {
     const cfg = parseConfig({
-      listen: { tls: { ...tls, clientCA: 'clients.crt' }, auth: { tokenFile: 'tokens.csv', trustedProxy: { clientCNs: ['front-proxy'] } } },
+      listen: { tls: { ...tls, clientCA: 'clients.crt' }, auth: { tokenFile: 'tokens.csv', trustedProxy: { clientCA: 'proxy.crt', clientCNs: ['front-proxy'] } } },
       upstreams: [k8s],
     }, '/etc/writegate');
     expect(cfg.listen.tls).toMatchObject({ clientCA: '/etc/writegate/clients.crt', clientAuth: 'optional' });
     expect(cfg.listen.auth?.tokenFile).toBe('/etc/writegate/tokens.csv');
+    expect(cfg.listen.auth?.trustedProxy?.clientCA).toBe('/etc/writegate/proxy.crt');
     expect(cfg.listen.auth?.trustedProxy?.headers).toEqual({ user: 'X-Remote-User', group: 'X-Remote-Group', uid: 'X-Remote-Uid', extraPrefix: 'X-Remote-Extra-' });
   });
 
@@ -40,7 +41,8 @@ describe('listen.tls and listen.auth', () => {
     ['client certificates without listen.auth', { listen: { tls: { ...tls, clientCA: 'ca.crt' } }, upstreams: [k8s] }, 'listen.tls.clientCA'],
     ['clientAuth required without a clientCA', { listen: { tls: { ...tls, clientAuth: 'required' }, auth: {} }, upstreams: [k8s] }, 'listen.tls.clientAuth'],
     ['a trusted proxy named by nothing', { listen: { tls, auth: { trustedProxy: {} } }, upstreams: [k8s] }, 'listen.auth.trustedProxy'],
-    ['a proxy known by a CN without clientCA', { listen: { tls, auth: { trustedProxy: { clientCNs: ['p'] } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.clientCNs'],
+    ['a proxy known by a CN of the users\' CA (no trustedProxy.clientCA)', { listen: { tls: { ...tls, clientCA: 'ca.crt' }, auth: { trustedProxy: { clientCNs: ['p'] } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.clientCNs'],
+    ['a proxy known by its certificate on plain HTTP', { listen: { auth: { trustedProxy: { clientCA: 'proxy.crt' } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.clientCA'],
     ['an address that is no CIDR', { listen: { tls, auth: { trustedProxy: { addresses: ['10.0.0.1/33'] } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.addresses.0'],
     ['a header name that is no token', { listen: { tls, auth: { trustedProxy: { addresses: ['10.0.0.1'], headers: { user: 'X Remote' } } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.headers.user'],
     ['identity gateway without listen.auth', { upstreams: [{ ...k8s, identity: 'gateway' }] }, 'upstreams.0.identity'],
