@@ -9,6 +9,8 @@ defaults := {
 	"rotation_min_age_days": 90,
 	"break_glass_group": "break-glass",
 	"admin_ports": [22, 3389],
+	"admin_port_min_prefix_ipv4": 16,
+	"admin_port_min_prefix_ipv6": 48,
 	"protected_users": [],
 }
 
@@ -29,6 +31,19 @@ break_glass_group := setting("break_glass_group")
 
 # Ports that must not be open to the whole internet (SSH, RDP).
 admin_ports := {p | some p in setting("admin_ports")}
+
+# The shortest prefix an ingress range on an admin port may have: a wider range
+# (0.0.0.0/0, but also 0.0.0.0/1 + 128.0.0.0/1, or 10.0.0.0/8 by default) is
+# refused, so that a handful of rules cannot add up to the whole internet.
+admin_port_min_prefix_ipv4 := setting("admin_port_min_prefix_ipv4")
+
+admin_port_min_prefix_ipv6 := setting("admin_port_min_prefix_ipv6")
+
+# The prefix lengths an admin-port range may be written with (decimal, no
+# leading zero): any other spelling is judged too wide.
+admin_port_prefixes_ipv4 := {sprintf("%d", [n]) | some n in numbers.range(admin_port_min_prefix_ipv4, 32)}
+
+admin_port_prefixes_ipv6 := {sprintf("%d", [n]) | some n in numbers.range(admin_port_min_prefix_ipv6, 128)}
 
 # IAM users no write through the gateway may touch: list the gateway's own
 # held identity here, or a caller could create a key for it, change its

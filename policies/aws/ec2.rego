@@ -1,22 +1,65 @@
 package writegate.aws
 
-# --- Security-group ingress (AuthorizeSecurityGroupIngress) ----------------
-# input.request.permissions: the rules the request adds, each
-# {ipProtocol, fromPort, toPort, ipRanges: [cidr], ipv6Ranges: [cidr], ...},
-# from IpPermissions.N.* and from the older top-level CidrIp/FromPort form.
+# --- Security groups ---------------------------------------------------------
+# input.request.permissions: the ingress rules the request adds, rewrites or
+# names, each {ipProtocol, fromPort, toPort, ipRanges: [cidr],
+# ipv6Ranges: [cidr], groups: [group], prefixListIds: [id]}: from
+# IpPermissions.N.* (and the older top-level CidrIp/FromPort form) of
+# Authorize*, Revoke* and UpdateSecurityGroupRuleDescriptions*, and from
+# SecurityGroupRule.N.SecurityGroupRule.* of ModifySecurityGroupRules (whose
+# egress rules are in input.request.permissionsEgress instead).
 
-# world_rules: each rule of the request open to a whole address space (a CIDR
-# with prefix length 0: 0.0.0.0/0, ::/0), with that range.
-world_rules contains {"rule": p, "cidr": c} if {
-	some p in object.get(input.request, "permissions", [])
-	some c in object.get(p, "ipRanges", [])
-	endswith(c, "/0")
+# The security-group writes this policy judges. Every other write whose name
+# says it changes a security group or a managed prefix list (which rules use as
+# their source) is denied by sg-action-unknown.
+understood_sg_actions := {
+	"CreateSecurityGroup",
+	"DeleteSecurityGroup",
+	"AuthorizeSecurityGroupIngress",
+	"AuthorizeSecurityGroupEgress",
+	"RevokeSecurityGroupIngress",
+	"RevokeSecurityGroupEgress",
+	"ModifySecurityGroupRules",
+	"UpdateSecurityGroupRuleDescriptionsIngress",
+	"UpdateSecurityGroupRuleDescriptionsEgress",
 }
 
-world_rules contains {"rule": p, "cidr": c} if {
+# The actions whose `permissions` are ingress rules the group has once they run.
+ingress_actions := {"AuthorizeSecurityGroupIngress", "ModifySecurityGroupRules", "UpdateSecurityGroupRuleDescriptionsIngress"}
+
+# sg-action-unknown: a security-group write this policy does not know could
+# open what the rules below guard; it is refused rather than let through.
+deny contains violation(
+	"sg-action-unknown",
+	sprintf("%s changes security groups or the prefix lists their rules use, and this policy does not judge it", [action]),
+) if {
+	object.get(input.request, "service", "") == "ec2"
+	some word in {"SecurityGroup", "ManagedPrefixList"}
+	contains(action, word)
+	not action in understood_sg_actions
+}
+
+# Whether CIDR c is written ADDRESS/LENGTH with a length in `allowed`.
+narrow(c, allowed) if {
+	parts := split(c, "/")
+	count(parts) == 2
+	parts[1] in allowed
+}
+
+# wide_rules: each ingress rule of the request with a range wider than the
+# minimum prefix for admin ports (or not written as a CIDR), with that range.
+wide_rules contains {"rule": p, "cidr": c, "min": admin_port_min_prefix_ipv4} if {
+	action in ingress_actions
+	some p in object.get(input.request, "permissions", [])
+	some c in object.get(p, "ipRanges", [])
+	not narrow(c, admin_port_prefixes_ipv4)
+}
+
+wide_rules contains {"rule": p, "cidr": c, "min": admin_port_min_prefix_ipv6} if {
+	action in ingress_actions
 	some p in object.get(input.request, "permissions", [])
 	some c in object.get(p, "ipv6Ranges", [])
-	endswith(c, "/0")
+	not narrow(c, admin_port_prefixes_ipv6)
 }
 
 # Whether rule p opens `port`: all protocols (-1) open every port; TCP (by name
@@ -47,14 +90,28 @@ upper_bound_ok(to, port) if {
 	port <= to
 }
 
-# sg-admin-port-world: SSH and RDP are never opened to the whole internet.
+sg_group := object.get(params, "GroupId", object.get(params, "GroupName", ""))
+
+# sg-admin-port-world: SSH and RDP are never opened to the whole internet, nor
+# to any range wider than the minimum prefix (admin_port_min_prefix_ipv4/_ipv6).
 deny contains violation(
 	"sg-admin-port-world",
-	sprintf("security group %s: ingress from %s would open admin port %d (%s); allow a narrower CIDR", [group, w.cidr, port, w.rule.ipProtocol]),
+	sprintf("security group %s: ingress from %s would open admin port %d (%s) to a range wider than a /%d; allow a narrower CIDR", [sg_group, w.cidr, port, w.rule.ipProtocol, w.min]),
 ) if {
-	action == "AuthorizeSecurityGroupIngress"
-	group := object.get(params, "GroupId", object.get(params, "GroupName", ""))
-	some w in world_rules
+	some w in wide_rules
 	some port in admin_ports
 	opens(w.rule, port)
+}
+
+# sg-admin-port-prefix-list: an admin port opened to a prefix list is refused:
+# the policy does not read a prefix list's entries, which may be any range.
+deny contains violation(
+	"sg-admin-port-prefix-list",
+	sprintf("security group %s: ingress from prefix list %s would open admin port %d (%s), and its entries are not judged; allow a CIDR", [sg_group, id, port, p.ipProtocol]),
+) if {
+	action in ingress_actions
+	some p in object.get(input.request, "permissions", [])
+	some id in object.get(p, "prefixListIds", [])
+	some port in admin_ports
+	opens(p, port)
 }

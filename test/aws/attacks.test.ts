@@ -20,6 +20,7 @@ const FORM = 'application/x-www-form-urlencoded; charset=utf-8';
 let moto: Moto;
 let stack: Stack;
 let iam: URL;
+let ec2: string;
 
 interface Signed {
   method?: 'GET' | 'POST';
@@ -90,13 +91,14 @@ beforeAll(async () => {
   writeFileSync(callers, `${CI.accessKeyId},${CI.secretAccessKey},ci-bot,ci\n`);
   writeFileSync(join(dir, 'held-akid'), moto.held!.accessKeyId);
   writeFileSync(join(dir, 'held-secret'), moto.held!.secretAccessKey);
-  const mount: StackUpstream = {
-    name: 'aws-iam', kind: 'aws', prefix: '/aws/iam', target: moto.url, policy: 'writegate/aws/decision',
-    aws: { service: 'iam', region: 'us-east-1', callers },
+  const mount = (service: 'iam' | 'ec2'): StackUpstream => ({
+    name: `aws-${service}`, kind: 'aws', prefix: `/aws/${service}`, target: moto.url, policy: 'writegate/aws/decision',
+    aws: { service, region: 'us-east-1', callers },
     credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') } as StackUpstream['credentials'],
-  };
-  stack = await startStack({ kinds: [mount] });
+  });
+  stack = await startStack({ kinds: [mount('iam'), mount('ec2')] });
   iam = new URL(stack.url('aws-iam'));
+  ec2 = stack.url('aws-ec2');
 }, 180_000);
 
 afterAll(async () => {
@@ -197,5 +199,82 @@ describe('SigV4 attacks on the aws kind', () => {
     const unknown = await send({ body: 'Action=ListUsers&Version=2010-05-08', keys: { accessKeyId: moto.held!.accessKeyId, secretAccessKey: moto.held!.secretAccessKey } });
     expect(unknown.status).toBe(403);
     expect(unknown.text).toContain('InvalidClientTokenId');
+  });
+
+  it('an Action spelled in another case than the operation\'s is refused in the service\'s envelope, before the policy', async () => {
+    const user = await personWithKey();
+    for (const action of ['CreateAccessKEY', 'Createaccesskey', 'CreateAccessKeys']) {
+      const r = await send({ body: `Action=${action}&UserName=${user}&Version=2010-05-08` });
+      expect(r.status, r.text).toBe(400);
+      expect(r.text).toContain('<ErrorResponse');
+      expect(r.text).toContain(`Action ${action} is not an operation of iam`);
+    }
+    expect(await keyCount(user)).toBe(1);
+  });
+});
+
+interface SecurityGroupRule {
+  SecurityGroupRuleId: string;
+  IsEgress: boolean;
+  IpProtocol: string;
+  FromPort: number;
+  CidrIpv4?: string;
+}
+
+describe('security-group attacks on the aws kind (ec2)', () => {
+  const viaGateway = (args: string[]) => awsCli(ec2, CI, args, { ca: stack.certs.caCert });
+  let groups = 0;
+
+  async function groupWithSsh(cidr: string): Promise<string> {
+    const name = `web-${++groups}`;
+    const group = (JSON.parse(await direct(['ec2', 'create-security-group', '--group-name', name, '--description', name])) as { GroupId: string }).GroupId;
+    await direct(['ec2', 'authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '22', '--cidr', cidr]);
+    return group;
+  }
+
+  async function rulesOf(group: string): Promise<SecurityGroupRule[]> {
+    return (JSON.parse(await direct(['ec2', 'describe-security-group-rules', '--filters', `Name=group-id,Values=${group}`])) as { SecurityGroupRules: SecurityGroupRule[] }).SecurityGroupRules;
+  }
+
+  it('ModifySecurityGroupRules cannot turn an SSH rule from 10.0.0.0/8 into one from the world', async () => {
+    const group = await groupWithSsh('10.0.0.0/8');
+    const open = await viaGateway(['ec2', 'authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '22', '--cidr', '0.0.0.0/0']);
+    expect(open.code, open.stderr).not.toBe(0);
+    const ssh = (await rulesOf(group)).find((r) => !r.IsEgress && r.CidrIpv4 === '10.0.0.0/8')!;
+    const modify = await viaGateway(['ec2', 'modify-security-group-rules', '--group-id', group, '--security-group-rules',
+      `SecurityGroupRuleId=${ssh.SecurityGroupRuleId},SecurityGroupRule={IpProtocol=tcp,FromPort=22,ToPort=22,CidrIpv4=0.0.0.0/0}`]);
+    expect(modify.code, modify.stdout).not.toBe(0);
+    expect(modify.stderr).toContain('sg-admin-port-world');
+    expect((await rulesOf(group)).some((r) => !r.IsEgress && r.FromPort === 22 && r.CidrIpv4 === '0.0.0.0/0')).toBe(false);
+  });
+
+  it('ModifySecurityGroupRules narrowing an SSH rule goes through', async () => {
+    const group = await groupWithSsh('10.0.0.0/8');
+    const ssh = (await rulesOf(group)).find((r) => !r.IsEgress && r.CidrIpv4 === '10.0.0.0/8')!;
+    const modify = await viaGateway(['ec2', 'modify-security-group-rules', '--group-id', group, '--security-group-rules',
+      `SecurityGroupRuleId=${ssh.SecurityGroupRuleId},SecurityGroupRule={IpProtocol=tcp,FromPort=22,ToPort=22,CidrIpv4=10.1.2.0/24}`]);
+    expect(modify.code, modify.stderr).toBe(0);
+    expect((await rulesOf(group)).some((r) => !r.IsEgress && r.FromPort === 22 && r.CidrIpv4 === '10.1.2.0/24')).toBe(true);
+  });
+
+  it('two /1 ranges (the whole IPv4 internet) on SSH are refused, as is any range wider than a /16', async () => {
+    const group = await groupWithSsh('10.0.0.0/16');
+    const halves = await viaGateway(['ec2', 'authorize-security-group-ingress', '--group-id', group, '--ip-permissions',
+      'IpProtocol=tcp,FromPort=22,ToPort=22,IpRanges=[{CidrIp=0.0.0.0/1},{CidrIp=128.0.0.0/1}]']);
+    expect(halves.code, halves.stdout).not.toBe(0);
+    expect(halves.stderr).toContain('sg-admin-port-world');
+    const wide = await viaGateway(['ec2', 'authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '3389', '--cidr', '172.16.0.0/12']);
+    expect(wide.code, wide.stdout).not.toBe(0);
+    const v6 = await viaGateway(['ec2', 'authorize-security-group-ingress', '--group-id', group, '--ip-permissions',
+      'IpProtocol=tcp,FromPort=22,ToPort=22,Ipv6Ranges=[{CidrIpv6=2000::/3}]']);
+    expect(v6.code, v6.stdout).not.toBe(0);
+    expect((await rulesOf(group)).filter((r) => !r.IsEgress).map((r) => r.CidrIpv4)).toEqual(['10.0.0.0/16']);
+  });
+
+  it('a security-group write the policy does not understand is denied with a reason', async () => {
+    const group = await groupWithSsh('10.0.0.0/8');
+    const r = await viaGateway(['ec2', 'associate-security-group-vpc', '--group-id', group, '--vpc-id', 'vpc-12345678']);
+    expect(r.code, r.stdout).not.toBe(0);
+    expect(r.stderr).toContain('sg-action-unknown');
   });
 });

@@ -40,7 +40,18 @@ export const API_VERSION: Record<'iam' | 'ec2', string> = { iam: '2010-05-08', e
 /** IAM actions on a user's access keys, judged with the user's keys (`oldObject`). */
 export const ACCESS_KEY_ACTIONS = new Set(['CreateAccessKey', 'UpdateAccessKey', 'DeleteAccessKey']);
 
-/** EC2 actions on a security group's rules, judged with the group's rules (`oldObject`) and the rules they name (`permissions`). */
+/**
+ * EC2 actions on a security group's rules that name them as `IpPermissions`, judged with the group's rules
+ * (`oldObject`) and the rules they name (`permissions`). ModifySecurityGroupRules names rules by id: see
+ * MODIFY_RULES_ACTION.
+ */
 export const SECURITY_GROUP_RULE_ACTIONS = new Set([
   'AuthorizeSecurityGroupIngress', 'AuthorizeSecurityGroupEgress', 'RevokeSecurityGroupIngress', 'RevokeSecurityGroupEgress',
+  'UpdateSecurityGroupRuleDescriptionsIngress', 'UpdateSecurityGroupRuleDescriptionsEgress',
 ]);
+
+/**
+ * The EC2 action that rewrites rules in place, judged with the group's rules (`oldObject`), the ingress rules it
+ * leaves (`permissions`) and the egress ones (`permissionsEgress`).
+ */
+export const MODIFY_RULES_ACTION = 'ModifySecurityGroupRules';

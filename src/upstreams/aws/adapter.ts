@@ -5,14 +5,15 @@ import { splitUrl } from '../../http/path.js';
 import type { UpstreamClient } from '../client.js';
 import { withCredentials } from '../headers.js';
 import type { Classified, ForwardRequest, GateRequest, HeaderRules, KindConfig, RenderedResponse, UpstreamAdapter, Violation } from '../types.js';
-import { ACCESS_KEY_ACTIONS, ACTION, SECURITY_GROUP_RULE_ACTIONS, isReadAction, operationOf, type AwsOperation } from './actions.js';
+import { ACCESS_KEY_ACTIONS, ACTION, MODIFY_RULES_ACTION, SECURITY_GROUP_RULE_ACTIONS, isReadAction, operationOf, type AwsOperation } from './actions.js';
 import { CallersFile } from './callers.js';
 import { awsCredentials, type AwsOptions } from './config.js';
 import { FormError, parseForm, structure, type Params } from './form.js';
 import { HeldKeyPair } from './held.js';
-import { QueryCaller, currentAccessKeys, currentSecurityGroup } from './lookup.js';
+import { QueryCaller, currentAccessKeys, currentSecurityGroup, egressRuleIds } from './lookup.js';
 import { maskAwsInput } from './mask.js';
-import { requestedPermissions } from './permissions.js';
+import { isOperation } from './operations.js';
+import { requestedPermissions, updatedRules } from './permissions.js';
 import { AWS_FIXES, renderDeny, renderError, warningHeaders, type AwsService } from './render.js';
 import { signRequest } from './sign.js';
 import { verifySignature } from './verify.js';
@@ -129,6 +130,7 @@ export class AwsAdapter implements UpstreamAdapter {
     }
     const { Action: action, Version: apiVersion } = params;
     if (typeof action !== 'string' || !ACTION.test(action)) throw refused('WG_ERR_BAD_REQUEST', 'the request names no Action (or an Action that is not an AWS action name)');
+    if (!isOperation(this.service, action)) throw refused('WG_ERR_BAD_REQUEST', `Action ${action} is not an operation of ${this.service} (names are exact, case included)`);
     if (typeof apiVersion !== 'string' || apiVersion === '') throw refused('WG_ERR_BAD_REQUEST', 'the request names no Version');
     // The held pair is read now, so that a request that cannot be signed upstream is refused before it is judged.
     this.held.value();
@@ -163,6 +165,13 @@ export class AwsAdapter implements UpstreamAdapter {
       }
       if (this.service === 'ec2' && SECURITY_GROUP_RULE_ACTIONS.has(action)) {
         request.permissions = requestedPermissions(params);
+        request.oldObject = await currentSecurityGroup(this.query, params);
+      }
+      if (this.service === 'ec2' && action === MODIFY_RULES_ACTION) {
+        const updates = updatedRules(params);
+        const egress = await egressRuleIds(this.query, updates.map((u) => u.ruleId));
+        request.permissions = updates.filter((u) => !egress.has(u.ruleId)).map((u) => u.permission);
+        request.permissionsEgress = updates.filter((u) => egress.has(u.ruleId)).map((u) => u.permission);
         request.oldObject = await currentSecurityGroup(this.query, params);
       }
     } catch (err) {

@@ -2,7 +2,8 @@
  * What a write changes, read from the upstream before it is judged (`input.request.oldObject`), with the key pair
  * the gateway holds: a user's access keys and their ages (IAM GetUser, ListAccessKeys) for CreateAccessKey,
  * UpdateAccessKey and DeleteAccessKey; a security group's current rules (EC2 DescribeSecurityGroups) for
- * Authorize/Revoke*. An upstream refusal (no such user, no such group) is relayed as the answer to the write, which
+ * Authorize/Revoke*, UpdateSecurityGroupRuleDescriptions* and ModifySecurityGroupRules, and for the latter which of
+ * the rules it rewrites are egress rules (DescribeSecurityGroupRules). An upstream refusal (no such user, no such group) is relayed as the answer to the write, which
  * would meet the same refusal.
  */
 import { WritegateError } from '../../errors.js';
@@ -119,4 +120,16 @@ export async function currentSecurityGroup(query: QueryCaller, params: Params): 
     ipPermissions: describedPermissions(child(g, 'ipPermissions')),
     ipPermissionsEgress: describedPermissions(child(g, 'ipPermissionsEgress')),
   };
+}
+
+/**
+ * The ids among `ruleIds` that DescribeSecurityGroupRules names as egress rules. Every other id is taken for an
+ * ingress rule, so that a rule the answer leaves out is judged by the stricter ingress rules.
+ */
+export async function egressRuleIds(query: QueryCaller, ruleIds: string[]): Promise<Set<string>> {
+  if (ruleIds.length === 0) return new Set();
+  const answer = await query.call('DescribeSecurityGroupRules', ruleIds.map((id, i): [string, string] => [`SecurityGroupRuleId.${i + 1}`, id]));
+  if (childText(answer, 'nextToken')) throw new WritegateError('WG_ERR_UPSTREAM_BAD_ANSWER', 'DescribeSecurityGroupRules answered a truncated list');
+  const rules = entries(child(answer, 'securityGroupRuleSet'), 'item');
+  return new Set(rules.filter((r) => childText(r, 'isEgress') === 'true').map((r) => required(r, 'securityGroupRuleId', 'a security group rule')));
 }

@@ -1,7 +1,9 @@
 /**
- * Security-group rules in one shape for policies, from the two places they come from: the parameters of an
- * Authorize/Revoke request (EC2's `IpPermissions.N.*` list, or the older top-level `IpProtocol`, `FromPort`,
- * `ToPort`, `CidrIp` form, which EC2 still accepts) and the `ipPermissions` of DescribeSecurityGroups. A permission is
+ * Security-group rules in one shape for policies, from the places they come from: the parameters of an
+ * Authorize/Revoke/UpdateSecurityGroupRuleDescriptions* request (EC2's `IpPermissions.N.*` list, or the older
+ * top-level `IpProtocol`, `FromPort`, `ToPort`, `CidrIp` form, which EC2 still accepts), those of a
+ * ModifySecurityGroupRules request (`SecurityGroupRule.N.SecurityGroupRule.*`, one range, group or prefix list per
+ * rule) and the `ipPermissions` of DescribeSecurityGroups. A permission is
  * `{ipProtocol, fromPort, toPort, ipRanges: [cidr], ipv6Ranges: [cidr], groups: [group id or name], prefixListIds}`;
  * a port is a number (`-1` for all, as EC2 writes it) or null when not given.
  */
@@ -70,6 +72,37 @@ export function requestedPermissions(params: Params): Permission[] {
     });
   }
   return out;
+}
+
+/** A rule of a ModifySecurityGroupRules request (`SecurityGroupRule.N`): the rule's id and what the rule becomes. */
+export interface RuleUpdate {
+  ruleId: string;
+  permission: Permission;
+}
+
+/** The rules a ModifySecurityGroupRules request rewrites, in the order given; throws FormError on a malformed parameter. */
+export function updatedRules(params: Params): RuleUpdate[] {
+  return list(params.SecurityGroupRule, 'SecurityGroupRule').map((u, i): RuleUpdate => {
+    const at = `SecurityGroupRule.${i + 1}.SecurityGroupRule`;
+    const rule = u.SecurityGroupRule;
+    if (rule === undefined || typeof rule !== 'object' || Array.isArray(rule)) throw new FormError(`${at} is not a structure`);
+    const one = (name: string): string[] => {
+      const v = text(rule[name], `${at}.${name}`);
+      return v === undefined ? [] : [v];
+    };
+    return {
+      ruleId: text(u.SecurityGroupRuleId, `SecurityGroupRule.${i + 1}.SecurityGroupRuleId`) ?? '',
+      permission: {
+        ipProtocol: text(rule.IpProtocol, `${at}.IpProtocol`) ?? '',
+        fromPort: port(rule.FromPort, `${at}.FromPort`),
+        toPort: port(rule.ToPort, `${at}.ToPort`),
+        ipRanges: one('CidrIpv4'),
+        ipv6Ranges: one('CidrIpv6'),
+        groups: one('ReferencedGroupId'),
+        prefixListIds: one('PrefixListId'),
+      },
+    };
+  });
 }
 
 function xmlPort(el: XmlElement, name: string): number | null {
