@@ -95,9 +95,22 @@ export class Gate {
    */
   admit(req: GateRequest): { release?: () => void; refused?: WritegateError } {
     const { callerLimits, adapter } = this.deps;
-    // A kind that authenticates its own callers is admitted once classifyBody has verified who calls (src/proxy.ts).
-    if (!callerLimits || (adapter.authenticatesCallers && !req.caller)) return {};
+    if (!callerLimits) return {};
+    // A kind that authenticates its own callers is admitted once classifyBody has verified who calls (src/proxy.ts);
+    // until then its address may send only while the requests that failed to authenticate left it room.
+    if (adapter.authenticatesCallers && !req.caller) {
+      const refused = callerLimits.check(callerKey(req));
+      return refused ? { refused } : {};
+    }
     return callerLimits.admit(callerKey(req));
+  }
+
+  /**
+   * limits.perCaller for a request of a kind that authenticates its own callers that failed before naming one (a
+   * SigV4 signature that does not verify, an unknown key): its address pays for the body buffered and checked.
+   */
+  unauthenticated(req: GateRequest): void {
+    if (this.deps.adapter.authenticatesCallers && !req.caller) this.deps.callerLimits?.charge(callerKey(req));
   }
 
   /** The adapter's classification, after the refusals that hold for every kind. */

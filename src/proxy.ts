@@ -219,6 +219,8 @@ export function proxyHandler(gate: Gate, client: UpstreamClient) {
         classified = gate.classifyBody(gateRequest, classified, body ?? Buffer.alloc(0));
       } catch (err) {
         const e = isWritegateError(err) ? err : new WritegateError('WG_ERR_BAD_REQUEST', (err as Error).message, { cause: err });
+        // Refused before its signature named a caller (a kind's refusals after it carry details.caller).
+        if (e.details.caller === undefined) gate.unauthenticated(gateRequest);
         send(reply, gate.refuse(gateRequest, e, classified));
         return reply;
       }

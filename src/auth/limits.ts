@@ -9,7 +9,9 @@
  * gateway did not verify names no one: keyed by it, a client would mint a fresh bucket with every made-up value
  * (SigV4's Authorization even differs on every request), escaping its own limit and evicting real callers' buckets
  * from the LRU, which resets theirs. An anonymous caller is known by its address too: one bucket for every anonymous
- * request would let one client starve all the others.
+ * request would let one client starve all the others. A request of a kind that authenticates its own callers is
+ * buffered and its signature checked before anyone is known: one that fails is charged to its address (`charge`),
+ * and while that bucket is empty the address's next requests are refused before their bodies are read (`check`).
  */
 import { LRUCache } from 'lru-cache';
 import { clientKey } from '../decision/limits.js';
@@ -55,15 +57,9 @@ export class CallerLimits {
     if (open >= this.limits.concurrent) {
       return { refused: new WritegateError('WG_ERR_RATE_LIMITED', `${this.limits.concurrent} requests of this caller in flight (limits.perCaller.concurrent)`, { details: { retryAfter: 1 } }) };
     }
-    const now = this.now();
-    const b = this.buckets.get(key) ?? { tokens: this.limits.burst, at: now };
-    b.tokens = Math.min(this.limits.burst, b.tokens + ((now - b.at) / 1000) * this.limits.rps);
-    b.at = now;
-    this.buckets.set(key, b);
-    if (b.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / this.limits.rps));
-      return { refused: new WritegateError('WG_ERR_RATE_LIMITED', `over ${this.limits.rps} requests per second (limits.perCaller.rps, burst ${this.limits.burst})`, { details: { retryAfter } }) };
-    }
+    const b = this.bucket(key);
+    const refused = this.empty(b);
+    if (refused) return { refused };
     b.tokens -= 1;
     this.inFlight.set(key, open + 1);
     let released = false;
@@ -76,5 +72,31 @@ export class CallerLimits {
         else this.inFlight.set(key, left);
       },
     };
+  }
+
+  /** The refusal a request of `key` would get for its bucket being empty, taking nothing (undefined: it has room). */
+  check(key: string): WritegateError | undefined {
+    return this.empty(this.bucket(key));
+  }
+
+  /** Takes one request from `key`'s bucket after the fact, nothing in flight: a request that failed to authenticate. */
+  charge(key: string): void {
+    this.bucket(key).tokens -= 1;
+  }
+
+  /** The bucket of `key`, refilled to now. */
+  private bucket(key: string): Bucket {
+    const now = this.now();
+    const b = this.buckets.get(key) ?? { tokens: this.limits.burst, at: now };
+    b.tokens = Math.min(this.limits.burst, b.tokens + ((now - b.at) / 1000) * this.limits.rps);
+    b.at = now;
+    this.buckets.set(key, b);
+    return b;
+  }
+
+  private empty(b: Bucket): WritegateError | undefined {
+    if (b.tokens >= 1) return undefined;
+    const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / this.limits.rps));
+    return new WritegateError('WG_ERR_RATE_LIMITED', `over ${this.limits.rps} requests per second (limits.perCaller.rps, burst ${this.limits.burst})`, { details: { retryAfter } });
   }
 }

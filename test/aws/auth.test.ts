@@ -4,10 +4,10 @@
  * request that carries no gateway token, and identity headers are never facts on it, not even from the trusted proxy.
  * limits.perCaller counts an AWS caller by its verified identity, though its Authorization differs on every request.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/decision/log.js';
 import { signRequest } from '../../src/upstreams/aws/sign.js';
@@ -25,7 +25,7 @@ let stack: Stack;
 let iam: string;
 
 /** A POST of the Query protocol signed for the gateway with `keys` (as botocore signs it), with `extra` headers unsigned. */
-async function signedPost(keys: KeyPair, form: string, extra: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+async function signedPost(keys: KeyPair, form: string, extra: Record<string, string> = {}, dispatcher: Agent = stack.dispatcher): Promise<{ status: number; text: string }> {
   const url = new URL(`${iam}/`);
   const body = Buffer.from(form);
   const headers = signRequest(
@@ -33,7 +33,7 @@ async function signedPost(keys: KeyPair, form: string, extra: Record<string, str
     keys, { region: 'us-east-1', service: 'iam' }, new Date(),
   );
   delete headers.host;
-  const res = await request(url, { method: 'POST', dispatcher: stack.dispatcher, headers: { ...headers, ...extra }, body });
+  const res = await request(url, { method: 'POST', dispatcher, headers: { ...headers, ...extra }, body });
   return { status: res.statusCode, text: await res.body.text() };
 }
 
@@ -112,8 +112,14 @@ describe('an AWS mount behind listen.auth', () => {
     const over = await signedPost(BUSY, list);
     expect(over.status).toBe(429);
     expect(over.text).toContain('<Code>Throttling</Code>');
-    // Requests whose signature does not verify are no caller's: they neither spend nor mint anyone's bucket.
-    for (let i = 0; i < 3; i++) expect((await signedPost({ ...QUIET, secretAccessKey: `guess-${i}` }, list)).status).toBe(403);
+    // Requests whose signature does not verify are no caller's: they neither spend nor mint anyone's bucket (they
+    // spend their address's, test/aws/limits.test.ts, so they come from an address of their own).
+    const elsewhere = new Agent({ localAddress: '127.0.0.3', connect: { ca: readFileSync(stack.certs.caCert) } });
+    try {
+      for (let i = 0; i < 3; i++) expect((await signedPost({ ...QUIET, secretAccessKey: `guess-${i}` }, list, {}, elsewhere)).status).toBe(403);
+    } finally {
+      await elsewhere.close();
+    }
     expect((await signedPost(QUIET, list)).status).toBe(200);
     const limited = stack.decisions().filter((d) => d.error?.code === 'WG_ERR_RATE_LIMITED');
     expect(limited.map((d) => [d.caller.username, d.caller.authenticated_by])).toEqual([['busy-bot', 'token']]);

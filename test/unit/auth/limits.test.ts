@@ -58,4 +58,21 @@ describe('CallerLimits', () => {
     expect(limits.admit('a')).toHaveProperty('release');
     expect(limits.admit('a')).toHaveProperty('refused');
   });
+
+  it('check takes nothing; charge spends a token after the fact, refilled at rps like any other', () => {
+    let now = 0;
+    const limits = new CallerLimits({ rps: 1, burst: 2, concurrent: 1 }, () => now);
+    expect(limits.check('address:a')).toBeUndefined();
+    expect(limits.check('address:a')).toBeUndefined();
+    limits.charge('address:a');
+    limits.charge('address:a');
+    const refused = limits.check('address:a');
+    expect(refused?.code).toBe('WG_ERR_RATE_LIMITED');
+    expect(refused?.details.retryAfter).toBe(1);
+    expect(limits.admit('address:a')).toHaveProperty('refused');
+    // Charged requests are not in flight: once refilled, the address may have one in flight again.
+    now = 1000;
+    expect(limits.check('address:a')).toBeUndefined();
+    expect(limits.admit('address:a')).toHaveProperty('release');
+  });
 });
