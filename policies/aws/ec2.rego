@@ -39,27 +39,40 @@ deny contains violation(
 	not action in understood_sg_actions
 }
 
-# Whether CIDR c is written ADDRESS/LENGTH with a length in `allowed`.
-narrow(c, allowed) if {
-	parts := split(c, "/")
-	count(parts) == 2
-	parts[1] in allowed
-}
-
 # wide_rules: each ingress rule of the request with a range wider than the
-# minimum prefix for admin ports (or not written as a CIDR), with that range.
+# minimum prefix for admin ports, with that range: a range not written
+# ADDRESS/LENGTH, or whose LENGTH is not an allowed one (a set difference rather
+# than a negation, which keeps the package's residual exact).
 wide_rules contains {"rule": p, "cidr": c, "min": admin_port_min_prefix_ipv4} if {
 	action in ingress_actions
 	some p in object.get(input.request, "permissions", [])
 	some c in object.get(p, "ipRanges", [])
-	not narrow(c, admin_port_prefixes_ipv4)
+	count(split(c, "/")) != 2
+}
+
+wide_rules contains {"rule": p, "cidr": c, "min": admin_port_min_prefix_ipv4} if {
+	action in ingress_actions
+	some p in object.get(input.request, "permissions", [])
+	some c in object.get(p, "ipRanges", [])
+	parts := split(c, "/")
+	count(parts) == 2
+	count({parts[1]} - admin_port_prefixes_ipv4) == 1
 }
 
 wide_rules contains {"rule": p, "cidr": c, "min": admin_port_min_prefix_ipv6} if {
 	action in ingress_actions
 	some p in object.get(input.request, "permissions", [])
 	some c in object.get(p, "ipv6Ranges", [])
-	not narrow(c, admin_port_prefixes_ipv6)
+	count(split(c, "/")) != 2
+}
+
+wide_rules contains {"rule": p, "cidr": c, "min": admin_port_min_prefix_ipv6} if {
+	action in ingress_actions
+	some p in object.get(input.request, "permissions", [])
+	some c in object.get(p, "ipv6Ranges", [])
+	parts := split(c, "/")
+	count(parts) == 2
+	count({parts[1]} - admin_port_prefixes_ipv6) == 1
 }
 
 # Whether rule p opens `port`: all protocols (-1) open every port; TCP (by name
