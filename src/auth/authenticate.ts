@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { WritegateError } from '../errors.js';
 import { ANONYMOUS_CALLER, authenticatedCaller, type Caller } from './caller.js';
@@ -109,30 +110,50 @@ function sentChain(cert: DetailedPeerCertificate): X509Certificate[] {
   return chain;
 }
 
-/** The CAs client certificates are told apart by. */
-interface Anchors {
-  users: X509Certificate[];
-  proxies: X509Certificate[];
+/** Which of the CAs a client certificate chains to. */
+interface Reaches {
+  user: boolean;
+  proxy: boolean;
+}
+
+/**
+ * The CAs client certificates are told apart by, and what each certificate was found to reach on a full handshake,
+ * by its SHA-256: a resumed TLS session carries the leaf and the listener's verdict but not the chain the client
+ * sent, so a certificate through an intermediate is known again by what its first connection showed. Kept longer
+ * than a TLS session lives (Node's sessionTimeout, 300 s by default); without an entry the leaf alone is checked.
+ */
+class Chains {
+  private readonly reached = new LRUCache<string, Reaches>({ max: 10_000, ttl: 3_600_000 });
+
+  constructor(readonly users: X509Certificate[], readonly proxies: X509Certificate[]) {}
+
+  of(socket: TLSSocket, leaf: X509Certificate, sent: X509Certificate[], sha256: string): Reaches {
+    if (!socket.authorized) return { user: false, proxy: false };
+    const known = socket.isSessionReused() ? this.reached.get(sha256) : undefined;
+    if (known) return known;
+    const reaches = { user: chainsTo(leaf, sent, this.users), proxy: chainsTo(leaf, sent, this.proxies) };
+    this.reached.set(sha256, reaches);
+    return reaches;
+  }
 }
 
 const certificates = new WeakMap<TLSSocket, PeerCertificate | null>();
 
 /** The client certificate of a TLS connection, read once per connection; null when none was presented. */
-function peerCertificate(socket: TLSSocket, anchors: Anchors): PeerCertificate | null {
+function peerCertificate(socket: TLSSocket, chains: Chains): PeerCertificate | null {
   const known = certificates.get(socket);
   if (known !== undefined) return known;
   const cert = socket.getPeerCertificate(true);
-  const chain = cert?.raw ? sentChain(cert) : [];
-  const [leaf, ...sent] = chain;
+  const [leaf, ...sent] = cert?.raw ? sentChain(cert) : [];
+  const sha256 = leaf ? createHash('sha256').update(leaf.raw).digest('hex') : '';
   const peer = !leaf ? null : {
     verified: socket.authorized,
-    user: socket.authorized && chainsTo(leaf, sent, anchors.users),
-    proxy: socket.authorized && chainsTo(leaf, sent, anchors.proxies),
+    ...chains.of(socket, leaf, sent, sha256),
     problem: String(socket.authorizationError ?? ''),
     commonNames: values(cert.subject?.CN),
     organizations: values(cert.subject?.O),
     uids: values((cert.subject as unknown as Record<string, string | string[] | undefined> | undefined)?.[UID_OID]),
-    sha256: createHash('sha256').update(cert.raw).digest('hex'),
+    sha256,
   };
   certificates.set(socket, peer);
   return peer;
@@ -212,7 +233,7 @@ function percentDecoded(key: string): string {
 export class CallerAuth {
   private readonly tokens: TokenFile | undefined;
   private readonly anonymous: boolean;
-  private readonly anchors: Anchors;
+  private readonly chains: Chains;
   private readonly proxyCNs: Set<string>;
   private readonly proxyAddresses: BlockList;
   private readonly proxyHeaders: ProxyHeaders | undefined;
@@ -224,8 +245,8 @@ export class CallerAuth {
   constructor(listen: Listen, onTokenFile?: (problem: string | undefined) => void) {
     const auth = listen.auth!;
     const proxy = auth.trustedProxy;
-    this.anchors = { users: caCertificates(listen.tls?.clientCA), proxies: caCertificates(proxy?.clientCA) };
-    const shared = this.anchors.proxies.find((p) => this.anchors.users.some((u) => u.fingerprint256 === p.fingerprint256));
+    this.chains = new Chains(caCertificates(listen.tls?.clientCA), caCertificates(proxy?.clientCA));
+    const shared = this.chains.proxies.find((p) => this.chains.users.some((u) => u.fingerprint256 === p.fingerprint256));
     if (shared) throw new WritegateError('WG_ERR_CONFIG_INVALID', `listen.auth.trustedProxy.clientCA: ${shared.subject.replace(/\n/g, ', ')} is also in listen.tls.clientCA; the proxy's CA must issue no user certificates`);
     this.anonymous = auth.anonymous;
     this.tokens = auth.tokenFile === undefined ? undefined : new TokenFile(auth.tokenFile, onTokenFile);
@@ -250,7 +271,7 @@ export class CallerAuth {
    */
   authenticate(socket: unknown, remoteAddress: string, headers: IncomingHttpHeaders, distinct: NodeJS.Dict<string[]>): Authentication {
     const tls = (socket as { encrypted?: boolean }).encrypted === true ? socket as TLSSocket : undefined;
-    const cert = tls ? peerCertificate(tls, this.anchors) : null;
+    const cert = tls ? peerCertificate(tls, this.chains) : null;
     let out: IncomingHttpHeaders = headers;
     const stripped: string[] = [];
 
