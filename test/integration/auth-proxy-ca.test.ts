@@ -131,7 +131,7 @@ describe('the trusted proxy is known by its own CA, not by a CN from the users\'
     }
   });
 
-  it('refuses a proxy CA file that holds a CA of the users\' (the users\' certificates would be the proxy\'s)', () => {
+  it('refuses a proxy CA file that holds a CA of the users\' (the users\' certificates would be the proxy\'s), or no certificate', () => {
     const both = join(dir, 'both.crt');
     writeFileSync(both, readFileSync(proxies.caCert, 'utf8') + readFileSync(users.caCert, 'utf8'));
     const listen = parseConfig({
@@ -139,5 +139,8 @@ describe('the trusted proxy is known by its own CA, not by a CN from the users\'
       upstreams: [{ name: 'things', kind: 'generic', prefix: '/things', target: 'http://127.0.0.1:1', policy: 'writegate/generic/decision' }],
     }).listen;
     expect(() => new CallerAuth(listen)).toThrow(/users-ca is also in listen.tls.clientCA/);
+    const empty = join(dir, 'empty.crt');
+    writeFileSync(empty, 'not a certificate\n');
+    expect(() => new CallerAuth({ ...listen, auth: { ...listen.auth!, trustedProxy: { ...listen.auth!.trustedProxy!, clientCA: empty } } })).toThrow(/empty.crt holds no PEM certificate/);
   });
 });
