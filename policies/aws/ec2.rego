@@ -109,7 +109,7 @@ sg_group := object.get(params, "GroupId", object.get(params, "GroupName", ""))
 # to any range wider than the minimum prefix (admin_port_min_prefix_ipv4/_ipv6).
 deny contains violation(
 	"sg-admin-port-world",
-	sprintf("security group %s: ingress from %s would open admin port %d (%s) to a range wider than a /%d; allow a narrower CIDR", [sg_group, w.cidr, port, w.rule.ipProtocol, w.min]),
+	sprintf("security group %s (admin ports only from a /%d or narrower): ingress from %s would open admin port %d (%s); allow a narrower CIDR", [sg_group, w.min, w.cidr, port, w.rule.ipProtocol]),
 ) if {
 	some w in wide_rules
 	some port in admin_ports
