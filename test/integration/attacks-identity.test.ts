@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -73,7 +73,8 @@ describe('attacks on caller identity and held credentials', () => {
   /** Writes `text` on a TLS connection of its own (from `localAddress`) and reads until the gateway closes it. */
   const exchange = async (text: string, localAddress = '127.0.0.1'): Promise<string> => {
     const url = new URL(gateway.url);
-    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: readFileSync(certs.caCert), localAddress });
+    const tcp = netConnect({ host: url.hostname, port: Number(url.port), localAddress });
+    const socket = tlsConnect({ socket: tcp, ca: readFileSync(certs.caCert) });
     await once(socket, 'secureConnect');
     socket.write(text);
     const chunks: Buffer[] = [];
