@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { WritegateError } from '../errors.js';
-import { configSchema, type Config } from './schema.js';
+import { kindNamed } from '../upstreams/registry.js';
+import { configSchema, type Config, type UpstreamConfig } from './schema.js';
 
 export interface ConfigIssue {
   key: string;
@@ -62,13 +63,7 @@ export function parseConfig(raw: unknown, baseDir = process.cwd()): Config {
     if (held.tokenFile) held.tokenFile = abs(held.tokenFile);
     if (held.clientCert) held.clientCert = abs(held.clientCert);
     if (held.clientKey) held.clientKey = abs(held.clientKey);
-    if (u.kind === 'aws') {
-      u.aws.callers = abs(u.aws.callers);
-      // The kind's own credentials keys (UpstreamKind.credentialKeys), outside the common block's type.
-      const pair = held as { accessKeyIdFile?: string; secretAccessKeyFile?: string };
-      if (pair.accessKeyIdFile) pair.accessKeyIdFile = abs(pair.accessKeyIdFile);
-      if (pair.secretAccessKeyFile) pair.secretAccessKeyFile = abs(pair.secretAccessKeyFile);
-    }
+    (kindNamed(u.kind)!.resolvePaths as ((c: UpstreamConfig, a: typeof abs) => void) | undefined)?.(u, abs);
   }
   if (cfg.notify?.issues) cfg.notify.issues.tokenFile = abs(cfg.notify.issues.tokenFile);
   if (cfg.admin?.tokenFile) cfg.admin.tokenFile = abs(cfg.admin.tokenFile);

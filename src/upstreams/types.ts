@@ -222,6 +222,12 @@ export interface UpstreamKind<N extends string = string, S extends z.ZodType = z
    * `listen.auth`), the first being the default without `listen.auth`.
    */
   readonly identities: readonly [IdentityMode, ...IdentityMode[]];
+  /**
+   * File paths among the kind's own keys (its options block, its credentialKeys), resolved with `abs` against the
+   * configuration file's folder as every other path is (src/config/load.ts). Mutates the fresh, not yet frozen
+   * configuration.
+   */
+  resolvePaths?(config: KindConfig<N, z.output<S>>, abs: (path: string) => string): void;
   /** Builds the adapter of one mounted upstream; called once at start, with the validated, frozen configuration. */
   create(config: KindConfig<N, z.output<S>>, deps: AdapterDeps): UpstreamAdapter;
 }

@@ -11,5 +11,12 @@ export const awsKind = defineKind({
   // Never sent as a header: the held key pair signs each request (credentialKeys, ./sign.ts).
   heldCredential: { header: 'authorization', prefix: () => '' },
   credentialKeys: { shape: awsCredentialKeys, issues: awsCredentialsIssues },
+  resolvePaths: (config, abs) => {
+    config.aws.callers = abs(config.aws.callers);
+    // The kind's own credentials keys, outside the common block's type.
+    const pair = config.credentials as { accessKeyIdFile?: string; secretAccessKeyFile?: string };
+    if (pair.accessKeyIdFile) pair.accessKeyIdFile = abs(pair.accessKeyIdFile);
+    if (pair.secretAccessKeyFile) pair.secretAccessKeyFile = abs(pair.secretAccessKeyFile);
+  },
   create: (config, { client }) => new AwsAdapter(config, client),
 });
