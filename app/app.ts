@@ -90,6 +90,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       else if (deps.logger) deps.logger.info('listen.auth.tokenFile read');
     })
     : undefined;
+  if (auth?.proxyCAShared && deps.logger) {
+    deps.logger.warn('listen.auth.trustedProxy.clientCNs are verified against listen.tls.clientCA, the users\' CA: any certificate it issues with such a CN is the trusted proxy; give the proxy a CA of its own (trustedProxy.clientCA)');
+  }
   const metrics = deps.metrics ?? new Metrics();
   metrics.observeLimits(resources, deps.decisionLog);
   // Off the request path: the gate and the verifier only queue; close() drains it after the last request.

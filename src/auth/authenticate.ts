@@ -235,6 +235,11 @@ export class CallerAuth {
   private readonly anonymous: boolean;
   private readonly chains: Chains;
   private readonly proxyCNs: Set<string>;
+  /**
+   * The trusted proxy is known by a CN of listen.tls.clientCA (no trustedProxy.clientCA): as safe as that CA's
+   * issuance of the proxy's CN; the app warns at start.
+   */
+  readonly proxyCAShared: boolean;
   private readonly proxyAddresses: BlockList;
   private readonly proxyHeaders: ProxyHeaders | undefined;
 
@@ -245,8 +250,12 @@ export class CallerAuth {
   constructor(listen: Listen, onTokenFile?: (problem: string | undefined) => void) {
     const auth = listen.auth!;
     const proxy = auth.trustedProxy;
-    this.chains = new Chains(caCertificates(listen.tls?.clientCA), caCertificates(proxy?.clientCA));
-    const shared = this.chains.proxies.find((p) => this.chains.users.some((u) => u.fingerprint256 === p.fingerprint256));
+    const users = caCertificates(listen.tls?.clientCA);
+    // Without trustedProxy.clientCA the proxy's certificate chains to the users' CA and is told apart by its CN alone
+    // (clientCNs, required then); with it, the two CAs must differ, so that no user's certificate can be the proxy's.
+    this.proxyCAShared = proxy !== undefined && proxy.clientCA === undefined && proxy.clientCNs.length > 0;
+    this.chains = new Chains(users, this.proxyCAShared ? users : caCertificates(proxy?.clientCA));
+    const shared = this.proxyCAShared ? undefined : this.chains.proxies.find((p) => this.chains.users.some((u) => u.fingerprint256 === p.fingerprint256));
     if (shared) throw new WritegateError('WG_ERR_CONFIG_INVALID', `listen.auth.trustedProxy.clientCA: ${shared.subject.replace(/\n/g, ', ')} is also in listen.tls.clientCA; the proxy's CA must issue no user certificates`);
     this.anonymous = auth.anonymous;
     this.tokens = auth.tokenFile === undefined ? undefined : new TokenFile(auth.tokenFile, onTokenFile);

@@ -275,12 +275,14 @@ export const configSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['listen', 'tls', 'clientAuth'], message: 'required needs listen.tls.clientCA' });
   }
   if (auth?.trustedProxy) {
-    if (auth.trustedProxy.clientCA === undefined && auth.trustedProxy.addresses.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy'], message: 'name the proxy by clientCA (and clientCNs) or addresses' });
+    const { clientCA, clientCNs, addresses } = auth.trustedProxy;
+    if (clientCA === undefined && clientCNs.length === 0 && addresses.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy'], message: 'name the proxy by clientCA, clientCNs or addresses' });
     }
-    // A CN alone would trust any certificate of the users' CA with that CN: the proxy's certificate has a CA of its own.
-    if (auth.trustedProxy.clientCNs.length > 0 && auth.trustedProxy.clientCA === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCNs'], message: 'a proxy known by its certificate needs listen.auth.trustedProxy.clientCA, a CA that issues no user certificates' });
+    // Without a CA of its own, the proxy's certificate is verified against the users' CA (the issue's form); that is
+    // only as strong as that CA's refusal to issue the proxy's CN to anyone else (see SECURITY.md).
+    if (clientCNs.length > 0 && clientCA === undefined && tls?.clientCA === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCNs'], message: 'a proxy known by its certificate needs listen.auth.trustedProxy.clientCA (recommended: a CA that issues no user certificates) or listen.tls.clientCA' });
     }
     if (auth.trustedProxy.clientCA !== undefined && !tls) {
       ctx.addIssue({ code: 'custom', path: ['listen', 'auth', 'trustedProxy', 'clientCA'], message: 'a proxy known by its certificate needs listen.tls' });

@@ -131,6 +131,40 @@ describe('the trusted proxy is known by its own CA, not by a CN from the users\'
     }
   });
 
+  it('the issue\'s form, clientCNs without a CA of the proxy\'s own, verifies the proxy against listen.tls.clientCA: only its CNs assert X-Remote-*', async () => {
+    const shared = await startGateway(parseConfig({
+      listen: {
+        host: '127.0.0.1', port: 0,
+        tls: { cert: certs.cert, key: certs.key, clientCA: users.caCert, clientAuth: 'optional' },
+        auth: { trustedProxy: { clientCNs: ['front-proxy'] } },
+      },
+      opa: { url: opa.url },
+      decisionLog: { path: join(dir, 'shared.log'), refusedPerSecond: 1000, refusedBurst: 1000 },
+      upstreams: [{ name: 'things', kind: 'generic', prefix: '/things', target: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, policy: 'writegate/generic/decision' }],
+    }));
+    try {
+      const as = async (cert: ReturnType<typeof pem>, headers: Record<string, string>) => {
+        const res = await request(`${shared.url}/things/v1/things`, { method: 'POST', dispatcher: agent(cert), headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
+        await res.body.text();
+        shared.decisionLog.flush();
+        const id = res.headers['x-decision-id'];
+        const d = readFileSync(join(dir, 'shared.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DecisionEvent).find((e) => e.decision_id === id);
+        return { status: res.statusCode, d };
+      };
+      const proxy = await as(pem(users.issue('shared-proxy', { cn: 'front-proxy' })), { 'x-remote-user': 'carol', 'x-remote-group': 'ops' });
+      expect(proxy.status).toBe(200);
+      expect(userInfo(proxy.d!)).toMatchObject({ username: 'carol', authenticatedBy: 'proxy' });
+      const user = await as(pem(users.issue('shared-user', { cn: 'alice' })), { 'x-remote-user': 'root' });
+      expect(user.status).toBe(200);
+      expect(user.d!.caller).toMatchObject({ username: 'alice', authenticated_by: 'x509' });
+      expect(user.d!.caller.stripped_identity_headers).toEqual(['x-remote-user']);
+      const other = await as(pem(proxies.issue('other-ca-proxy', { cn: 'front-proxy' })), { 'x-remote-user': 'root' });
+      expect(other.status).toBe(401);
+    } finally {
+      await shared.close();
+    }
+  });
+
   it('refuses a proxy CA file that holds a CA of the users\' (the users\' certificates would be the proxy\'s), or no certificate', () => {
     const both = join(dir, 'both.crt');
     writeFileSync(both, readFileSync(proxies.caCert, 'utf8') + readFileSync(users.caCert, 'utf8'));

@@ -37,11 +37,15 @@ describe('listen.tls and listen.auth', () => {
     expect(cfg.listen.auth?.trustedProxy?.headers).toEqual({ user: 'X-Remote-User', group: 'X-Remote-Group', uid: 'X-Remote-Uid', extraPrefix: 'X-Remote-Extra-' });
   });
 
+  it('accepts the issue\'s form: a proxy known by a CN of listen.tls.clientCA (no CA of its own)', () => {
+    expect(problems({ listen: { tls: { ...tls, clientCA: 'ca.crt' }, auth: { trustedProxy: { clientCNs: ['front-proxy'], addresses: ['127.0.0.2/32'] } } }, upstreams: [k8s] })).toEqual([]);
+  });
+
   it.each<[string, RawConfig, string]>([
     ['client certificates without listen.auth', { listen: { tls: { ...tls, clientCA: 'ca.crt' } }, upstreams: [k8s] }, 'listen.tls.clientCA'],
     ['clientAuth required without a clientCA', { listen: { tls: { ...tls, clientAuth: 'required' }, auth: {} }, upstreams: [k8s] }, 'listen.tls.clientAuth'],
     ['a trusted proxy named by nothing', { listen: { tls, auth: { trustedProxy: {} } }, upstreams: [k8s] }, 'listen.auth.trustedProxy'],
-    ['a proxy known by a CN of the users\' CA (no trustedProxy.clientCA)', { listen: { tls: { ...tls, clientCA: 'ca.crt' }, auth: { trustedProxy: { clientCNs: ['p'] } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.clientCNs'],
+    ['a proxy known by a CN with no CA to verify it against', { listen: { tls, auth: { trustedProxy: { clientCNs: ['p'] } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.clientCNs'],
     ['a proxy known by its certificate on plain HTTP', { listen: { auth: { trustedProxy: { clientCA: 'proxy.crt' } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.clientCA'],
     ['an address that is no CIDR', { listen: { tls, auth: { trustedProxy: { addresses: ['10.0.0.1/33'] } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.addresses.0'],
     ['a header name that is no token', { listen: { tls, auth: { trustedProxy: { addresses: ['10.0.0.1'], headers: { user: 'X Remote' } } } }, upstreams: [k8s] }, 'listen.auth.trustedProxy.headers.user'],
