@@ -9,7 +9,7 @@ package writegate.kubernetes.audit
 import data.writegate.kubernetes
 
 # The write rules that describe an object's state.
-state_rules := {"no-privileged-containers", "no-latest-tag", "no-host-path"}
+state_rules := {"no-privileged-containers", "no-latest-tag", "no-host-path", "no-host-namespaces", "baseline-capabilities"}
 
 # The admission review a CREATE of the object would be.
 review := {"request": {
