@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amzDateOf, authorizationHeader, sha256Hex, signature } from '../../src/upstreams/aws/sigv4.js';
-import { startStack, type Stack, type StackUpstream } from '../helpers/stack.js';
-import { awsCli, startMoto, type KeyPair, type Moto } from './harness.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { awsCli, heldAwsMount, startMoto, type KeyPair, type Moto } from './harness.js';
 
 const CI: KeyPair = { accessKeyId: 'AKIAATTACKCALLERCI01', secretAccessKey: 'attack-ci-secret-0123456789abcdefghijk' };
 const FORM = 'application/x-www-form-urlencoded; charset=utf-8';
@@ -89,14 +89,7 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'writegate-aws-attacks-'));
   const callers = join(dir, 'aws-callers.csv');
   writeFileSync(callers, `${CI.accessKeyId},${CI.secretAccessKey},ci-bot,ci\n`);
-  writeFileSync(join(dir, 'held-akid'), moto.held!.accessKeyId);
-  writeFileSync(join(dir, 'held-secret'), moto.held!.secretAccessKey);
-  const mount = (service: 'iam' | 'ec2'): StackUpstream => ({
-    name: `aws-${service}`, kind: 'aws', prefix: `/aws/${service}`, target: moto.url, policy: 'writegate/aws/decision',
-    aws: { service, region: 'us-east-1', callers },
-    credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') } as StackUpstream['credentials'],
-  });
-  stack = await startStack({ kinds: [mount('iam'), mount('ec2')] });
+  stack = await startStack({ kinds: [heldAwsMount(moto, dir, 'iam', callers), heldAwsMount(moto, dir, 'ec2', callers)] });
   iam = new URL(stack.url('aws-iam'));
   ec2 = stack.url('aws-ec2');
 }, 180_000);

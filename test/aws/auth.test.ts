@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/decision/log.js';
 import { signRequest } from '../../src/upstreams/aws/sign.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { awsCli, startMoto, type KeyPair, type Moto } from './harness.js';
+import { awsCli, heldAwsMount, startMoto, type KeyPair, type Moto } from './harness.js';
 
 const CI: KeyPair = { accessKeyId: 'AKIAGATEWAYCALLERCI1', secretAccessKey: 'ci-caller-secret-0123456789abcdefghijklmn' };
 const BUSY: KeyPair = { accessKeyId: 'AKIAGATEWAYCALLERBSY', secretAccessKey: 'busy-caller-secret-0123456789abcdefghijk' };
@@ -49,17 +49,11 @@ beforeAll(async () => {
   const callers = join(dir, 'aws-callers.csv');
   writeFileSync(callers, [CI, BUSY, QUIET].map((k, i) => `${k.accessKeyId},${k.secretAccessKey},${['ci-bot', 'busy-bot', 'quiet-bot'][i]},ci\n`).join(''));
   writeFileSync(join(dir, 'tokens.csv'), 'gateway-token-of-alice-0123456789,alice,u-alice\n');
-  writeFileSync(join(dir, 'held-akid'), `${moto.held!.accessKeyId}\n`);
-  writeFileSync(join(dir, 'held-secret'), `${moto.held!.secretAccessKey}\n`);
   stack = await startStack({
     // The test's own address is the trusted proxy: its identity headers would be facts on any other kind.
     auth: { tokenFile: join(dir, 'tokens.csv'), anonymous: false, trustedProxy: { addresses: ['127.0.0.1/32'] } },
     limits: { perCaller: { rps: 0.001, burst: BURST, concurrent: 10 } },
-    kinds: [{
-      name: 'aws-iam', kind: 'aws', prefix: '/aws/iam', target: moto.url, policy: 'writegate/aws/decision',
-      aws: { service: 'iam', region: 'us-east-1', callers },
-      credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') } as never,
-    }],
+    kinds: [heldAwsMount(moto, dir, 'iam', callers)],
   });
   iam = stack.url('aws-iam');
 }, 180_000);

@@ -12,10 +12,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/net.js';
 import { projectRoot } from '../../src/opa/binary.js';
+import type { StackUpstream } from '../helpers/stack.js';
 import { stopGroup, supervise, waitFor } from '../helpers/processes.js';
 
 const MANIFEST = join(projectRoot(), '.tools', 'moto.json');
@@ -24,14 +25,6 @@ const MANIFEST = join(projectRoot(), '.tools', 'moto.json');
 export function motoServerPath(): string {
   if (!existsSync(MANIFEST)) throw new Error(`moto is not installed (${MANIFEST} is missing): run bash scripts/setup-moto.sh`);
   return (JSON.parse(readFileSync(MANIFEST, 'utf8')) as { motoServer: string }).motoServer;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface KeyPair {
@@ -117,4 +110,19 @@ export async function startMoto(options: { auth?: boolean } = {}): Promise<Moto>
     await stopGroup(proc.child);
     throw err;
   }
+}
+
+/**
+ * A gateway mount of moto's `service` for the callers in `callers`, holding moto's key pair in the files held-akid and
+ * held-secret of `dir` (written here).
+ */
+export function heldAwsMount(moto: Moto, dir: string, service: 'iam' | 'ec2', callers: string): StackUpstream {
+  writeFileSync(join(dir, 'held-akid'), `${moto.held!.accessKeyId}\n`);
+  writeFileSync(join(dir, 'held-secret'), `${moto.held!.secretAccessKey}\n`);
+  return {
+    name: `aws-${service}`, kind: 'aws', prefix: `/aws/${service}`, target: moto.url, policy: 'writegate/aws/decision',
+    aws: { service, region: 'us-east-1', callers },
+    // The AWS key pair keys are the kind's own credentials keys, outside the common block's type.
+    credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') } as StackUpstream['credentials'],
+  };
 }

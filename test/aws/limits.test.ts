@@ -11,7 +11,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/upstreams/aws/sign.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { startMoto, type KeyPair, type Moto } from './harness.js';
+import { heldAwsMount, startMoto, type KeyPair, type Moto } from './harness.js';
 
 const ONE: KeyPair = { accessKeyId: 'AKIAGATEWAYLIMITS001', secretAccessKey: 'limits-one-secret-0123456789abcdefghijkl' };
 const TWO: KeyPair = { accessKeyId: 'AKIAGATEWAYLIMITS002', secretAccessKey: 'limits-two-secret-0123456789abcdefghijkl' };
@@ -51,16 +51,10 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'writegate-aws-limits-'));
   const callers = join(dir, 'aws-callers.csv');
   writeFileSync(callers, `${ONE.accessKeyId},${ONE.secretAccessKey},one-bot,ci\n${TWO.accessKeyId},${TWO.secretAccessKey},two-bot,ci\n`);
-  writeFileSync(join(dir, 'held-akid'), `${moto.held!.accessKeyId}\n`);
-  writeFileSync(join(dir, 'held-secret'), `${moto.held!.secretAccessKey}\n`);
   stack = await startStack({
     limits: { perCaller: { rps: 0.001, burst: BURST, concurrent: 10 } },
     decisionLog: { refusedPerSecond: 1000, refusedBurst: 1000 },
-    kinds: [{
-      name: 'aws-iam', kind: 'aws', prefix: '/aws/iam', target: moto.url, policy: 'writegate/aws/decision',
-      aws: { service: 'iam', region: 'us-east-1', callers },
-      credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') } as never,
-    }],
+    kinds: [heldAwsMount(moto, dir, 'iam', callers)],
   });
   iam = stack.url('aws-iam');
 }, 180_000);

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/decision/log.js';
-import { startStack, type Stack, type StackUpstream } from '../helpers/stack.js';
-import { awsCli, startMoto, type KeyPair, type Moto } from '../aws/harness.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { awsCli, heldAwsMount, startMoto, type KeyPair, type Moto } from '../aws/harness.js';
 import { workspace, type TerraformRun, type Workspace } from './harness.js';
 
 const CALLER: KeyPair = { accessKeyId: 'AKIAGATEWAYCALLERTF1', secretAccessKey: 'tf-caller-secret-0123456789abcdefghijklmn' };
@@ -102,15 +102,7 @@ provider "aws" {
     dir = mkdtempSync(join(tmpdir(), 'writegate-tf-aws-'));
     const callers = join(dir, 'aws-callers.csv');
     writeFileSync(callers, `${CALLER.accessKeyId},${CALLER.secretAccessKey},terraform,ci\n`);
-    writeFileSync(join(dir, 'held-akid'), moto.held!.accessKeyId);
-    writeFileSync(join(dir, 'held-secret'), moto.held!.secretAccessKey);
-    const mount = (service: 'iam' | 'ec2'): StackUpstream => ({
-      name: `aws-${service}`, kind: 'aws', prefix: `/aws/${service}`, target: moto.url, policy: 'writegate/aws/decision',
-      aws: { service, region: 'us-east-1', callers },
-      // The AWS key pair keys are the kind's own credentials keys, outside the common block's type.
-      credentials: { mode: 'held', accessKeyIdFile: join(dir, 'held-akid'), secretAccessKeyFile: join(dir, 'held-secret') } as StackUpstream['credentials'],
-    });
-    stack = await startStack({ kinds: [mount('iam'), mount('ec2')] });
+    stack = await startStack({ kinds: [heldAwsMount(moto, dir, 'iam', callers), heldAwsMount(moto, dir, 'ec2', callers)] });
   }, 180_000);
 
   afterAll(async () => {
